@@ -1,0 +1,238 @@
+"""Professionals, their relation to a space, and the audit trail."""
+
+import hashlib
+from datetime import UTC
+import json
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from acces.validators import validate_rpps
+
+
+class Profession(models.TextChoices):
+    MEDECIN = "medecin", _("Médecin")
+    PHARMACIEN = "pharmacien", _("Pharmacien")
+    INFIRMIER = "infirmier", _("Infirmier")
+    SAGE_FEMME = "sage_femme", _("Sage-femme")
+    CHIRURGIEN_DENTISTE = "chirurgien_dentiste", _("Chirurgien-dentiste")
+    MASSEUR_KINESITHERAPEUTE = "masseur_kinesitherapeute", _("Masseur-kinésithérapeute")
+
+
+class Specialty(models.TextChoices):
+    NONE = "", _("Aucune")
+    MEDECINE_GENERALE = "medecine_generale", _("Médecine générale")
+    CARDIOLOGIE = "cardiologie", _("Cardiologie")
+    MEDECINE_URGENCE = "medecine_urgence", _("Médecine d'urgence")
+    MEDECINE_TRAVAIL = "medecine_travail", _("Médecine du travail")
+    PEDIATRIE = "pediatrie", _("Pédiatrie")
+    PSYCHIATRIE = "psychiatrie", _("Psychiatrie")
+    RADIOLOGIE = "radiologie", _("Radiologie")
+
+
+class Professional(models.Model):
+    """A health professional, identified by their RPPS number."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                related_name="professional")
+    rpps = models.CharField(_("numéro RPPS"), max_length=11, unique=True,
+                            validators=[validate_rpps])
+    profession = models.CharField(_("profession"), max_length=32, choices=Profession.choices)
+    specialty = models.CharField(_("spécialité"), max_length=32, choices=Specialty.choices,
+                                 blank=True)
+    practice_name = models.CharField(_("lieu d'exercice"), max_length=200, blank=True)
+    practice_town = models.CharField(_("commune d'exercice"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("professionnel de santé")
+        verbose_name_plural = _("professionnels de santé")
+
+    def __str__(self):
+        return f"{self.user.get_full_name()} ({self.get_profession_display()})"
+
+    @property
+    def title(self) -> str:
+        """How the professional is named to a patient: name, profession, specialty."""
+        label = self.get_profession_display()
+        if self.specialty:
+            label = f"{label}, {self.get_specialty_display().lower()}"
+        prefix = "Dr " if self.profession == Profession.MEDECIN else ""
+        return f"{prefix}{self.user.get_full_name()} — {label}"
+
+
+class CareRelation(models.Model):
+    """Why a professional may see a space: attending physician, authorisation, care team."""
+
+    class Basis(models.TextChoices):
+        ATTENDING = "attending", _("Médecin traitant")
+        AUTHORISED = "authorised", _("Autorisation du patient")
+        CARE_TEAM = "care_team", _("Équipe de soins")
+
+    space = models.ForeignKey("espace_sante.Space", on_delete=models.CASCADE,
+                              related_name="care_relations")
+    professional = models.ForeignKey(Professional, on_delete=models.CASCADE,
+                                     related_name="care_relations")
+    basis = models.CharField(max_length=16, choices=Basis.choices)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("relation de soins")
+        verbose_name_plural = _("relations de soins")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["space", "professional", "basis"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_live_relation_per_basis",
+            ),
+            models.UniqueConstraint(
+                fields=["space"],
+                condition=models.Q(ended_at__isnull=True, basis="attending"),
+                name="one_attending_physician",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Relation {self.pk} ({self.basis})"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("the audit trail is append-only")
+
+    def delete(self):
+        raise PermissionError("the audit trail is append-only")
+
+    _raw_delete = delete
+
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEvent(models.Model):
+    """One access or action, allowed or refused: append-only and hash-chained.
+
+    Events form one chain per space (and one per actor for events outside any
+    space), so writers on different spaces never wait for each other. Each event
+    holds the hash of the previous one of its chain; `verify_audit_trail`
+    recomputes them all.
+    """
+
+    class Outcome(models.TextChoices):
+        ALLOWED = "allowed", _("Autorisé")
+        DENIED = "denied", _("Refusé")
+
+    chain = models.CharField(max_length=48)
+    seq = models.PositiveBigIntegerField()
+    occurred_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT,
+                              related_name="+")
+    actor_label = models.CharField(max_length=200)
+    role = models.CharField(max_length=32)
+    basis = models.CharField(max_length=32, blank=True)
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    space = models.ForeignKey("espace_sante.Space", null=True, on_delete=models.PROTECT,
+                              related_name="+")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    ip = models.GenericIPAddressField(null=True)
+    detail = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("événement de la traçabilité")
+        verbose_name_plural = _("événements de la traçabilité")
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq")]
+        indexes = [
+            models.Index(fields=["space", "-occurred_at"]),
+            models.Index(fields=["actor", "-occurred_at"]),
+        ]
+
+    def __str__(self):
+        return f"Événement {self.pk}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("the audit trail is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("the audit trail is append-only")
+
+    def payload(self) -> bytes:
+        """The canonical bytes the hash covers (everything but the hash itself)."""
+        occurred = self.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        fields = {
+            "chain": self.chain,
+            "seq": self.seq,
+            "occurred_at": occurred,
+            "actor": self.actor_id,
+            "actor_label": self.actor_label,
+            "role": self.role,
+            "basis": self.basis,
+            "action": self.action,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "space": self.space_id,
+            "outcome": self.outcome,
+            "ip": self.ip,
+            "detail": self.detail,
+            "prev_hash": self.prev_hash,
+        }
+        return json.dumps(fields, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode()
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(self.payload()).hexdigest()
+
+
+class AuditChainHead(models.Model):
+    """The last event of each chain: the row writers lock to append, one chain at a time."""
+
+    chain = models.CharField(max_length=48, primary_key=True)
+    seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Chaîne {self.chain}"
+
+
+class AuditSeal(models.Model):
+    """A periodic, chained record of the chain heads that moved since the previous seal.
+
+    A chain rewritten from some event to its end, hashes recomputed, no longer
+    matches the head a seal recorded; `verify_audit_trail` checks them.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now)
+    heads = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    def __str__(self):
+        return f"Scellement {self.pk}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("audit seals are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit seals are append-only")
+
+    def compute_hash(self) -> str:
+        body = json.dumps(
+            {"created_at": self.created_at.astimezone(UTC).isoformat(),
+             "heads": self.heads, "prev_hash": self.prev_hash},
+            sort_keys=True, separators=(",", ":"),
+        )
+        return hashlib.sha256(body.encode()).hexdigest()

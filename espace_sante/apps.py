@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class EspaceSanteConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "espace_sante"
+    verbose_name = "Espace santé"
+
+    def ready(self):
+        from espace_sante import checks  # noqa: F401

@@ -1,0 +1,53 @@
+"""Sign-in: no self sign-up, and the second factor each kind of account needs."""
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.db import transaction
+from django_otp.plugins.otp_email.models import EmailDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from espace_sante.models import User
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request):
+        # Spaces are opened by activation with the Carte Vitale, never by a sign-up form.
+        return False
+
+    def post_login(self, request, user, **kwargs):
+        response = super().post_login(request, user, **kwargs)
+        if not user.needs_totp and not has_totp(user):
+            send_email_code(user)
+        return response
+
+
+def has_totp(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def email_device(user: User) -> EmailDevice:
+    device, _ = EmailDevice.objects.get_or_create(
+        user=user, name="e-mail", defaults={"confirmed": True}
+    )
+    return device
+
+
+def send_email_code(user: User) -> None:
+    """Send a fresh one-time sign-in code to the account's email address."""
+    device = email_device(user)
+    transaction.on_commit(device.generate_challenge)
+
+
+def allowed_devices(user: User) -> list:
+    """The devices that may complete this user's sign-in, TOTP first."""
+    devices = list(TOTPDevice.objects.filter(user=user, confirmed=True))
+    if not user.needs_totp:
+        devices.append(email_device(user))
+    return devices
+
+
+def home_url_for(user: User) -> str:
+    if user.kind == User.Kind.PROFESSIONAL:
+        return "/pro/"
+    if user.is_staff:
+        return "/admin/"
+    return "/"

@@ -1,0 +1,114 @@
+"""AES-256-GCM envelope encryption.
+
+Each object gets its own random data key (a `DataKey` row), stored only wrapped
+by a master key named by a key id. Master keys come from ENCRYPTION_KEYS; new
+data keys are wrapped under ENCRYPTION_CURRENT_KEY_ID, and `rotate_keys`
+re-wraps the old ones, so a master key can be retired without touching any
+ciphertext. Destroying a data key (crypto-shredding) makes its ciphertexts
+unreadable for good.
+"""
+
+import os
+from collections.abc import Iterator
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from espace_sante.models import DataKey
+
+NONCE_BYTES = 12
+FORMAT_VERSION = b"\x01"
+
+
+class DecryptionError(Exception):
+    """The ciphertext was altered, belongs to another key, or its key is destroyed."""
+
+
+def _master_key(key_id: str) -> bytes:
+    try:
+        return settings.ENCRYPTION_KEYS[key_id]
+    except KeyError:
+        raise DecryptionError(f"master key {key_id!r} is not configured") from None
+
+
+def _wrap(raw: bytes, *, key_id: str, data_key_pk: int) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    aad = b"datakey:%d" % data_key_pk
+    return nonce + AESGCM(_master_key(key_id)).encrypt(nonce, raw, aad)
+
+
+def _unwrap(data_key: DataKey) -> bytes:
+    if data_key.wrapped is None or data_key.destroyed_at is not None:
+        raise DecryptionError("data key destroyed")
+    blob = bytes(data_key.wrapped)
+    aad = b"datakey:%d" % data_key.pk
+    try:
+        return AESGCM(_master_key(data_key.key_id)).decrypt(
+            blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad
+        )
+    except InvalidTag as exc:
+        raise DecryptionError("data key does not unwrap") from exc
+
+
+def new_data_key() -> DataKey:
+    """Create and store a fresh data key wrapped under the current master key."""
+    key_id = settings.ENCRYPTION_CURRENT_KEY_ID
+    with transaction.atomic():
+        data_key = DataKey.objects.create(key_id=key_id)
+        raw = AESGCM.generate_key(bit_length=256)
+        data_key.wrapped = _wrap(raw, key_id=key_id, data_key_pk=data_key.pk)
+        data_key.save(update_fields=["wrapped"])
+    return data_key
+
+
+def encrypt(plaintext: bytes, data_key: DataKey, *, context: bytes = b"") -> bytes:
+    """Encrypt under the data key; `context` (e.g. the object's identity) is authenticated."""
+    nonce = os.urandom(NONCE_BYTES)
+    aesgcm = AESGCM(_unwrap(data_key))
+    return FORMAT_VERSION + nonce + aesgcm.encrypt(nonce, plaintext, context)
+
+
+def decrypt(ciphertext: bytes, data_key: DataKey, *, context: bytes = b"") -> bytes:
+    if not ciphertext or ciphertext[:1] != FORMAT_VERSION:
+        raise DecryptionError("unknown ciphertext format")
+    nonce, body = ciphertext[1 : 1 + NONCE_BYTES], ciphertext[1 + NONCE_BYTES :]
+    try:
+        return AESGCM(_unwrap(data_key)).decrypt(nonce, body, context)
+    except InvalidTag as exc:
+        raise DecryptionError("ciphertext altered or not of this key") from exc
+
+
+def destroy_data_key(data_key: DataKey) -> None:
+    """Crypto-shred: forget the wrapped key, so nothing it protected can be read again."""
+    DataKey.objects.filter(pk=data_key.pk).update(wrapped=None, destroyed_at=timezone.now())
+    data_key.wrapped, data_key.destroyed_at = None, timezone.now()
+
+
+def rotate(batch_size: int = 500) -> Iterator[int]:
+    """Re-wrap every live data key not under the current master key; yield counts per batch.
+
+    Each batch is its own transaction and locks its rows, so rotation can run
+    while the portal serves requests, and can be interrupted and run again.
+    """
+    current = settings.ENCRYPTION_CURRENT_KEY_ID
+    while True:
+        with transaction.atomic():
+            batch = list(
+                DataKey.objects.select_for_update(skip_locked=True)
+                .filter(destroyed_at__isnull=True)
+                .exclude(key_id=current)
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                return
+            now = timezone.now()
+            for data_key in batch:
+                raw = _unwrap(data_key)
+                data_key.wrapped = _wrap(raw, key_id=current, data_key_pk=data_key.pk)
+                data_key.key_id = current
+                data_key.rotated_at = now
+            DataKey.objects.bulk_update(batch, ["wrapped", "key_id", "rotated_at"])
+        yield len(batch)

@@ -1,0 +1,147 @@
+"""Load demo data through the project's own services, so the history pages have content."""
+
+import base64
+import hashlib
+from datetime import date
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from acces import services as acces_services
+from acces.models import CareRelation, Professional
+from acces.policy import Action
+from acces.validators import luhn_complete
+from espace_sante import services
+from espace_sante.identity import with_key
+from espace_sante.models import Patient, User
+from espace_sante.tracing import Actor
+
+DOMAIN = "demo.monespacesante.fr"
+
+PATIENTS = [
+    # key, nir13, last name, first names, birth date, sex, Carte Vitale serial, email
+    ("camille", "2850475056123", "Durand", "Camille Marie", date(1985, 4, 12), "F",
+     "1002003004", f"camille.durand@{DOMAIN}"),
+    ("marc", "1720169123045", "Lefebvre", "Marc", date(1972, 1, 30), "M",
+     "1002003005", f"marc.lefebvre@{DOMAIN}"),
+    # Born in Ajaccio (2A): the NIR key handles the Corsican department.
+    ("leo", "115062A004077", "Durand", "Léo", date(2015, 6, 3), "M", "1002003006", ""),
+]
+
+PROFESSIONALS = [
+    # key, first name, last name, RPPS prefix (10 digits), profession, specialty, town
+    ("generaliste", "Martin", "Bernard", "1000000001", "medecin", "medecine_generale", "Nantes"),
+    ("cardiologue", "Sophie", "Lambert", "1000000002", "medecin", "cardiologie", "Nantes"),
+    ("infirmier", "Julie", "Moreau", "1000000003", "infirmier", "", "Rezé"),
+    ("pharmacien", "Thomas", "Petit", "1000000004", "pharmacien", "", "Nantes"),
+    ("urgentiste", "Karim", "Benali", "1000000005", "medecin", "medecine_urgence", "Toulouse"),
+    ("medecin-travail", "Anne", "Roux", "1000000006", "medecin", "medecine_travail", "Nantes"),
+]
+
+
+def demo_totp_key(email: str) -> str:
+    """A fixed TOTP secret per demo account, so reruns print the same one."""
+    return hashlib.sha256(f"demo-totp:{email}".encode()).digest()[:20].hex()
+
+
+def ensure_totp(user: User) -> str:
+    key = demo_totp_key(user.email)
+    TOTPDevice.objects.update_or_create(
+        user=user, name="application", defaults={"key": key, "confirmed": True}
+    )
+    return base64.b32encode(bytes.fromhex(key)).decode()
+
+
+class Command(BaseCommand):
+    help = "Load the demo data (idempotent) and print every demo login."
+
+    def handle(self, *args, **options):
+        password = settings.DEMO_PASSWORD
+        system = Actor.system()
+        with transaction.atomic():
+            first_load = not Patient.objects.filter(nir=with_key(PATIENTS[0][1])).exists()
+            spaces, accounts, pros = {}, [], {}
+            for key, nir13, last, first, born, sex, serial, email in PATIENTS:
+                patient = Patient.objects.filter(nir=with_key(nir13)).first()
+                if patient is None:
+                    space = services.enrol_person(
+                        nir=with_key(nir13), last_name=last, first_names=first,
+                        birth_date=born, sex=sex, carte_vitale_serial=serial, email=email,
+                        postal_address="12 rue de la Paix\n44000 Nantes", by=system,
+                    )
+                    if email:
+                        services.open_account(space=space, email=email, password=password,
+                                              by=system)
+                    patient = space.holder
+                spaces[key] = patient.space
+                if email:
+                    accounts.append(("Patient", f"{first} {last}", email, ""))
+            camille = User.objects.get(email=PATIENTS[0][7])
+            services.add_legal_representative(space=spaces["leo"], user=camille, by=system)
+
+            for key, first, last, prefix, profession, specialty, town in PROFESSIONALS:
+                email = f"{key}@{DOMAIN}"
+                professional = Professional.objects.filter(user__email=email).first()
+                if professional is None:
+                    professional = acces_services.register_professional(
+                        email=email, first_name=first, last_name=last,
+                        rpps=luhn_complete(prefix), profession=profession, specialty=specialty,
+                        practice_name=f"Cabinet {last}", practice_town=town, password=password,
+                        by=system,
+                    )
+                pros[key] = professional
+                secret = ensure_totp(professional.user)
+                accounts.append(("Professionnel", professional.title, email, secret))
+
+            acces_services.designate_attending_physician(
+                space=spaces["camille"], professional=pros["generaliste"], by=system
+            )
+            acces_services.designate_attending_physician(
+                space=spaces["leo"], professional=pros["generaliste"], by=system
+            )
+            acces_services.grant_access(space=spaces["camille"], professional=pros["cardiologue"],
+                                        basis=CareRelation.Basis.AUTHORISED, by=system)
+            acces_services.grant_access(space=spaces["camille"], professional=pros["infirmier"],
+                                        basis=CareRelation.Basis.CARE_TEAM, by=system)
+
+            agent_email = f"agent.cpam@{DOMAIN}"
+            agent = User.objects.filter(email=agent_email).first()
+            if agent is None:
+                agent = acces_services.create_agent(email=agent_email, first_name="Nadia",
+                                                    last_name="Garnier", password=password,
+                                                    by=system)
+            accounts.append(("Agent CPAM", agent.get_full_name(), agent_email, ensure_totp(agent)))
+
+            if first_load:
+                self._simulate_activity(spaces, pros)
+
+        self._print(accounts, password)
+
+    def _simulate_activity(self, spaces, pros):
+        """A few consultations, allowed and refused, as the history pages would show them."""
+        for key, space in [("generaliste", spaces["camille"]), ("cardiologue", spaces["camille"]),
+                           ("pharmacien", spaces["camille"]), ("generaliste", spaces["leo"])]:
+            user = pros[key].user
+            acces_services.check_and_trace(
+                actor=Actor(user=user, role=user.kind, ip="192.0.2.10"), space=space,
+                action=Action.VIEW_SPACE,
+            )
+
+    def _print(self, accounts, password):
+        out = self.stdout
+        out.write(self.style.SUCCESS("Données de démonstration prêtes."))
+        out.write(f"Mot de passe de tous les comptes de démonstration : {password}")
+        out.write("(les patients reçoivent un code par e-mail, affiché dans cette console ;")
+        out.write(" les professionnels et l'agent saisissent le code TOTP de leur secret,")
+        out.write(" ou `python manage.py totp_code EMAIL` l'affiche)")
+        out.write("")
+        for role, name, email, secret in accounts:
+            line = f"  {role:<14} {name:<48} {email}"
+            if secret:
+                line += f"   TOTP : {secret}"
+            out.write(line)
+        out.write("")
+        out.write("Patient : http://127.0.0.1:8000/   Professionnel : http://127.0.0.1:8000/pro/   "
+                  "Agent : http://127.0.0.1:8000/admin/")

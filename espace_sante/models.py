@@ -1,0 +1,263 @@
+"""The holder's identity, the space itself, notifications and encryption keys.
+
+`__str__` never carries medical content: the admin's history copies it.
+"""
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from espace_sante.identity import normalise_nir, validate_carte_vitale_serial, validate_nir
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True, kind=User.Kind.ADMIN)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """An account: email as identifier; `kind` says which front door it uses."""
+
+    class Kind(models.TextChoices):
+        PATIENT = "patient", _("Patient ou représentant légal")
+        PROFESSIONAL = "professional", _("Professionnel de santé")
+        AGENT = "agent", _("Agent CPAM")
+        ADMIN = "admin", _("Administrateur technique")
+
+    email = models.EmailField(_("adresse e-mail"), unique=True)
+    first_name = models.CharField(_("prénom"), max_length=150, blank=True)
+    last_name = models.CharField(_("nom"), max_length=150, blank=True)
+    kind = models.CharField(_("type de compte"), max_length=16, choices=Kind.choices,
+                            default=Kind.PATIENT)
+    is_active = models.BooleanField(_("actif"), default=True)
+    is_staff = models.BooleanField(_("accès à l'administration"), default=False)
+    date_joined = models.DateTimeField(_("date de création"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("compte")
+        verbose_name_plural = _("comptes")
+
+    def __str__(self):
+        return self.email
+
+    def get_full_name(self):
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    def get_short_name(self):
+        return self.first_name or self.email
+
+    @property
+    def needs_totp(self) -> bool:
+        """Professionals and staff must prove a TOTP; patients may use the email code."""
+        return self.kind != self.Kind.PATIENT or self.is_staff
+
+
+class Patient(models.Model):
+    """The identity of an insured person, holder of a space (INS built on the NIR)."""
+
+    class Sex(models.TextChoices):
+        FEMALE = "F", _("Féminin")
+        MALE = "M", _("Masculin")
+
+    nir = models.CharField(_("NIR (INS)"), max_length=15, unique=True, validators=[validate_nir],
+                           help_text=_("13 caractères et la clé à 2 chiffres."))
+    last_name = models.CharField(_("nom de naissance"), max_length=150)
+    first_names = models.CharField(_("prénoms"), max_length=150)
+    birth_date = models.DateField(_("date de naissance"))
+    sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices)
+    carte_vitale_serial = models.CharField(_("numéro de série de la carte Vitale"), max_length=12,
+                                           validators=[validate_carte_vitale_serial])
+    email = models.EmailField(_("adresse e-mail de contact"), blank=True)
+    postal_address = models.TextField(_("adresse postale"), blank=True)
+    user = models.OneToOneField(User, verbose_name=_("compte"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="patient")
+
+    class Meta:
+        verbose_name = _("assuré")
+        verbose_name_plural = _("assurés")
+        indexes = [models.Index(fields=["last_name", "birth_date"])]
+
+    def __str__(self):
+        return f"{self.first_names} {self.last_name}"
+
+    def save(self, *args, **kwargs):
+        self.nir = normalise_nir(self.nir)
+        super().save(*args, **kwargs)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_names.split(' ')[0]} {self.last_name}"
+
+    def age_on(self, day) -> int:
+        years = day.year - self.birth_date.year
+        return years - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+
+
+class SpaceStateError(Exception):
+    """A lifecycle transition that the current state does not allow."""
+
+
+class Space(models.Model):
+    """The personal health space of one insured person, with its lifecycle state."""
+
+    class State(models.TextChoices):
+        ANNOUNCED = "announced", _("Annoncé (délai d'opposition en cours)")
+        OPPOSED = "opposed", _("Opposé")
+        CREATED = "created", _("Créé, à activer")
+        ACTIVE = "active", _("Activé")
+        SUSPENDED = "suspended", _("Suspendu")
+        CLOSED = "closed", _("Clôturé (archivé)")
+        DESTROYED = "destroyed", _("Détruit")
+
+    # The only transitions a space may take; services enforce their own guards on top.
+    TRANSITIONS = {
+        State.ANNOUNCED: {State.OPPOSED, State.CREATED, State.ACTIVE},
+        State.OPPOSED: {State.ACTIVE},
+        State.CREATED: {State.ACTIVE, State.CLOSED, State.SUSPENDED},
+        State.ACTIVE: {State.CLOSED, State.SUSPENDED},
+        State.SUSPENDED: {State.ACTIVE, State.CLOSED},
+        State.CLOSED: {State.ACTIVE, State.DESTROYED},
+        State.DESTROYED: set(),
+    }
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    holder = models.OneToOneField(Patient, verbose_name=_("titulaire"), on_delete=models.PROTECT,
+                                  related_name="space")
+    state = models.CharField(_("état"), max_length=16, choices=State.choices,
+                             default=State.ANNOUNCED, editable=False)
+    state_changed_at = models.DateTimeField(_("changement d'état"), default=timezone.now,
+                                            editable=False)
+    created_at = models.DateTimeField(_("création"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("espace santé")
+        verbose_name_plural = _("espaces santé")
+        indexes = [models.Index(fields=["state", "state_changed_at"])]
+
+    def __str__(self):
+        return f"Espace {self.public_id}"
+
+    def can_become(self, state: str) -> bool:
+        return state in self.TRANSITIONS[self.State(self.state)]
+
+    def move_to(self, state: str, *, at=None) -> str:
+        """Change state in memory after checking the transition; return the old state."""
+        if not self.can_become(state):
+            raise SpaceStateError(
+                _("Un espace « %(from)s » ne peut pas passer à « %(to)s ».")
+                % {"from": self.get_state_display(), "to": self.State(state).label}
+            )
+        previous, self.state = self.state, state
+        self.state_changed_at = at or timezone.now()
+        return previous
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in {self.State.CREATED, self.State.ACTIVE}
+
+
+class LegalRepresentative(models.Model):
+    """A parent or guardian who manages a minor's space with their own account."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="representatives")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="represented")
+    since = models.DateTimeField(default=timezone.now)
+    until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("représentant légal")
+        verbose_name_plural = _("représentants légaux")
+        constraints = [
+            models.UniqueConstraint(fields=["space", "user"], name="one_representation_per_user")
+        ]
+
+    def __str__(self):
+        return f"Représentant {self.user_id} de l'espace {self.space_id}"
+
+
+class Notification(models.Model):
+    """One message to a person: shown in the portal and sent by email from this outbox.
+
+    Subjects and bodies never carry medical content: they say that something
+    happened and link to the portal, where the policy decides what is shown.
+    """
+
+    class EmailState(models.TextChoices):
+        PENDING = "pending", _("À envoyer")
+        SENDING = "sending", _("En cours d'envoi")
+        SENT = "sent", _("Envoyé")
+        FAILED = "failed", _("Échec définitif")
+        NONE = "none", _("Pas d'e-mail")
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    space = models.ForeignKey(Space, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="notifications")
+    kind = models.CharField(max_length=64)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_state = models.CharField(max_length=8, choices=EmailState.choices,
+                                   default=EmailState.PENDING)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"]),
+            models.Index(fields=["email_state", "created_at"]),
+        ]
+
+    def __str__(self):
+        return f"Notification {self.pk} ({self.kind})"
+
+
+class DataKey(models.Model):
+    """A per-object AES-256 data key, stored only wrapped by a master key (`key_id`).
+
+    Destroying the wrapped key destroys every ciphertext it protected.
+    """
+
+    key_id = models.CharField(max_length=64, db_index=True)
+    wrapped = models.BinaryField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("clé de données")
+        verbose_name_plural = _("clés de données")
+
+    def __str__(self):
+        return f"Clé {self.pk} ({self.key_id})"

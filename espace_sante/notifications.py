@@ -1,0 +1,137 @@
+"""Telling people: a row in the outbox, in the caller's transaction, sent by a task.
+
+Emails never carry medical content: templates say that something happened and
+link to the portal, where the policy decides what may be shown.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from espace_sante import emails
+from espace_sante.models import Notification, Space, User
+
+MAX_EMAIL_ATTEMPTS = 6
+
+
+def notify(
+    *,
+    recipient: User,
+    template: str,
+    context: dict | None = None,
+    space: Space | None = None,
+    link: str = "",
+    by_email: bool = True,
+) -> Notification:
+    """Write a notification to the outbox; its email leaves after the transaction commits."""
+    subject, body = emails.render(template, context or {})
+    notification = Notification.objects.create(
+        recipient=recipient,
+        space=space,
+        kind=template,
+        subject=subject,
+        body=body,
+        link=link,
+        email_state=Notification.EmailState.PENDING if by_email else Notification.EmailState.NONE,
+    )
+    if by_email:
+        from espace_sante.tasks import send_notification_email
+
+        # robust: a broker outage must not fail the action; the beat sweep sends it later.
+        transaction.on_commit(
+            lambda: send_notification_email.delay(notification.pk), robust=True
+        )
+    return notification
+
+
+def notify_space(*, space: Space, template: str, context: dict | None = None, link: str = ""):
+    """Notify the holder of `space` and, for a minor, each current legal representative."""
+    for user in recipients_of(space):
+        notify(recipient=user, template=template, context=context, space=space, link=link)
+
+
+def recipients_of(space: Space) -> list[User]:
+    now = timezone.now()
+    users = list(
+        User.objects.filter(
+            Q(patient__space=space)
+            | Q(represented__space=space, represented__since__lte=now)
+            & (Q(represented__until__isnull=True) | Q(represented__until__gt=now)),
+            is_active=True,
+        ).distinct()
+    )
+    return users
+
+
+def claim(notification_id: int) -> bool:
+    """Take the email of one notification for sending; False if someone else has it."""
+    return bool(
+        Notification.objects.filter(
+            pk=notification_id, email_state=Notification.EmailState.PENDING
+        ).update(
+            email_state=Notification.EmailState.SENDING,
+            email_claimed_at=timezone.now(),
+            email_attempts=F("email_attempts") + 1,
+        )
+    )
+
+
+def deliver(notification_id: int) -> str:
+    """Send one claimed-or-pending email exactly once; return the resulting state.
+
+    The conditional claim means two workers (or the beat sweep and the task
+    queued at commit) never both send it. A failure puts it back to pending,
+    or marks it failed after MAX_EMAIL_ATTEMPTS.
+    """
+    if not claim(notification_id):
+        return "skipped"
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    try:
+        emails.send(to=notification.recipient.email, subject=notification.subject,
+                    body=notification.body, link=notification.link)
+    except Exception as exc:
+        state = (Notification.EmailState.FAILED
+                 if notification.email_attempts >= MAX_EMAIL_ATTEMPTS
+                 else Notification.EmailState.PENDING)
+        Notification.objects.filter(pk=notification_id).update(
+            email_state=state, email_error=str(exc)[:300]
+        )
+        raise
+    Notification.objects.filter(pk=notification_id).update(
+        email_state=Notification.EmailState.SENT, email_sent_at=timezone.now(), email_error=""
+    )
+    return "sent"
+
+
+def release_stale_claims() -> int:
+    """Put back emails whose sender died mid-way, so the sweep can retry them."""
+    limit = timezone.now() - settings.NOTIFICATION_CLAIM_TIMEOUT
+    return Notification.objects.filter(
+        email_state=Notification.EmailState.SENDING, email_claimed_at__lt=limit
+    ).update(email_state=Notification.EmailState.PENDING)
+
+
+def due_for_retry(now=None) -> list[int]:
+    """Pending emails, oldest first, whose back-off (by attempts so far) has passed."""
+    now = now or timezone.now()
+    rows = Notification.objects.filter(email_state=Notification.EmailState.PENDING).values_list(
+        "pk", "email_attempts", "email_claimed_at"
+    ).order_by("created_at")[:1000]
+    due = []
+    for pk, attempts, claimed_at in rows:
+        wait = timedelta(seconds=30 * (2 ** max(attempts - 1, 0))) if attempts else timedelta(0)
+        if claimed_at is None or claimed_at + wait <= now:
+            due.append(pk)
+    return due
+
+
+def mark_read(*, user: User, notification_id: int | None = None) -> int:
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_id is not None:
+        unread = unread.filter(pk=notification_id)
+    return unread.update(read_at=timezone.now())

@@ -1,0 +1,86 @@
+"""Who acts, and the port through which the space's own services write the audit trail.
+
+The audit trail lives in `acces` (which uses this package, not the other way
+round); `acces` plugs its recorder in here when it loads, so the lifecycle
+services of `espace_sante` can trace in the same transaction as they act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from espace_sante.models import Space, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person (or the system) behind an action, with where the request came from."""
+
+    user: User | None
+    role: str
+    ip: str | None = None
+
+    SYSTEM = "system"
+    ANONYMOUS = "anonymous"
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(user=None, role=cls.SYSTEM)
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> Actor:
+        user = request.user if request.user.is_authenticated else None
+        role = user.kind if user is not None else cls.ANONYMOUS
+        return cls(user=user, role=role, ip=client_ip(request))
+
+    @property
+    def label(self) -> str:
+        if self.user is None:
+            return "Système" if self.role == self.SYSTEM else "Personne non connectée"
+        return self.user.get_full_name()
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address, trusting X-Forwarded-For only through the configured proxies."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [p for p in forwarded if p]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+Recorder = Callable[..., Any]
+_recorder: Recorder | None = None
+
+
+def register_recorder(recorder: Recorder) -> None:
+    global _recorder
+    _recorder = recorder
+
+
+def trace(
+    *,
+    actor: Actor,
+    action: str,
+    space: Space | None = None,
+    target: Any = None,
+    outcome: str = "allowed",
+    basis: str = "",
+    detail: dict | None = None,
+):
+    """Append one audit event; must be called inside the transaction of the action."""
+    if _recorder is None:
+        raise RuntimeError("no audit recorder registered: is 'acces' in INSTALLED_APPS?")
+    return _recorder(
+        actor=actor, action=action, space=space, target=target, outcome=outcome, basis=basis,
+        detail=detail,
+    )

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path, reverse_lazy
+from django.views.generic import RedirectView
+
+from espace_sante import views
+
+
+portal_patterns = [
+    path("", views.home, name="home"),
+    path("connexion/suite/", views.after_login, name="after_login"),
+    path("connexion/verification/", views.verify, name="verify"),
+    path("connexion/verification/renvoyer/", views.resend_code, name="resend_code"),
+    path("connexion/totp/", views.totp_setup, name="totp_setup"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/lues/", views.notification_read, name="notification_read"),
+    path("espace/<uuid:space_id>/", views.space_home, name="space"),
+    path("espace/<uuid:space_id>/historique/", views.space_history, name="history"),
+]
+
+urlpatterns = [
+    path("", include((portal_patterns, "espace_sante"))),
+    path("comptes/", include("allauth.urls")),
+    path("pro/", include("acces.urls")),
+    # The admin signs in through the same door, so its second factor is enforced too.
+    path("admin/login/", RedirectView.as_view(url=reverse_lazy("account_login"), query_string=True)),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,154 @@
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from espace_sante.auth import email_device
+from tests import factories
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # sync Playwright + live_server
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": str(tmp_path / "media")}},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Tasks run in-process unless a test asks for the real worker (`celery_worker`)."""
+    from espace_sante.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = django_settings.CELERY_TASK_ALWAYS_EAGER
+
+
+def sign_in(client, user, device=None):
+    """Sign `user` in with their second factor already verified."""
+    client.force_login(user, backend="allauth.account.auth_backends.AuthenticationBackend")
+    if device is None:
+        device = (user.totpdevice_set.filter(confirmed=True).first() if user.needs_totp
+                  else email_device(user))
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def patient_space(db):
+    return factories.SpaceFactory()
+
+
+@pytest.fixture
+def professional(db):
+    pro = factories.ProfessionalFactory()
+    factories.TOTPDeviceFactory(user=pro.user)
+    return pro
+
+
+@pytest.fixture
+def agent(db):
+    from acces.services import agent_group
+
+    user = factories.AgentFactory()
+    user.groups.add(agent_group())
+    factories.TOTPDeviceFactory(user=user)
+    return user
+
+
+class _Worker:
+    """Where emails sent by tasks can be counted, whichever runs them."""
+
+    def __init__(self, mail_dir=None):
+        self.mail_dir = mail_dir
+        self.real = mail_dir is not None
+
+    def sent_emails(self):
+        if not self.real:
+            from django.core import mail
+
+            return [m.message().as_string() for m in mail.outbox]
+        return [p.read_text(errors="replace") for p in sorted(Path(self.mail_dir).glob("*.log"))]
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """A real Celery worker process on the test database when REDIS_URL is set.
+
+    On the embedded default (no broker) tasks run eagerly in the test process:
+    the same test then proves the same behaviour without the network hop.
+    """
+    from espace_sante.celery import app
+
+    if not django_settings.REDIS_URL:
+        yield _Worker()
+        return
+    db = connection.settings_dict
+    mail_dir = tempfile.mkdtemp(prefix="mes-mail-")
+    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
+    env = {
+        **os.environ,
+        "DJANGO_ENV": "test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
+                        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "EMAIL_URL": f"filemail://{mail_dir}",
+        "CELERY_QUEUE": queue,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    log_path = Path(mail_dir).with_suffix(".worker.log")
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "espace_sante", "worker", "--pool=solo",
+         "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat",
+         "-Q", queue, "-n", f"{queue}@localhost", "--loglevel=INFO"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if app.control.ping(destination=[f"{queue}@localhost"], timeout=0.5):
+                break
+            if process.poll() is not None:
+                raise RuntimeError(f"Celery worker died:\n{log_path.read_text()}")
+        else:
+            raise RuntimeError("Celery worker did not answer within 60 s")
+        yield _Worker(mail_dir)
+    finally:
+        app.conf.task_default_queue = django_settings.CELERY_TASK_DEFAULT_QUEUE
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        shutil.rmtree(mail_dir, ignore_errors=True)
+        log_path.unlink(missing_ok=True)
+
+
+def wait_for(predicate, timeout=30.0, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

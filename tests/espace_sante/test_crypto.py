@@ -1,0 +1,80 @@
+import base64
+import os
+
+import pytest
+
+from espace_sante import crypto
+from espace_sante.models import DataKey
+
+pytestmark = pytest.mark.django_db
+
+
+def _ring(**keys):
+    return {kid: base64.b64decode(value) if isinstance(value, str) else value
+            for kid, value in keys.items()}
+
+
+def test_round_trip_and_the_stored_key_is_wrapped_not_raw(settings):
+    data_key = crypto.new_data_key()
+    blob = crypto.encrypt(b"compte rendu", data_key, context=b"doc:1")
+    assert b"compte rendu" not in blob
+    assert crypto.decrypt(blob, data_key, context=b"doc:1") == b"compte rendu"
+    assert data_key.key_id == settings.ENCRYPTION_CURRENT_KEY_ID
+    assert len(bytes(DataKey.objects.get(pk=data_key.pk).wrapped)) == 12 + 32 + 16
+
+
+def test_tampered_ciphertext_is_refused():
+    data_key = crypto.new_data_key()
+    blob = bytearray(crypto.encrypt(b"ordonnance", data_key))
+    blob[-1] ^= 1
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt(bytes(blob), data_key)
+
+
+def test_ciphertext_bound_to_its_context():
+    data_key = crypto.new_data_key()
+    blob = crypto.encrypt(b"x", data_key, context=b"doc:1")
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt(blob, data_key, context=b"doc:2")
+
+
+def test_rotation_rewraps_under_the_new_key_and_old_ciphertexts_still_open(settings):
+    data_key = crypto.new_data_key()
+    blob = crypto.encrypt(b"bilan sanguin", data_key)
+    old_kid = data_key.key_id
+    settings.ENCRYPTION_KEYS = {**settings.ENCRYPTION_KEYS, "k2": os.urandom(32)}
+    settings.ENCRYPTION_CURRENT_KEY_ID = "k2"
+
+    assert sum(crypto.rotate(batch_size=1)) == 1
+
+    data_key.refresh_from_db()
+    assert data_key.key_id == "k2"
+    # The old master key can now be retired.
+    settings.ENCRYPTION_KEYS = {"k2": settings.ENCRYPTION_KEYS["k2"]}
+    assert old_kid not in settings.ENCRYPTION_KEYS
+    assert crypto.decrypt(blob, data_key) == b"bilan sanguin"
+
+
+def test_destroyed_data_key_makes_content_unreadable():
+    data_key = crypto.new_data_key()
+    blob = crypto.encrypt(b"radio", data_key)
+    crypto.destroy_data_key(data_key)
+    data_key.refresh_from_db()
+    assert data_key.wrapped is None
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt(blob, data_key)
+
+
+def test_rotate_keys_command_reports_the_count(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    crypto.new_data_key()
+    crypto.new_data_key()
+    settings.ENCRYPTION_KEYS = {**settings.ENCRYPTION_KEYS, "k3": os.urandom(32)}
+    settings.ENCRYPTION_CURRENT_KEY_ID = "k3"
+    out = StringIO()
+    call_command("rotate_keys", stdout=out)
+    assert "2 data keys re-wrapped under 'k3'" in out.getvalue()
+    assert set(DataKey.objects.values_list("key_id", flat=True)) == {"k3"}

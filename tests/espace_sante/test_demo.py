@@ -1,0 +1,58 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from acces.models import AuditEvent, Professional
+from espace_sante.models import Notification, Patient, Space, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _demo():
+    out = StringIO()
+    call_command("demo", stdout=out)
+    return out.getvalue()
+
+
+def test_demo_loads_every_kind_of_user_and_prints_their_logins(settings):
+    output = _demo()
+    assert settings.DEMO_PASSWORD in output
+    for email in User.objects.values_list("email", flat=True):
+        assert email in output
+    professions = set(Professional.objects.values_list("profession", "specialty"))
+    assert {("medecin", "medecine_generale"), ("medecin", "cardiologie"), ("infirmier", ""),
+            ("pharmacien", ""), ("medecin", "medecine_urgence"),
+            ("medecin", "medecine_travail")} <= professions
+    assert output.count("TOTP") >= 7  # six professionals and the agent
+    assert User.objects.filter(kind="agent", is_staff=True, groups__name="Agents CPAM").exists()
+
+
+def test_demo_has_a_minor_managed_by_a_parent_and_an_attending_physician():
+    _demo()
+    minor = Space.objects.get(holder__first_names="Léo")
+    assert minor.holder.user is None
+    assert minor.representatives.get().user.email.startswith("camille")
+    camille = Space.objects.get(holder__first_names__startswith="Camille")
+    assert camille.care_relations.filter(basis="attending",
+                                         professional__specialty="medecine_generale").exists()
+
+
+def test_demo_goes_through_the_services_so_history_and_notifications_exist():
+    _demo()
+    camille = Space.objects.get(holder__first_names__startswith="Camille")
+    actions = set(AuditEvent.objects.filter(space=camille).values_list("action", flat=True))
+    assert {"space_announced", "space_activated", "designate_attending", "view_space"} <= actions
+    assert AuditEvent.objects.filter(space=camille, outcome="denied").exists()  # the pharmacist
+    assert Notification.objects.filter(recipient=camille.holder.user,
+                                       kind="space_accessed").exists()
+
+
+def test_demo_is_idempotent():
+    _demo()
+    counts = (Patient.objects.count(), User.objects.count(), AuditEvent.objects.count(),
+              Notification.objects.count())
+    _demo()
+    assert (Patient.objects.count(), User.objects.count(), Notification.objects.count()) == (
+        counts[0], counts[1], counts[3])
+    assert AuditEvent.objects.count() == counts[2]

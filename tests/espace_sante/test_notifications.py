@@ -1,0 +1,124 @@
+import time
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import transaction
+from django.utils import timezone
+
+from espace_sante import notifications
+from espace_sante.models import Notification
+from espace_sante.tasks import send_notification_email, send_pending_notifications
+from tests import factories
+from tests.conftest import wait_for
+
+
+def _notify(user):
+    return notifications.notify(recipient=user, template="sign_in",
+                                context={"when": timezone.now()}, link="/notifications/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_email_leaves_after_commit_exactly_once():
+    user = factories.UserFactory()
+    with transaction.atomic():
+        notification = _notify(user)
+        assert mail.outbox == []  # nothing leaves before the commit
+    notification.refresh_from_db()
+    assert notification.email_state == Notification.EmailState.SENT
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [user.email]
+    # A duplicate task and the sweep find nothing left to send.
+    assert send_notification_email.delay(notification.pk).get() == "skipped"
+    send_pending_notifications.delay()
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolled_back_action_leaves_no_notification():
+    user = factories.UserFactory()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _notify(user)
+        raise RuntimeError("the action failed")
+    assert not Notification.objects.exists()
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failed_email_stays_pending_and_the_sweep_sends_it_later(monkeypatch):
+    user = factories.UserFactory()
+    calls = []
+
+    def broken_send(**kwargs):
+        calls.append(kwargs)
+        raise ConnectionError("SMTP down")
+
+    monkeypatch.setattr("espace_sante.emails.send", broken_send)
+    with transaction.atomic():
+        notification = _notify(user)
+    notification.refresh_from_db()
+    assert notification.email_state == Notification.EmailState.PENDING
+    assert notification.email_attempts == 1
+    assert "SMTP down" in notification.email_error
+
+    monkeypatch.undo()
+    assert send_pending_notifications() == 0  # still backing off
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert send_pending_notifications() == 1
+    notification.refresh_from_db()
+    assert notification.email_state == Notification.EmailState.SENT
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_claimed_email_is_not_sent_by_a_second_worker():
+    notification = Notification.objects.create(
+        recipient=factories.UserFactory(), kind="sign_in", subject="s", body="b"
+    )
+    assert notifications.claim(notification.pk)
+    assert notifications.deliver(notification.pk) == "skipped"
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_stale_claim_from_a_dead_worker_is_released_and_sent():
+    notification = Notification.objects.create(
+        recipient=factories.UserFactory(), kind="sign_in", subject="s", body="b",
+        email_state=Notification.EmailState.SENDING,
+        email_claimed_at=timezone.now() - timedelta(hours=1), email_attempts=1,
+    )
+    assert send_pending_notifications() == 1
+    notification.refresh_from_db()
+    assert notification.email_state == Notification.EmailState.SENT
+
+
+@pytest.mark.django_db
+def test_email_never_carries_more_than_the_stored_text():
+    user = factories.UserFactory()
+    notification = notifications.notify(recipient=user, template="space_accessed",
+                                        context={"actor_title": "Dr Test — Médecin",
+                                                 "when": timezone.now()})
+    assert "Dr Test" in notification.body
+    assert "médical" in notification.body.lower()
+
+
+@pytest.mark.worker
+def test_real_worker_sends_the_outbox_once(celery_worker):
+    user = factories.UserFactory()
+    with transaction.atomic():
+        notification = _notify(user)
+    assert wait_for(lambda: Notification.objects.get(pk=notification.pk).email_state
+                    == Notification.EmailState.SENT)
+    send_notification_email.delay(notification.pk)
+    send_pending_notifications.delay()
+    if celery_worker.real:
+        time.sleep(1.5)  # give the worker the chance to (wrongly) send again
+    sent = celery_worker.sent_emails()
+    assert len(sent) == 1
+    assert user.email in sent[0]
+
+
+def test_notification_str_has_no_content():
+    notification = Notification(pk=3, kind="space_accessed", subject="secret", body="secret")
+    assert "secret" not in str(notification)
