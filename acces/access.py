@@ -28,9 +28,13 @@ def get_space_for(request, public_id, action: Action) -> tuple[Space, Decision]:
     space = Space.objects.select_related("holder").filter(public_id=public_id).first()
     if space is None:
         with transaction.atomic():
-            audit.record(actor=actor, action=str(action),
-                         target=("espace_sante.space", public_id),
-                         outcome=AuditEvent.Outcome.DENIED, detail={"reason": "not_found"})
+            audit.record(
+                actor=actor,
+                action=str(action),
+                target=("espace_sante.space", public_id),
+                outcome=AuditEvent.Outcome.DENIED,
+                detail={"reason": "not_found"},
+            )
         raise Http404("Espace introuvable")
     decision = check_and_trace(actor=actor, space=space, action=action)
     if not decision:

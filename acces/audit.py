@@ -120,8 +120,12 @@ def verify_chain(chain: str, *, head: AuditChainHead | None = None) -> Break | N
             return Break(chain, event.pk, event.seq, "content changed after it was written")
         expected_prev, expected_seq, last = event.hash, expected_seq + 1, event
     if head is not None and (head.seq != expected_seq - 1 or head.last_hash != expected_prev):
-        return Break(chain, last.pk if last else None, expected_seq - 1,
-                     f"chain ends before its recorded head (seq {head.seq})")
+        return Break(
+            chain,
+            last.pk if last else None,
+            expected_seq - 1,
+            f"chain ends before its recorded head (seq {head.seq})",
+        )
     return None
 
 
@@ -163,4 +167,3 @@ def seal() -> AuditSeal | None:
         new.hash = new.compute_hash()
         new.save(force_insert=True)
         return new
-

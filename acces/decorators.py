@@ -12,8 +12,7 @@ def professional_required(view):
     @wraps(view)
     @login_required
     def wrapper(request, *args, **kwargs):
-        if request.user.kind != User.Kind.PROFESSIONAL or not hasattr(request.user,
-                                                                      "professional"):
+        if request.user.kind != User.Kind.PROFESSIONAL or not hasattr(request.user, "professional"):
             raise PermissionDenied("Réservé aux professionnels de santé")
         return view(request, *args, **kwargs)
 

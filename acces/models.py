@@ -1,8 +1,8 @@
 """Professionals, their relation to a space, and the audit trail."""
 
 import hashlib
-from datetime import UTC
 import json
+from datetime import UTC
 
 from django.conf import settings
 from django.db import models
@@ -35,13 +35,16 @@ class Specialty(models.TextChoices):
 class Professional(models.Model):
     """A health professional, identified by their RPPS number."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                related_name="professional")
-    rpps = models.CharField(_("numéro RPPS"), max_length=11, unique=True,
-                            validators=[validate_rpps])
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="professional"
+    )
+    rpps = models.CharField(
+        _("numéro RPPS"), max_length=11, unique=True, validators=[validate_rpps]
+    )
     profession = models.CharField(_("profession"), max_length=32, choices=Profession.choices)
-    specialty = models.CharField(_("spécialité"), max_length=32, choices=Specialty.choices,
-                                 blank=True)
+    specialty = models.CharField(
+        _("spécialité"), max_length=32, choices=Specialty.choices, blank=True
+    )
     practice_name = models.CharField(_("lieu d'exercice"), max_length=200, blank=True)
     practice_town = models.CharField(_("commune d'exercice"), max_length=100, blank=True)
 
@@ -70,10 +73,12 @@ class CareRelation(models.Model):
         AUTHORISED = "authorised", _("Autorisation du patient")
         CARE_TEAM = "care_team", _("Équipe de soins")
 
-    space = models.ForeignKey("espace_sante.Space", on_delete=models.CASCADE,
-                              related_name="care_relations")
-    professional = models.ForeignKey(Professional, on_delete=models.CASCADE,
-                                     related_name="care_relations")
+    space = models.ForeignKey(
+        "espace_sante.Space", on_delete=models.CASCADE, related_name="care_relations"
+    )
+    professional = models.ForeignKey(
+        Professional, on_delete=models.CASCADE, related_name="care_relations"
+    )
     basis = models.CharField(max_length=16, choices=Basis.choices)
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -127,16 +132,18 @@ class AuditEvent(models.Model):
     chain = models.CharField(max_length=48)
     seq = models.PositiveBigIntegerField()
     occurred_at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT,
-                              related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
     actor_label = models.CharField(max_length=200)
     role = models.CharField(max_length=32)
     basis = models.CharField(max_length=32, blank=True)
     action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
-    space = models.ForeignKey("espace_sante.Space", null=True, on_delete=models.PROTECT,
-                              related_name="+")
+    space = models.ForeignKey(
+        "espace_sante.Space", null=True, on_delete=models.PROTECT, related_name="+"
+    )
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
     ip = models.GenericIPAddressField(null=True)
     detail = models.JSONField(default=dict, blank=True)
@@ -185,8 +192,9 @@ class AuditEvent(models.Model):
             "detail": self.detail,
             "prev_hash": self.prev_hash,
         }
-        return json.dumps(fields, sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False).encode()
+        return json.dumps(
+            fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.payload()).hexdigest()
@@ -231,8 +239,12 @@ class AuditSeal(models.Model):
 
     def compute_hash(self) -> str:
         body = json.dumps(
-            {"created_at": self.created_at.astimezone(UTC).isoformat(),
-             "heads": self.heads, "prev_hash": self.prev_hash},
-            sort_keys=True, separators=(",", ":"),
+            {
+                "created_at": self.created_at.astimezone(UTC).isoformat(),
+                "heads": self.heads,
+                "prev_hash": self.prev_hash,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
         )
         return hashlib.sha256(body.encode()).hexdigest()

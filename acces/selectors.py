@@ -38,13 +38,15 @@ def care_team(space: Space) -> QuerySet[CareRelation]:
 
 def representatives(space: Space) -> QuerySet[LegalRepresentative]:
     now = timezone.now()
-    return space.representatives.filter(since__lte=now).exclude(until__lte=now).select_related(
-        "user"
+    return (
+        space.representatives.filter(since__lte=now).exclude(until__lte=now).select_related("user")
     )
 
 
 def history(space: Space) -> QuerySet[AuditEvent]:
     """The space's trail, newest first, for the holder to read."""
-    return AuditEvent.objects.filter(space=space).order_by("-occurred_at", "-seq").only(
-        "occurred_at", "actor_label", "role", "basis", "action", "outcome", "detail"
+    return (
+        AuditEvent.objects.filter(space=space)
+        .order_by("-occurred_at", "-seq")
+        .only("occurred_at", "actor_label", "role", "basis", "action", "outcome", "detail")
     )

@@ -38,21 +38,29 @@ def check_and_trace(*, actor: Actor, space: Space, action: Action) -> Decision:
             decision.allowed
             and actor.role == User.Kind.PROFESSIONAL
             and not AuditEvent.objects.filter(
-                space=space, actor=actor.user, outcome=AuditEvent.Outcome.ALLOWED,
+                space=space,
+                actor=actor.user,
+                outcome=AuditEvent.Outcome.ALLOWED,
                 occurred_at__date=timezone.localdate(),
             ).exists()
         )
         audit.record(
-            actor=actor, action=str(action), space=space, target=space,
+            actor=actor,
+            action=str(action),
+            space=space,
+            target=space,
             outcome=AuditEvent.Outcome.ALLOWED if decision else AuditEvent.Outcome.DENIED,
             basis=str(decision.basis or ""),
             detail={} if decision else {"reason": decision.reason},
         )
         if first_today:
             notify_space(
-                space=space, template="space_accessed",
-                context={"actor_title": actor.user.professional.title,
-                         "when": timezone.localtime()},
+                space=space,
+                template="space_accessed",
+                context={
+                    "actor_title": actor.user.professional.title,
+                    "when": timezone.localtime(),
+                },
                 link=f"/espace/{space.public_id}/historique/",
             )
     return decision
@@ -72,13 +80,20 @@ def register_professional(
     password: str | None = None,
     by: Actor,
 ) -> Professional:
-    user = User(email=email.lower(), first_name=first_name, last_name=last_name,
-                kind=User.Kind.PROFESSIONAL)
+    user = User(
+        email=email.lower(), first_name=first_name, last_name=last_name, kind=User.Kind.PROFESSIONAL
+    )
     user.set_password(password) if password else user.set_unusable_password()
     user.full_clean()
     user.save()
-    professional = Professional(user=user, rpps=rpps, profession=profession, specialty=specialty,
-                                practice_name=practice_name, practice_town=practice_town)
+    professional = Professional(
+        user=user,
+        rpps=rpps,
+        profession=profession,
+        specialty=specialty,
+        practice_name=practice_name,
+        practice_town=practice_town,
+    )
     professional.full_clean()
     professional.save()
     audit.record(actor=by, action="professional_registered", target=professional)
@@ -87,17 +102,23 @@ def register_professional(
 
 def agent_group() -> Group:
     group, _ = Group.objects.get_or_create(name=AGENT_GROUP)
-    wanted = [Permission.objects.get(content_type__app_label=app, codename=code)
-              for app, code in AGENT_PERMISSIONS]
+    wanted = [
+        Permission.objects.get(content_type__app_label=app, codename=code)
+        for app, code in AGENT_PERMISSIONS
+    ]
     group.permissions.set(wanted)
     return group
 
 
 @transaction.atomic
-def create_agent(*, email: str, first_name: str, last_name: str, password: str,
-                 by: Actor) -> User:
-    user = User(email=email.lower(), first_name=first_name, last_name=last_name,
-                kind=User.Kind.AGENT, is_staff=True)
+def create_agent(*, email: str, first_name: str, last_name: str, password: str, by: Actor) -> User:
+    user = User(
+        email=email.lower(),
+        first_name=first_name,
+        last_name=last_name,
+        kind=User.Kind.AGENT,
+        is_staff=True,
+    )
     user.set_password(password)
     user.full_clean()
     user.save()
@@ -107,32 +128,45 @@ def create_agent(*, email: str, first_name: str, last_name: str, password: str,
 
 
 @transaction.atomic
-def designate_attending_physician(*, space: Space, professional: Professional,
-                                  by: Actor) -> CareRelation:
+def designate_attending_physician(
+    *, space: Space, professional: Professional, by: Actor
+) -> CareRelation:
     """Make `professional` the attending physician of `space`, ending any previous one."""
     if professional.profession != "medecin":
         raise AccessError("Seul un médecin peut être désigné médecin traitant.")
-    current = CareRelation.objects.select_for_update().filter(
-        space=space, basis=CareRelation.Basis.ATTENDING, ended_at__isnull=True
-    ).first()
+    current = (
+        CareRelation.objects.select_for_update()
+        .filter(space=space, basis=CareRelation.Basis.ATTENDING, ended_at__isnull=True)
+        .first()
+    )
     if current is not None and current.professional_id == professional.pk:
         return current
     if current is not None:
         current.ended_at = timezone.now()
         current.save(update_fields=["ended_at"])
-    relation = CareRelation.objects.create(space=space, professional=professional,
-                                           basis=CareRelation.Basis.ATTENDING)
-    audit.record(actor=by, action="designate_attending", space=space, target=relation,
-                 detail={"professional": professional.rpps})
-    notify_space(space=space, template="attending_designated",
-                 context={"actor_title": professional.title},
-                 link=f"/espace/{space.public_id}/")
+    relation = CareRelation.objects.create(
+        space=space, professional=professional, basis=CareRelation.Basis.ATTENDING
+    )
+    audit.record(
+        actor=by,
+        action="designate_attending",
+        space=space,
+        target=relation,
+        detail={"professional": professional.rpps},
+    )
+    notify_space(
+        space=space,
+        template="attending_designated",
+        context={"actor_title": professional.title},
+        link=f"/espace/{space.public_id}/",
+    )
     return relation
 
 
 @transaction.atomic
-def grant_access(*, space: Space, professional: Professional, basis: str,
-                 by: Actor) -> CareRelation:
+def grant_access(
+    *, space: Space, professional: Professional, basis: str, by: Actor
+) -> CareRelation:
     """Record that `professional` may see `space` as authorised by the patient or care team."""
     if basis not in (CareRelation.Basis.AUTHORISED, CareRelation.Basis.CARE_TEAM):
         raise AccessError("Base d'accès inconnue.")
@@ -140,6 +174,11 @@ def grant_access(*, space: Space, professional: Professional, basis: str,
         space=space, professional=professional, basis=basis, ended_at__isnull=True
     )
     if created:
-        audit.record(actor=by, action=f"grant_{basis}", space=space, target=relation,
-                     detail={"professional": professional.rpps})
+        audit.record(
+            actor=by,
+            action=f"grant_{basis}",
+            space=space,
+            target=relation,
+            detail={"professional": professional.rpps},
+        )
     return relation

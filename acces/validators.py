@@ -23,6 +23,8 @@ def luhn_complete(prefix: str) -> str:
 def validate_rpps(value: str) -> None:
     """An RPPS number: 11 digits, the last one a Luhn check digit."""
     if not (value and value.isdigit() and len(value) == 11):
-        raise ValidationError(_("Le numéro RPPS compte exactement 11 chiffres."), code="rpps_format")
+        raise ValidationError(
+            _("Le numéro RPPS compte exactement 11 chiffres."), code="rpps_format"
+        )
     if not luhn_is_valid(value):
         raise ValidationError(_("La clé du numéro RPPS n'est pas valide."), code="rpps_key")

@@ -23,8 +23,9 @@ class UserAdmin(BaseUserAdmin):
         (_("Droits"), {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
-    add_fieldsets = [(None, {"classes": ["wide"],
-                             "fields": ["email", "kind", "password1", "password2"]})]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "kind", "password1", "password2"]})
+    ]
     filter_horizontal = ["groups"]
 
 

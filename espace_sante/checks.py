@@ -11,20 +11,24 @@ def encryption_keys(app_configs, **kwargs):
     problems = []
     dev = set(parse_keyring(DEV_ENCRYPTION_KEYS).values())
     if not settings.DEBUG and dev & set(settings.ENCRYPTION_KEYS.values()):
-        problems.append(Error(
-            "The development encryption key is configured outside development.",
-            hint="Generate keys with `manage.py generate_key` and set ENCRYPTION_KEYS.",
-            id="espace_sante.E001",
-        ))
+        problems.append(
+            Error(
+                "The development encryption key is configured outside development.",
+                hint="Generate keys with `manage.py generate_key` and set ENCRYPTION_KEYS.",
+                id="espace_sante.E001",
+            )
+        )
     return problems
 
 
 @register(deploy=True)
 def broker_configured(app_configs, **kwargs):
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        return [Warning(
-            "Celery runs tasks in the web process (no REDIS_URL).",
-            hint="Set REDIS_URL and run a Celery worker and beat in production.",
-            id="espace_sante.W001",
-        )]
+        return [
+            Warning(
+                "Celery runs tasks in the web process (no REDIS_URL).",
+                hint="Set REDIS_URL and run a Celery worker and beat in production.",
+                id="espace_sante.W001",
+            )
+        ]
     return []

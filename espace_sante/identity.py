@@ -36,8 +36,10 @@ def validate_nir(value: str) -> None:
     nir = normalise_nir(value)
     if not _NIR_RE.match(nir):
         raise ValidationError(
-            _("Le numéro de sécurité sociale doit compter 13 caractères suivis de la clé à 2 "
-              "chiffres (15 au total)."),
+            _(
+                "Le numéro de sécurité sociale doit compter 13 caractères suivis de la clé à 2 "
+                "chiffres (15 au total)."
+            ),
             code="nir_format",
         )
     if int(nir[13:]) != nir_key(nir[:13]):

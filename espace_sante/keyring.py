@@ -6,9 +6,7 @@ import binascii
 from django.core.exceptions import ImproperlyConfigured
 
 # Public on purpose: production refuses to start with them (see settings).
-DEV_ENCRYPTION_KEYS = (
-    "dev-2026:ZGV2LWtleS1tb24tZXNwYWNlLXNhbnRlLTMyYnl0ZXM="
-)
+DEV_ENCRYPTION_KEYS = "dev-2026:ZGV2LWtleS1tb24tZXNwYWNlLXNhbnRlLTMyYnl0ZXM="
 
 
 def parse_keyring(value: str) -> dict[str, bytes]:

@@ -2,8 +2,13 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 # Reachable while signed in with the password only (the second factor is pending).
-_OPEN_PREFIXES = ("/static/", "/connexion/verification/", "/connexion/totp/",
-                  "/comptes/logout/", "/favicon.ico")
+_OPEN_PREFIXES = (
+    "/static/",
+    "/connexion/verification/",
+    "/connexion/totp/",
+    "/comptes/logout/",
+    "/favicon.ico",
+)
 
 
 class SecondFactorRequiredMiddleware:
@@ -18,8 +23,10 @@ class SecondFactorRequiredMiddleware:
 
     def __call__(self, request):
         user = request.user
-        if user.is_authenticated and not self._verified(user) and not request.path.startswith(
-            _OPEN_PREFIXES
+        if (
+            user.is_authenticated
+            and not self._verified(user)
+            and not request.path.startswith(_OPEN_PREFIXES)
         ):
             return redirect(f"{reverse('espace_sante:verify')}?next={request.get_full_path()}")
         return self.get_response(request)

@@ -46,8 +46,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("adresse e-mail"), unique=True)
     first_name = models.CharField(_("prénom"), max_length=150, blank=True)
     last_name = models.CharField(_("nom"), max_length=150, blank=True)
-    kind = models.CharField(_("type de compte"), max_length=16, choices=Kind.choices,
-                            default=Kind.PATIENT)
+    kind = models.CharField(
+        _("type de compte"), max_length=16, choices=Kind.choices, default=Kind.PATIENT
+    )
     is_active = models.BooleanField(_("actif"), default=True)
     is_staff = models.BooleanField(_("accès à l'administration"), default=False)
     date_joined = models.DateTimeField(_("date de création"), default=timezone.now)
@@ -84,18 +85,32 @@ class Patient(models.Model):
         FEMALE = "F", _("Féminin")
         MALE = "M", _("Masculin")
 
-    nir = models.CharField(_("NIR (INS)"), max_length=15, unique=True, validators=[validate_nir],
-                           help_text=_("13 caractères et la clé à 2 chiffres."))
+    nir = models.CharField(
+        _("NIR (INS)"),
+        max_length=15,
+        unique=True,
+        validators=[validate_nir],
+        help_text=_("13 caractères et la clé à 2 chiffres."),
+    )
     last_name = models.CharField(_("nom de naissance"), max_length=150)
     first_names = models.CharField(_("prénoms"), max_length=150)
     birth_date = models.DateField(_("date de naissance"))
     sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices)
-    carte_vitale_serial = models.CharField(_("numéro de série de la carte Vitale"), max_length=12,
-                                           validators=[validate_carte_vitale_serial])
+    carte_vitale_serial = models.CharField(
+        _("numéro de série de la carte Vitale"),
+        max_length=12,
+        validators=[validate_carte_vitale_serial],
+    )
     email = models.EmailField(_("adresse e-mail de contact"), blank=True)
     postal_address = models.TextField(_("adresse postale"), blank=True)
-    user = models.OneToOneField(User, verbose_name=_("compte"), null=True, blank=True,
-                                on_delete=models.PROTECT, related_name="patient")
+    user = models.OneToOneField(
+        User,
+        verbose_name=_("compte"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="patient",
+    )
 
     class Meta:
         verbose_name = _("assuré")
@@ -146,12 +161,15 @@ class Space(models.Model):
     }
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    holder = models.OneToOneField(Patient, verbose_name=_("titulaire"), on_delete=models.PROTECT,
-                                  related_name="space")
-    state = models.CharField(_("état"), max_length=16, choices=State.choices,
-                             default=State.ANNOUNCED, editable=False)
-    state_changed_at = models.DateTimeField(_("changement d'état"), default=timezone.now,
-                                            editable=False)
+    holder = models.OneToOneField(
+        Patient, verbose_name=_("titulaire"), on_delete=models.PROTECT, related_name="space"
+    )
+    state = models.CharField(
+        _("état"), max_length=16, choices=State.choices, default=State.ANNOUNCED, editable=False
+    )
+    state_changed_at = models.DateTimeField(
+        _("changement d'état"), default=timezone.now, editable=False
+    )
     created_at = models.DateTimeField(_("création"), auto_now_add=True)
 
     class Meta:
@@ -215,16 +233,18 @@ class Notification(models.Model):
         NONE = "none", _("Pas d'e-mail")
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
-    space = models.ForeignKey(Space, null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="notifications")
+    space = models.ForeignKey(
+        Space, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     kind = models.CharField(max_length=64)
     subject = models.CharField(max_length=200)
     body = models.TextField()
     link = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
-    email_state = models.CharField(max_length=8, choices=EmailState.choices,
-                                   default=EmailState.PENDING)
+    email_state = models.CharField(
+        max_length=8, choices=EmailState.choices, default=EmailState.PENDING
+    )
     email_attempts = models.PositiveSmallIntegerField(default=0)
     email_claimed_at = models.DateTimeField(null=True, blank=True)
     email_sent_at = models.DateTimeField(null=True, blank=True)

@@ -43,9 +43,7 @@ def notify(
         from espace_sante.tasks import send_notification_email
 
         # robust: a broker outage must not fail the action; the beat sweep sends it later.
-        transaction.on_commit(
-            lambda: send_notification_email.delay(notification.pk), robust=True
-        )
+        transaction.on_commit(lambda: send_notification_email.delay(notification.pk), robust=True)
     return notification
 
 
@@ -92,12 +90,18 @@ def deliver(notification_id: int) -> str:
         return "skipped"
     notification = Notification.objects.select_related("recipient").get(pk=notification_id)
     try:
-        emails.send(to=notification.recipient.email, subject=notification.subject,
-                    body=notification.body, link=notification.link)
+        emails.send(
+            to=notification.recipient.email,
+            subject=notification.subject,
+            body=notification.body,
+            link=notification.link,
+        )
     except Exception as exc:
-        state = (Notification.EmailState.FAILED
-                 if notification.email_attempts >= MAX_EMAIL_ATTEMPTS
-                 else Notification.EmailState.PENDING)
+        state = (
+            Notification.EmailState.FAILED
+            if notification.email_attempts >= MAX_EMAIL_ATTEMPTS
+            else Notification.EmailState.PENDING
+        )
         Notification.objects.filter(pk=notification_id).update(
             email_state=state, email_error=str(exc)[:300]
         )
@@ -119,9 +123,11 @@ def release_stale_claims() -> int:
 def due_for_retry(now=None) -> list[int]:
     """Pending emails, oldest first, whose back-off (by attempts so far) has passed."""
     now = now or timezone.now()
-    rows = Notification.objects.filter(email_state=Notification.EmailState.PENDING).values_list(
-        "pk", "email_attempts", "email_claimed_at"
-    ).order_by("created_at")[:1000]
+    rows = (
+        Notification.objects.filter(email_state=Notification.EmailState.PENDING)
+        .values_list("pk", "email_attempts", "email_claimed_at")
+        .order_by("created_at")[:1000]
+    )
     due = []
     for pk, attempts, claimed_at in rows:
         wait = timedelta(seconds=30 * (2 ** max(attempts - 1, 0))) if attempts else timedelta(0)

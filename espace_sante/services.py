@@ -36,8 +36,14 @@ def enrol_person(
 ) -> Space:
     """Create the identity and its space in the announced state (opposition window open)."""
     patient = Patient(
-        nir=nir, last_name=last_name, first_names=first_names, birth_date=birth_date, sex=sex,
-        carte_vitale_serial=carte_vitale_serial, email=email, postal_address=postal_address,
+        nir=nir,
+        last_name=last_name,
+        first_names=first_names,
+        birth_date=birth_date,
+        sex=sex,
+        carte_vitale_serial=carte_vitale_serial,
+        email=email,
+        postal_address=postal_address,
     )
     patient.full_clean()
     patient.save()
@@ -55,8 +61,12 @@ def open_account(*, space: Space, email: str, password: str, by: Actor) -> User:
         raise SpaceError("Cet espace a déjà un compte.")
     if User.objects.filter(email__iexact=email).exists():
         raise SpaceError("Cette adresse e-mail est déjà utilisée par un autre compte.")
-    user = User(email=email.lower(), first_name=patient.first_names.split(" ")[0],
-                last_name=patient.last_name, kind=User.Kind.PATIENT)
+    user = User(
+        email=email.lower(),
+        first_name=patient.first_names.split(" ")[0],
+        last_name=patient.last_name,
+        kind=User.Kind.PATIENT,
+    )
     validate_password(password, user)
     user.set_password(password)
     user.save()
@@ -64,10 +74,8 @@ def open_account(*, space: Space, email: str, password: str, by: Actor) -> User:
     patient.save(update_fields=["user"])
     previous = space.move_to(Space.State.ACTIVE)
     space.save(update_fields=["state", "state_changed_at"])
-    trace(actor=by, action="space_activated", space=space, target=space,
-          detail={"from": previous})
-    notify(recipient=user, template="space_opened", space=space,
-           link=f"/espace/{space.public_id}/")
+    trace(actor=by, action="space_activated", space=space, target=space, detail={"from": previous})
+    notify(recipient=user, template="space_opened", space=space, link=f"/espace/{space.public_id}/")
     return user
 
 
@@ -78,9 +86,11 @@ def add_legal_representative(*, space: Space, user: User, by: Actor) -> LegalRep
         raise SpaceError("Seul un compte patient peut représenter un mineur.")
     representation, created = LegalRepresentative.objects.get_or_create(space=space, user=user)
     if created:
-        trace(actor=by, action="legal_representative_added", space=space,
-              target=representation)
-        notify_space(space=space, template="legal_representative_added",
-                     context={"name": user.get_full_name()},
-                     link=f"/espace/{space.public_id}/")
+        trace(actor=by, action="legal_representative_added", space=space, target=representation)
+        notify_space(
+            space=space,
+            template="legal_representative_added",
+            context={"name": user.get_full_name()},
+            link=f"/espace/{space.public_id}/",
+        )
     return representation

@@ -20,7 +20,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-DEV_SECRET_KEY = "dev-insecure-mon-espace-sante-ne-pas-utiliser-en-production"  # noqa: S105
+DEV_SECRET_KEY = "dev-insecure-mon-espace-sante-ne-pas-utiliser-en-production"
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 if DJANGO_ENV not in {"development", "production", "test"}:
@@ -38,9 +38,7 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # Envelope encryption: master keys "kid:base64" separated by commas; new data keys
 # are wrapped under ENCRYPTION_CURRENT_KEY_ID (the last listed by default).
 ENCRYPTION_KEYS = parse_keyring(env.str("ENCRYPTION_KEYS", default=DEV_ENCRYPTION_KEYS))
-ENCRYPTION_CURRENT_KEY_ID = env.str(
-    "ENCRYPTION_CURRENT_KEY_ID", default=list(ENCRYPTION_KEYS)[-1]
-)
+ENCRYPTION_CURRENT_KEY_ID = env.str("ENCRYPTION_CURRENT_KEY_ID", default=list(ENCRYPTION_KEYS)[-1])
 if ENCRYPTION_CURRENT_KEY_ID not in ENCRYPTION_KEYS:
     raise ImproperlyConfigured(
         f"ENCRYPTION_CURRENT_KEY_ID {ENCRYPTION_CURRENT_KEY_ID!r} is not in ENCRYPTION_KEYS"
@@ -274,8 +272,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

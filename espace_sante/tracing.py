@@ -81,6 +81,11 @@ def trace(
     if _recorder is None:
         raise RuntimeError("no audit recorder registered: is 'acces' in INSTALLED_APPS?")
     return _recorder(
-        actor=actor, action=action, space=space, target=target, outcome=outcome, basis=basis,
+        actor=actor,
+        action=action,
+        space=space,
+        target=target,
+        outcome=outcome,
+        basis=basis,
         detail=detail,
     )

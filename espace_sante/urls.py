@@ -4,7 +4,6 @@ from django.views.generic import RedirectView
 
 from espace_sante import views
 
-
 portal_patterns = [
     path("", views.home, name="home"),
     path("connexion/suite/", views.after_login, name="after_login"),
@@ -22,6 +21,8 @@ urlpatterns = [
     path("comptes/", include("allauth.urls")),
     path("pro/", include("acces.urls")),
     # The admin signs in through the same door, so its second factor is enforced too.
-    path("admin/login/", RedirectView.as_view(url=reverse_lazy("account_login"), query_string=True)),
+    path(
+        "admin/login/", RedirectView.as_view(url=reverse_lazy("account_login"), query_string=True)
+    ),
     path("admin/", admin.site.urls),
 ]

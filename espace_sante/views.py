@@ -34,11 +34,16 @@ def home(request):
     if request.user.kind != User.Kind.PATIENT:
         return redirect(auth.home_url_for(request.user))
     spaces = selectors.spaces_for_patient(request.user)
-    return render(request, "espace_sante/home.html", {
-        "spaces": spaces,
-        "unread": Notification.objects.filter(recipient=request.user,
-                                              read_at__isnull=True).count(),
-    })
+    return render(
+        request,
+        "espace_sante/home.html",
+        {
+            "spaces": spaces,
+            "unread": Notification.objects.filter(
+                recipient=request.user, read_at__isnull=True
+            ).count(),
+        },
+    )
 
 
 @login_required
@@ -48,8 +53,9 @@ def after_login(request):
 
 def _safe_next(request, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                       require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
@@ -66,21 +72,27 @@ def verify(request):
         device = _match(devices, form.cleaned_data["token"])
         with transaction.atomic():
             audit.record(
-                actor=Actor.from_request(request), action="sign_in_second_factor",
+                actor=Actor.from_request(request),
+                action="sign_in_second_factor",
                 outcome=AuditEvent.Outcome.ALLOWED if device else AuditEvent.Outcome.DENIED,
                 detail={"device": device.persistent_id.split("/")[0]} if device else {},
             )
         if device is not None:
             otp_login(request, device)
             return redirect(_safe_next(request, auth.home_url_for(user)))
-        form.add_error("token", _("Code incorrect ou expiré. Vérifiez-le ou demandez-en un "
-                                  "nouveau."))
-    return render(request, "espace_sante/verify.html", {
-        "form": form,
-        "uses_totp": user.needs_totp or auth.has_totp(user),
-        "can_use_email": not user.needs_totp,
-        "next": _safe_next(request, ""),
-    })
+        form.add_error(
+            "token", _("Code incorrect ou expiré. Vérifiez-le ou demandez-en un nouveau.")
+        )
+    return render(
+        request,
+        "espace_sante/verify.html",
+        {
+            "form": form,
+            "uses_totp": user.needs_totp or auth.has_totp(user),
+            "can_use_email": not user.needs_totp,
+            "next": _safe_next(request, ""),
+        },
+    )
 
 
 def _match(devices, token):
@@ -125,13 +137,22 @@ def totp_setup(request):
             otp_login(request, device)
             messages.success(request, _("Votre application d'authentification est enregistrée."))
             return redirect(auth.home_url_for(user))
-        form.add_error("token", _("Ce code ne correspond pas. Vérifiez l'heure de votre "
-                                  "téléphone et saisissez le code affiché."))
-    return render(request, "espace_sante/totp_setup.html", {
-        "form": form,
-        "qr_svg": _qr_svg(device.config_url),
-        "secret": base64.b32encode(device.bin_key).decode(),
-    })
+        form.add_error(
+            "token",
+            _(
+                "Ce code ne correspond pas. Vérifiez l'heure de votre "
+                "téléphone et saisissez le code affiché."
+            ),
+        )
+    return render(
+        request,
+        "espace_sante/totp_setup.html",
+        {
+            "form": form,
+            "qr_svg": _qr_svg(device.config_url),
+            "secret": base64.b32encode(device.bin_key).decode(),
+        },
+    )
 
 
 def _qr_svg(data: str) -> str:
@@ -167,13 +188,17 @@ def notification_read(request):
 
 @space_view(Action.VIEW_SPACE)
 def space_home(request, space: Space):
-    return render(request, "espace_sante/space.html", {
-        "space": space,
-        "holder": space.holder,
-        "basis": request.access.basis,
-        "care_team": selectors.care_team(space),
-        "representatives": selectors.representatives(space),
-    })
+    return render(
+        request,
+        "espace_sante/space.html",
+        {
+            "space": space,
+            "holder": space.holder,
+            "basis": request.access.basis,
+            "care_team": selectors.care_team(space),
+            "representatives": selectors.representatives(space),
+        },
+    )
 
 
 @space_view(Action.VIEW_HISTORY)

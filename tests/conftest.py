@@ -23,8 +23,10 @@ def _test_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                    "OPTIONS": {"location": str(tmp_path / "media")}},
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -44,8 +46,11 @@ def sign_in(client, user, device=None):
     """Sign `user` in with their second factor already verified."""
     client.force_login(user, backend="allauth.account.auth_backends.AuthenticationBackend")
     if device is None:
-        device = (user.totpdevice_set.filter(confirmed=True).first() if user.needs_totp
-                  else email_device(user))
+        device = (
+            user.totpdevice_set.filter(confirmed=True).first()
+            if user.needs_totp
+            else email_device(user)
+        )
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
@@ -108,7 +113,7 @@ def celery_worker(transactional_db, settings):
         **os.environ,
         "DJANGO_ENV": "test",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
-                        f"{db['PORT'] or 5432}/{db['NAME']}",
+        f"{db['PORT'] or 5432}/{db['NAME']}",
         "EMAIL_URL": f"filemail://{mail_dir}",
         "CELERY_QUEUE": queue,
         "CELERY_TASK_ALWAYS_EAGER": "false",
@@ -116,10 +121,28 @@ def celery_worker(transactional_db, settings):
     log_path = Path(mail_dir).with_suffix(".worker.log")
     log = log_path.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "espace_sante", "worker", "--pool=solo",
-         "--concurrency=1", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-Q", queue, "-n", f"{queue}@localhost", "--loglevel=INFO"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "espace_sante",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@localhost",
+            "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue

@@ -68,8 +68,9 @@ class SpaceFactory(factory.django.DjangoModelFactory):
 
 
 class MinorSpaceFactory(SpaceFactory):
-    holder = factory.SubFactory(PatientFactory, birth_date=date(2016, 2, 1), user=None,
-                                email="", first_names="Enfant")
+    holder = factory.SubFactory(
+        PatientFactory, birth_date=date(2016, 2, 1), user=None, email="", first_names="Enfant"
+    )
 
 
 class LegalRepresentativeFactory(factory.django.DjangoModelFactory):
@@ -84,8 +85,12 @@ class ProfessionalFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Professional
 
-    user = factory.SubFactory(UserFactory, kind=User.Kind.PROFESSIONAL, first_name="Paul",
-                              email=factory.Sequence(lambda n: f"pro{n}@exemple.fr"))
+    user = factory.SubFactory(
+        UserFactory,
+        kind=User.Kind.PROFESSIONAL,
+        first_name="Paul",
+        email=factory.Sequence(lambda n: f"pro{n}@exemple.fr"),
+    )
     rpps = factory.LazyFunction(lambda: luhn_complete(f"{2000000000 + next(_rpps_counter)}"))
     profession = "medecin"
     specialty = "medecine_generale"

@@ -44,8 +44,11 @@ def _verify():
 def test_events_of_a_space_form_a_hash_chain(patient_space):
     first = audit.record(actor=_actor(), action="a", space=patient_space)
     second = audit.record(actor=_actor(), action="b", space=patient_space, outcome="denied")
-    assert (first.chain, first.seq, first.prev_hash) == (f"space:{patient_space.pk}", 1,
-                                                          GENESIS_HASH)
+    assert (first.chain, first.seq, first.prev_hash) == (
+        f"space:{patient_space.pk}",
+        1,
+        GENESIS_HASH,
+    )
     assert (second.seq, second.prev_hash) == (2, first.hash)
     assert second.hash == second.compute_hash()
     head = AuditChainHead.objects.get(chain=first.chain)
@@ -54,8 +57,13 @@ def test_events_of_a_space_form_a_hash_chain(patient_space):
 
 def test_event_records_who_what_when_where(patient_space):
     user = patient_space.holder.user
-    event = audit.record(actor=_actor(user), action="view_space", space=patient_space,
-                         target=patient_space, basis="holder")
+    event = audit.record(
+        actor=_actor(user),
+        action="view_space",
+        space=patient_space,
+        target=patient_space,
+        basis="holder",
+    )
     stored = AuditEvent.objects.get(pk=event.pk)
     assert stored.actor == user
     assert stored.role == "patient"
@@ -95,16 +103,22 @@ def test_audit_event_is_rolled_back_with_its_action(patient_space):
 
 
 @on_postgresql
-@pytest.mark.parametrize("statement", [
-    "UPDATE acces_auditevent SET action = 'forged' WHERE id = %s",
-    "DELETE FROM acces_auditevent WHERE id = %s",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE acces_auditevent SET action = 'forged' WHERE id = %s",
+        "DELETE FROM acces_auditevent WHERE id = %s",
+    ],
+)
 def test_postgresql_refuses_update_and_delete(patient_space, statement):
     event = audit.record(actor=_actor(), action="a", space=patient_space)
     from django.db.utils import DatabaseError
 
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), \
-            connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(statement, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).action == "a"
 
@@ -118,8 +132,7 @@ def test_verify_passes_on_an_intact_trail(patient_space):
 
 
 def test_verify_names_the_first_event_changed_behind_its_back(patient_space):
-    events = [audit.record(actor=_actor(), action=f"e{i}", space=patient_space)
-              for i in range(4)]
+    events = [audit.record(actor=_actor(), action=f"e{i}", space=patient_space) for i in range(4)]
     _tamper("UPDATE acces_auditevent SET basis = 'forged' WHERE id = %s", [events[1].pk])
     ok, output = _verify()
     assert not ok
@@ -128,8 +141,7 @@ def test_verify_names_the_first_event_changed_behind_its_back(patient_space):
 
 
 def test_verify_detects_a_deleted_event(patient_space):
-    events = [audit.record(actor=_actor(), action=f"e{i}", space=patient_space)
-              for i in range(3)]
+    events = [audit.record(actor=_actor(), action=f"e{i}", space=patient_space) for i in range(3)]
     _tamper("DELETE FROM acces_auditevent WHERE id = %s", [events[1].pk])
     ok, output = _verify()
     assert not ok
@@ -137,8 +149,7 @@ def test_verify_detects_a_deleted_event(patient_space):
 
 
 def test_verify_detects_a_truncated_chain_end(patient_space):
-    events = [audit.record(actor=_actor(), action=f"e{i}", space=patient_space)
-              for i in range(3)]
+    events = [audit.record(actor=_actor(), action=f"e{i}", space=patient_space) for i in range(3)]
     _tamper("DELETE FROM acces_auditevent WHERE id = %s", [events[2].pk])
     ok, output = _verify()
     assert not ok
@@ -151,8 +162,10 @@ def test_a_seal_catches_a_chain_rewritten_with_recomputed_hashes(patient_space):
     # A forger rewrites the event and recomputes its hash and the head consistently...
     forged = AuditEvent.objects.get(pk=event.pk)
     forged.action = "nothing_happened"
-    _tamper("UPDATE acces_auditevent SET action = %s, hash = %s WHERE id = %s",
-            [forged.action, forged.compute_hash(), event.pk])
+    _tamper(
+        "UPDATE acces_auditevent SET action = %s, hash = %s WHERE id = %s",
+        [forged.action, forged.compute_hash(), event.pk],
+    )
     AuditChainHead.objects.filter(chain=event.chain).update(last_hash=forged.compute_hash())
     ok, output = _verify()
     assert not ok
@@ -187,8 +200,9 @@ def test_concurrent_writers_on_one_space_never_fork_the_chain():
     for thread in threads:
         thread.join()
     assert errors == []
-    seqs = list(AuditEvent.objects.filter(space=space).order_by("seq")
-                .values_list("seq", flat=True))
+    seqs = list(
+        AuditEvent.objects.filter(space=space).order_by("seq").values_list("seq", flat=True)
+    )
     assert seqs == list(range(1, 41))
     assert audit.verify_chain(f"space:{space.pk}") is None
 

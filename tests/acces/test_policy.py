@@ -36,9 +36,7 @@ def test_legal_representative_manages_the_minor_space():
 
 
 def test_former_legal_representative_loses_access():
-    representation = factories.LegalRepresentativeFactory(
-        until=timezone.now() - timedelta(days=1)
-    )
+    representation = factories.LegalRepresentativeFactory(until=timezone.now() - timedelta(days=1))
     assert not decide(representation.user, Action.VIEW_SPACE, representation.space)
     assert not _visible(representation.user, representation.space)
 
@@ -67,11 +65,11 @@ def test_professional_never_reads_the_patient_trail():
     assert not decide(relation.professional.user, Action.VIEW_HISTORY, relation.space)
 
 
-@pytest.mark.parametrize("state", [Space.State.CLOSED, Space.State.SUSPENDED,
-                                   Space.State.DESTROYED])
+@pytest.mark.parametrize(
+    "state", [Space.State.CLOSED, Space.State.SUSPENDED, Space.State.DESTROYED]
+)
 def test_professional_sees_nothing_of_a_space_that_is_not_open(state):
-    relation = factories.CareRelationFactory(basis=CareRelation.Basis.ATTENDING,
-                                              space__state=state)
+    relation = factories.CareRelationFactory(basis=CareRelation.Basis.ATTENDING, space__state=state)
     assert not decide(relation.professional.user, Action.VIEW_SPACE, relation.space)
     assert not _visible(relation.professional.user, relation.space)
 

@@ -54,8 +54,9 @@ def test_patient_signs_in_with_the_emailed_code_and_opens_their_space(page, live
 
 
 def test_professional_signs_in_with_totp_and_sees_their_patient(page, live_server):
-    relation = factories.CareRelationFactory(basis=CareRelation.Basis.ATTENDING,
-                                             space__holder__last_name="Garnier")
+    relation = factories.CareRelationFactory(
+        basis=CareRelation.Basis.ATTENDING, space__holder__last_name="Garnier"
+    )
     user = relation.professional.user
     factories.TOTPDeviceFactory(user=user)
     _password_step(page, live_server, user.email)

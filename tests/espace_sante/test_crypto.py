@@ -10,8 +10,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _ring(**keys):
-    return {kid: base64.b64decode(value) if isinstance(value, str) else value
-            for kid, value in keys.items()}
+    return {
+        kid: base64.b64decode(value) if isinstance(value, str) else value
+        for kid, value in keys.items()
+    }
 
 
 def test_round_trip_and_the_stored_key_is_wrapped_not_raw(settings):

@@ -21,9 +21,14 @@ def test_demo_loads_every_kind_of_user_and_prints_their_logins(settings):
     for email in User.objects.values_list("email", flat=True):
         assert email in output
     professions = set(Professional.objects.values_list("profession", "specialty"))
-    assert {("medecin", "medecine_generale"), ("medecin", "cardiologie"), ("infirmier", ""),
-            ("pharmacien", ""), ("medecin", "medecine_urgence"),
-            ("medecin", "medecine_travail")} <= professions
+    assert {
+        ("medecin", "medecine_generale"),
+        ("medecin", "cardiologie"),
+        ("infirmier", ""),
+        ("pharmacien", ""),
+        ("medecin", "medecine_urgence"),
+        ("medecin", "medecine_travail"),
+    } <= professions
     assert output.count("TOTP") >= 7  # six professionals and the agent
     assert User.objects.filter(kind="agent", is_staff=True, groups__name="Agents CPAM").exists()
 
@@ -34,8 +39,9 @@ def test_demo_has_a_minor_managed_by_a_parent_and_an_attending_physician():
     assert minor.holder.user is None
     assert minor.representatives.get().user.email.startswith("camille")
     camille = Space.objects.get(holder__first_names__startswith="Camille")
-    assert camille.care_relations.filter(basis="attending",
-                                         professional__specialty="medecine_generale").exists()
+    assert camille.care_relations.filter(
+        basis="attending", professional__specialty="medecine_generale"
+    ).exists()
 
 
 def test_demo_goes_through_the_services_so_history_and_notifications_exist():
@@ -44,15 +50,23 @@ def test_demo_goes_through_the_services_so_history_and_notifications_exist():
     actions = set(AuditEvent.objects.filter(space=camille).values_list("action", flat=True))
     assert {"space_announced", "space_activated", "designate_attending", "view_space"} <= actions
     assert AuditEvent.objects.filter(space=camille, outcome="denied").exists()  # the pharmacist
-    assert Notification.objects.filter(recipient=camille.holder.user,
-                                       kind="space_accessed").exists()
+    assert Notification.objects.filter(
+        recipient=camille.holder.user, kind="space_accessed"
+    ).exists()
 
 
 def test_demo_is_idempotent():
     _demo()
-    counts = (Patient.objects.count(), User.objects.count(), AuditEvent.objects.count(),
-              Notification.objects.count())
+    counts = (
+        Patient.objects.count(),
+        User.objects.count(),
+        AuditEvent.objects.count(),
+        Notification.objects.count(),
+    )
     _demo()
     assert (Patient.objects.count(), User.objects.count(), Notification.objects.count()) == (
-        counts[0], counts[1], counts[3])
+        counts[0],
+        counts[1],
+        counts[3],
+    )
     assert AuditEvent.objects.count() == counts[2]

@@ -30,8 +30,10 @@ def test_wrong_key_is_refused_with_a_french_message():
     assert "clé" in error.value.messages[0]
 
 
-@pytest.mark.parametrize("value", ["", "12345", "2850475056123", "385047505612345",
-                                   "28504750561234567", "2850475X5612345"])
+@pytest.mark.parametrize(
+    "value",
+    ["", "12345", "2850475056123", "385047505612345", "28504750561234567", "2850475X5612345"],
+)
 def test_malformed_nir_is_refused(value):
     with pytest.raises(ValidationError):
         validate_nir(value)

@@ -15,8 +15,9 @@ from tests.conftest import wait_for
 
 
 def _notify(user):
-    return notifications.notify(recipient=user, template="sign_in",
-                                context={"when": timezone.now()}, link="/notifications/")
+    return notifications.notify(
+        recipient=user, template="sign_in", context={"when": timezone.now()}, link="/notifications/"
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -84,9 +85,13 @@ def test_a_claimed_email_is_not_sent_by_a_second_worker():
 @pytest.mark.django_db
 def test_stale_claim_from_a_dead_worker_is_released_and_sent():
     notification = Notification.objects.create(
-        recipient=factories.UserFactory(), kind="sign_in", subject="s", body="b",
+        recipient=factories.UserFactory(),
+        kind="sign_in",
+        subject="s",
+        body="b",
         email_state=Notification.EmailState.SENDING,
-        email_claimed_at=timezone.now() - timedelta(hours=1), email_attempts=1,
+        email_claimed_at=timezone.now() - timedelta(hours=1),
+        email_attempts=1,
     )
     assert send_pending_notifications() == 1
     notification.refresh_from_db()
@@ -96,9 +101,11 @@ def test_stale_claim_from_a_dead_worker_is_released_and_sent():
 @pytest.mark.django_db
 def test_email_never_carries_more_than_the_stored_text():
     user = factories.UserFactory()
-    notification = notifications.notify(recipient=user, template="space_accessed",
-                                        context={"actor_title": "Dr Test — Médecin",
-                                                 "when": timezone.now()})
+    notification = notifications.notify(
+        recipient=user,
+        template="space_accessed",
+        context={"actor_title": "Dr Test — Médecin", "when": timezone.now()},
+    )
     assert "Dr Test" in notification.body
     assert "médical" in notification.body.lower()
 
@@ -108,8 +115,11 @@ def test_real_worker_sends_the_outbox_once(celery_worker):
     user = factories.UserFactory()
     with transaction.atomic():
         notification = _notify(user)
-    assert wait_for(lambda: Notification.objects.get(pk=notification.pk).email_state
-                    == Notification.EmailState.SENT)
+    assert wait_for(
+        lambda: (
+            Notification.objects.get(pk=notification.pk).email_state == Notification.EmailState.SENT
+        )
+    )
     send_notification_email.delay(notification.pk)
     send_pending_notifications.delay()
     if celery_worker.real:

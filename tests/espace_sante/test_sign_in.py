@@ -46,15 +46,17 @@ def test_patient_gets_an_email_code_and_sees_nothing_before_typing_it(patient_sp
 
     wrong = client.post(VERIFY, {"token": "000000" if _emailed_code() != "000000" else "111111"})
     assert "Code incorrect" in wrong.content.decode()
-    assert AuditEvent.objects.filter(actor=user, action="sign_in_second_factor",
-                                     outcome="denied").exists()
+    assert AuditEvent.objects.filter(
+        actor=user, action="sign_in_second_factor", outcome="denied"
+    ).exists()
 
     client.post(VERIFY, {"token": _emailed_code()})
     page = client.get(reverse("espace_sante:space", args=[patient_space.public_id]))
     assert page.status_code == 200
     assert patient_space.holder.last_name in page.content.decode()
-    assert AuditEvent.objects.filter(actor=user, action="sign_in_second_factor",
-                                     outcome="allowed").exists()
+    assert AuditEvent.objects.filter(
+        actor=user, action="sign_in_second_factor", outcome="allowed"
+    ).exists()
 
 
 def test_wrong_password_is_refused_and_traced(client, patient_space):
@@ -95,8 +97,10 @@ def test_agent_reaches_the_admin_only_after_totp(client, agent):
     client.post(VERIFY, {"token": _totp(agent.totpdevice_set.get())})
     response = client.get("/admin/")
     assert response.status_code == 200
-    assert "Administration" in response.content.decode() or "administration" in \
-        response.content.decode()
+    assert (
+        "Administration" in response.content.decode()
+        or "administration" in response.content.decode()
+    )
 
 
 def test_patient_cannot_enter_the_admin_or_the_pro_portal(client, patient_space):
@@ -118,8 +122,9 @@ def test_brute_force_locks_the_account_from_that_address(client, patient_space):
 
 
 def test_sign_up_is_closed(client):
-    response = client.post("/comptes/signup/", {"email": "x@exemple.fr", "password1": "a" * 14,
-                                                "password2": "a" * 14})
+    response = client.post(
+        "/comptes/signup/", {"email": "x@exemple.fr", "password1": "a" * 14, "password2": "a" * 14}
+    )
     from espace_sante.models import User
 
     assert not User.objects.filter(email="x@exemple.fr").exists()

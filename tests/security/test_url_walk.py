@@ -89,17 +89,24 @@ class World:
 
 @pytest.fixture
 def world(agent):
-    space_a = factories.SpaceFactory(holder__last_name=SECRET_NAME,
-                                     holder__first_names=SECRET_FIRST)
+    space_a = factories.SpaceFactory(
+        holder__last_name=SECRET_NAME, holder__first_names=SECRET_FIRST
+    )
     pro_of_a = factories.ProfessionalFactory()
     factories.TOTPDeviceFactory(user=pro_of_a.user)
-    factories.CareRelationFactory(space=space_a, professional=pro_of_a,
-                                  basis=CareRelation.Basis.ATTENDING)
+    factories.CareRelationFactory(
+        space=space_a, professional=pro_of_a, basis=CareRelation.Basis.ATTENDING
+    )
     outsider = factories.ProfessionalFactory()
     factories.TOTPDeviceFactory(user=outsider.user)
-    return World(space_a=space_a, holder_a=space_a.holder.user,
-                 patient_b=factories.SpaceFactory().holder.user,
-                 pro_outsider=outsider.user, pro_of_a=pro_of_a.user, agent=agent)
+    return World(
+        space_a=space_a,
+        holder_a=space_a.holder.user,
+        patient_b=factories.SpaceFactory().holder.user,
+        pro_outsider=outsider.user,
+        pro_of_a=pro_of_a.user,
+        agent=agent,
+    )
 
 
 ATTACKERS = ["anonymous", "patient_b", "pro_outsider", "agent"]

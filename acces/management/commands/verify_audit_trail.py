@@ -8,7 +8,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         chains = broken = 0
-        for chain, problem in verify_all():
+        for _chain, problem in verify_all():
             chains += 1
             if problem is not None:
                 broken += 1

@@ -22,10 +22,26 @@ DOMAIN = "demo.monespacesante.fr"
 
 PATIENTS = [
     # key, nir13, last name, first names, birth date, sex, Carte Vitale serial, email
-    ("camille", "2850475056123", "Durand", "Camille Marie", date(1985, 4, 12), "F",
-     "1002003004", f"camille.durand@{DOMAIN}"),
-    ("marc", "1720169123045", "Lefebvre", "Marc", date(1972, 1, 30), "M",
-     "1002003005", f"marc.lefebvre@{DOMAIN}"),
+    (
+        "camille",
+        "2850475056123",
+        "Durand",
+        "Camille Marie",
+        date(1985, 4, 12),
+        "F",
+        "1002003004",
+        f"camille.durand@{DOMAIN}",
+    ),
+    (
+        "marc",
+        "1720169123045",
+        "Lefebvre",
+        "Marc",
+        date(1972, 1, 30),
+        "M",
+        "1002003005",
+        f"marc.lefebvre@{DOMAIN}",
+    ),
     # Born in Ajaccio (2A): the NIR key handles the Corsican department.
     ("leo", "115062A004077", "Durand", "Léo", date(2015, 6, 3), "M", "1002003006", ""),
 ]
@@ -67,13 +83,20 @@ class Command(BaseCommand):
                 patient = Patient.objects.filter(nir=with_key(nir13)).first()
                 if patient is None:
                     space = services.enrol_person(
-                        nir=with_key(nir13), last_name=last, first_names=first,
-                        birth_date=born, sex=sex, carte_vitale_serial=serial, email=email,
-                        postal_address="12 rue de la Paix\n44000 Nantes", by=system,
+                        nir=with_key(nir13),
+                        last_name=last,
+                        first_names=first,
+                        birth_date=born,
+                        sex=sex,
+                        carte_vitale_serial=serial,
+                        email=email,
+                        postal_address="12 rue de la Paix\n44000 Nantes",
+                        by=system,
                     )
                     if email:
-                        services.open_account(space=space, email=email, password=password,
-                                              by=system)
+                        services.open_account(
+                            space=space, email=email, password=password, by=system
+                        )
                     patient = space.holder
                 spaces[key] = patient.space
                 if email:
@@ -86,9 +109,15 @@ class Command(BaseCommand):
                 professional = Professional.objects.filter(user__email=email).first()
                 if professional is None:
                     professional = acces_services.register_professional(
-                        email=email, first_name=first, last_name=last,
-                        rpps=luhn_complete(prefix), profession=profession, specialty=specialty,
-                        practice_name=f"Cabinet {last}", practice_town=town, password=password,
+                        email=email,
+                        first_name=first,
+                        last_name=last,
+                        rpps=luhn_complete(prefix),
+                        profession=profession,
+                        specialty=specialty,
+                        practice_name=f"Cabinet {last}",
+                        practice_town=town,
+                        password=password,
                         by=system,
                     )
                 pros[key] = professional
@@ -101,17 +130,29 @@ class Command(BaseCommand):
             acces_services.designate_attending_physician(
                 space=spaces["leo"], professional=pros["generaliste"], by=system
             )
-            acces_services.grant_access(space=spaces["camille"], professional=pros["cardiologue"],
-                                        basis=CareRelation.Basis.AUTHORISED, by=system)
-            acces_services.grant_access(space=spaces["camille"], professional=pros["infirmier"],
-                                        basis=CareRelation.Basis.CARE_TEAM, by=system)
+            acces_services.grant_access(
+                space=spaces["camille"],
+                professional=pros["cardiologue"],
+                basis=CareRelation.Basis.AUTHORISED,
+                by=system,
+            )
+            acces_services.grant_access(
+                space=spaces["camille"],
+                professional=pros["infirmier"],
+                basis=CareRelation.Basis.CARE_TEAM,
+                by=system,
+            )
 
             agent_email = f"agent.cpam@{DOMAIN}"
             agent = User.objects.filter(email=agent_email).first()
             if agent is None:
-                agent = acces_services.create_agent(email=agent_email, first_name="Nadia",
-                                                    last_name="Garnier", password=password,
-                                                    by=system)
+                agent = acces_services.create_agent(
+                    email=agent_email,
+                    first_name="Nadia",
+                    last_name="Garnier",
+                    password=password,
+                    by=system,
+                )
             accounts.append(("Agent CPAM", agent.get_full_name(), agent_email, ensure_totp(agent)))
 
             if first_load:
@@ -121,11 +162,16 @@ class Command(BaseCommand):
 
     def _simulate_activity(self, spaces, pros):
         """A few consultations, allowed and refused, as the history pages would show them."""
-        for key, space in [("generaliste", spaces["camille"]), ("cardiologue", spaces["camille"]),
-                           ("pharmacien", spaces["camille"]), ("generaliste", spaces["leo"])]:
+        for key, space in [
+            ("generaliste", spaces["camille"]),
+            ("cardiologue", spaces["camille"]),
+            ("pharmacien", spaces["camille"]),
+            ("generaliste", spaces["leo"]),
+        ]:
             user = pros[key].user
             acces_services.check_and_trace(
-                actor=Actor(user=user, role=user.kind, ip="192.0.2.10"), space=space,
+                actor=Actor(user=user, role=user.kind, ip="192.0.2.10"),
+                space=space,
                 action=Action.VIEW_SPACE,
             )
 
@@ -143,5 +189,7 @@ class Command(BaseCommand):
                 line += f"   TOTP : {secret}"
             out.write(line)
         out.write("")
-        out.write("Patient : http://127.0.0.1:8000/   Professionnel : http://127.0.0.1:8000/pro/   "
-                  "Agent : http://127.0.0.1:8000/admin/")
+        out.write(
+            "Patient : http://127.0.0.1:8000/   Professionnel : http://127.0.0.1:8000/pro/   "
+            "Agent : http://127.0.0.1:8000/admin/"
+        )

@@ -18,6 +18,8 @@ class Command(BaseCommand):
         for count in crypto.rotate(batch_size=batch_size):
             total += count
             self.stdout.write(f"  {total} data keys re-wrapped…")
-        self.stdout.write(self.style.SUCCESS(
-            f"{total} data keys re-wrapped under {settings.ENCRYPTION_CURRENT_KEY_ID!r}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{total} data keys re-wrapped under {settings.ENCRYPTION_CURRENT_KEY_ID!r}."
+            )
+        )

@@ -1,0 +1,130 @@
+# Mon espace santé: the commands a developer and the CI use.
+#   make run    installs, migrates, loads the demo data and serves http://127.0.0.1:8000
+#   make test   installs and runs the whole suite (lint, migrations, pytest)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# python3.11 first (the supported version), else python3 if it is 3.11 or newer.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+CHROMIUM := /usr/bin/chromium
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: help install run migrate test lint format bench worker beat chromium clean distclean
+
+help:
+	@echo "make run        installe, migre, charge la démo et lance http://$(HOST):$(PORT)"
+	@echo "make test       installe et lance toute la suite (ruff, migrations, pytest)"
+	@echo "make lint       ruff check + ruff format --check"
+	@echo "make format     reformate le code (ruff format, ruff check --fix)"
+	@echo "make worker     worker Celery (REDIS_URL requis)"
+	@echo "make beat       Celery beat (REDIS_URL requis)"
+	@echo "make bench      lance bench/run.sh s'il existe"
+	@echo "make clean      supprime caches et fichiers générés (make distclean : aussi $(VENV))"
+
+# --- Environment ------------------------------------------------------------
+
+install: $(STAMP)
+
+$(PY):
+	@test -n "$(PYTHON)" || { echo "Python 3.11 introuvable (ni python3.11 ni python3 dans le PATH)." >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "$(PYTHON) est trop ancien : Python 3.11 ou plus récent est requis." >&2; exit 1; }
+	@echo "==> Création de l'environnement virtuel $(VENV) avec $(PYTHON)"
+	@if ! $(PYTHON) -m venv $(VENV); then \
+		rm -rf $(VENV); \
+		if [ "$$(dirname "$$(readlink -f "$(PYTHON)")")" = /usr/bin ] && command -v apt-get >/dev/null; then \
+			echo "==> Le module venv de Debian manque : installation de python3-venv"; \
+			$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv \
+				&& $(PYTHON) -m venv $(VENV); \
+		else \
+			echo "« $(PYTHON) -m venv » a échoué. Sur Debian/Ubuntu : apt-get install python3-venv ;" >&2; \
+			echo "ou choisissez un autre interpréteur : make install PYTHON=/chemin/vers/python3.11" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+# Reinstalls only when pyproject.toml changes; otherwise `make install` is instant.
+$(STAMP): pyproject.toml | $(PY)
+	@echo "==> Installation des dépendances (pyproject.toml, extra dev)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# Debian's Chromium drives the browser tests (Playwright's own download is not used).
+chromium:
+	@if [ -x $(CHROMIUM) ]; then \
+		:; \
+	elif command -v apt-get >/dev/null; then \
+		echo "==> Installation de Chromium (Debian) pour les tests navigateur"; \
+		$(SUDO) apt-get update -qq; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	else \
+		echo "Attention : $(CHROMIUM) absent et apt-get indisponible ; les tests navigateur seront ignorés." >&2; \
+	fi
+
+# --- Running ----------------------------------------------------------------
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py demo
+	@echo
+	@echo "Portail patient : http://$(HOST):$(PORT)/"
+	@echo "Portail pro     : http://$(HOST):$(PORT)/pro/"
+	@echo "Agents CPAM     : http://$(HOST):$(PORT)/admin/"
+	@echo "Les e-mails (dont les codes de connexion des patients) s'affichent ci-dessous."
+	@echo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+worker: install
+	@test -n "$${REDIS_URL:-}" || { echo "REDIS_URL n'est pas défini : sans broker, les tâches s'exécutent déjà dans le processus web (mode eager). Exemple : export REDIS_URL=redis://127.0.0.1:6379/0" >&2; exit 1; }
+	$(VENV)/bin/celery -A espace_sante worker --loglevel=INFO
+
+beat: migrate
+	@test -n "$${REDIS_URL:-}" || { echo "REDIS_URL n'est pas défini : sans broker, il n'y a rien à planifier (mode eager). Exemple : export REDIS_URL=redis://127.0.0.1:6379/0" >&2; exit 1; }
+	$(VENV)/bin/celery -A espace_sante beat --loglevel=INFO
+
+# --- Quality ----------------------------------------------------------------
+
+test: export DJANGO_ENV := test
+test: install chromium
+	@echo "==> ruff check"
+	$(VENV)/bin/ruff check .
+	@echo "==> ruff format --check"
+	$(VENV)/bin/ruff format --check .
+	@echo "==> migrations à jour"
+	$(PY) manage.py makemigrations --check --dry-run
+	@echo "==> pytest"
+	$(VENV)/bin/pytest -p no:cacheprovider --durations=10 $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	@if [ -f bench/run.sh ]; then \
+		bash bench/run.sh; \
+	else \
+		echo "Pas encore de benchmark (bench/run.sh absent) : voir docs/BENCHMARKS.md."; \
+	fi
+
+# --- Housekeeping -----------------------------------------------------------
+
+# Keeps db.sqlite3 and media/ (the demo data): remove both by hand to start afresh.
+clean:
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache staticfiles test-results build *.egg-info
+
+distclean: clean
+	rm -rf $(VENV)
