@@ -42,6 +42,20 @@ def get_space_for(request, public_id, action: Action) -> tuple[Space, Decision]:
     return space, decision
 
 
+def trace_refusal(request, public_id, action: Action, reason: str) -> None:
+    """Trace, in the space's chain, a request refused before the policy was asked."""
+    space = Space.objects.filter(public_id=public_id).first()
+    with transaction.atomic():
+        audit.record(
+            actor=Actor.from_request(request),
+            action=str(action),
+            space=space,
+            target=("espace_sante.space", public_id),
+            outcome=AuditEvent.Outcome.DENIED,
+            detail={"reason": reason},
+        )
+
+
 def space_view(action: Action):
     """Decorate a view taking `space_id`: it receives the space the policy allowed instead."""
 

@@ -1,7 +1,6 @@
 """Sign-in: no self sign-up, and the second factor each kind of account needs."""
 
 from allauth.account.adapter import DefaultAccountAdapter
-from django.db import transaction
 from django_otp.plugins.otp_email.models import EmailDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -32,9 +31,20 @@ def email_device(user: User) -> EmailDevice:
 
 
 def send_email_code(user: User) -> None:
-    """Send a fresh one-time sign-in code to the account's email address."""
-    device = email_device(user)
-    transaction.on_commit(device.generate_challenge)
+    """Send a fresh one-time sign-in code to the account's email address.
+
+    Sent at once, not on commit: the code protects the session, not a record.
+    """
+    email_device(user).generate_challenge()
+
+
+def axes_username(request, credentials=None) -> str:
+    """The identifier django-axes counts failures against (allauth passes `email`)."""
+    credentials = credentials or {}
+    value = credentials.get("email") or credentials.get("username")
+    if not value and request is not None:
+        value = request.POST.get("login", "")
+    return (value or "").strip().lower()
 
 
 def allowed_devices(user: User) -> list:

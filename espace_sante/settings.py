@@ -88,7 +88,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,6 +101,10 @@ MIDDLEWARE = [
     "espace_sante.middleware.SecondFactorRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+if PRODUCTION:
+    # Static files from the collected, hashed copies; runserver serves them in development.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "espace_sante.urls"
 WSGI_APPLICATION = "espace_sante.wsgi.application"
@@ -177,6 +180,8 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mon espace santé] "
+# Per-account lockout is django-axes' job (below); allauth keeps a per-address flood limit.
+ACCOUNT_RATE_LIMITS = {"login_failed": "30/m/ip"}
 
 # django-otp: an email code at each patient sign-in, TOTP for professionals and agents.
 OTP_EMAIL_SENDER = env.str("DEFAULT_FROM_EMAIL", default="ne-pas-repondre@monespacesante.local")
@@ -192,6 +197,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "login"
+AXES_USERNAME_CALLABLE = "espace_sante.auth.axes_username"
 AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -260,8 +266,9 @@ STORAGES = {
         )
     },
 }
-# Files are never served from MEDIA_URL: downloads go through a view that asks the policy.
-MEDIA_URL = None
+# Files are never served from MEDIA_URL: no route serves it, and downloads go through a
+# view that asks the policy. (Django's test live server wants it to be a path.)
+MEDIA_URL = "/_fichiers-jamais-servis/"
 FILE_UPLOAD_PERMISSIONS = 0o600
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
@@ -311,7 +318,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {"axes": {"level": "WARNING"}, "celery": {"level": "WARNING"}},
 }
 
 if DJANGO_ENV == "test":

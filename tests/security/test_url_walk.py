@@ -64,6 +64,8 @@ SAMPLE_BUILDERS = {
     # Django admin and allauth parameters: A's identity where the admin would show it.
     "app_label": lambda w: "espace_sante",
     "object_id": lambda w: w.space_a.holder.pk,
+    "id": lambda w: w.holder_a.pk,
+    "pk": lambda w: w.holder_a.pk,
     "content_type_id": lambda w: 1,
     "url": lambda w: "",
     "uidb36": lambda w: "1",

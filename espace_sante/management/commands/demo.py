@@ -7,6 +7,7 @@ from datetime import date
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from acces import services as acces_services
@@ -15,7 +16,7 @@ from acces.policy import Action
 from acces.validators import luhn_complete
 from espace_sante import services
 from espace_sante.identity import with_key
-from espace_sante.models import Patient, User
+from espace_sante.models import Patient, Space, User
 from espace_sante.tracing import Actor
 
 DOMAIN = "demo.monespacesante.fr"
@@ -76,7 +77,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         password = settings.DEMO_PASSWORD
         system = Actor.system()
-        with transaction.atomic():
+        # The demo's own notifications are real outbox rows, but their emails stay quiet:
+        # the console is for the sign-in codes a tester needs.
+        with (
+            override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"),
+            transaction.atomic(),
+        ):
             first_load = not Patient.objects.filter(nir=with_key(PATIENTS[0][1])).exists()
             spaces, accounts, pros = {}, [], {}
             for key, nir13, last, first, born, sex, serial, email in PATIENTS:
@@ -98,7 +104,7 @@ class Command(BaseCommand):
                             space=space, email=email, password=password, by=system
                         )
                     patient = space.holder
-                spaces[key] = patient.space
+                spaces[key] = Space.objects.get(holder=patient)  # as the services left it
                 if email:
                     accounts.append(("Patient", f"{first} {last}", email, ""))
             camille = User.objects.get(email=PATIENTS[0][7])
