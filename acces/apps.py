@@ -10,4 +10,4 @@ class AccesConfig(AppConfig):
         from acces import audit, signals  # noqa: F401
         from espace_sante.tracing import register_recorder
 
-        register_recorder(audit.record)
+        register_recorder(audit.record, audit.record_many)

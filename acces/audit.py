@@ -93,6 +93,62 @@ def record(
     return event
 
 
+def record_many(
+    *,
+    actor: Actor,
+    action: str,
+    spaces,
+    outcome: str = AuditEvent.Outcome.ALLOWED,
+    detail: dict | None = None,
+) -> int:
+    """Append the same event to the chain of each space, in bulk, in the caller's transaction.
+
+    For sweeps over many spaces: heads are locked together (in chain order, so two
+    sweeps cannot deadlock) and events and heads are written with one statement each.
+    """
+    spaces = list(spaces)
+    if not spaces:
+        return 0
+    chains = {f"space:{space.pk}": space for space in spaces}
+    now = timezone.now()
+    label = _label(actor)[:200]
+    with transaction.atomic():
+        AuditChainHead.objects.bulk_create(
+            [AuditChainHead(chain=chain) for chain in chains], ignore_conflicts=True
+        )
+        heads = list(
+            AuditChainHead.objects.select_for_update().filter(chain__in=chains).order_by("chain")
+        )
+        events = []
+        for head in heads:
+            space = chains[head.chain]
+            event = AuditEvent(
+                chain=head.chain,
+                seq=head.seq + 1,
+                occurred_at=now,
+                actor=actor.user,
+                actor_label=label,
+                role=actor.role,
+                basis="",
+                action=action,
+                target_type="espace_sante.space",
+                target_id=str(space.public_id),
+                space=space,
+                outcome=outcome,
+                ip=actor.ip,
+                detail=detail or {},
+                prev_hash=head.last_hash,
+            )
+            event.hash = event.compute_hash()
+            events.append(event)
+            head.seq, head.last_hash, head.updated_at = event.seq, event.hash, now
+        AuditEvent.objects.bulk_create(events, batch_size=2000)
+        AuditChainHead.objects.bulk_update(
+            heads, ["seq", "last_hash", "updated_at"], batch_size=2000
+        )
+    return len(events)
+
+
 @dataclass(frozen=True)
 class Break:
     chain: str

@@ -23,6 +23,9 @@ class Action(StrEnum):
     VIEW_SPACE = "view_space"
     VIEW_HISTORY = "view_history"
     VIEW_NOTIFICATIONS = "view_notifications"
+    EXPORT_SPACE = "export_space"
+    CLOSE_SPACE = "close_space"
+    REQUEST_DELETION = "request_deletion"
 
 
 class Basis(StrEnum):

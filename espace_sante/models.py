@@ -4,6 +4,7 @@
 """
 
 import uuid
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -133,7 +134,11 @@ class Patient(models.Model):
         return years - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
 
 
-class SpaceStateError(Exception):
+class SpaceError(Exception):
+    """A request on a space that cannot be carried out; the message is for the user."""
+
+
+class SpaceStateError(SpaceError):
     """A lifecycle transition that the current state does not allow."""
 
 
@@ -152,13 +157,19 @@ class Space(models.Model):
     # The only transitions a space may take; services enforce their own guards on top.
     TRANSITIONS = {
         State.ANNOUNCED: {State.OPPOSED, State.CREATED, State.ACTIVE},
-        State.OPPOSED: {State.ACTIVE},
+        State.OPPOSED: {State.ACTIVE, State.CREATED},
         State.CREATED: {State.ACTIVE, State.CLOSED, State.SUSPENDED},
         State.ACTIVE: {State.CLOSED, State.SUSPENDED},
-        State.SUSPENDED: {State.ACTIVE, State.CLOSED},
-        State.CLOSED: {State.ACTIVE, State.DESTROYED},
+        State.SUSPENDED: {State.ACTIVE, State.CREATED, State.CLOSED},
+        State.CLOSED: {State.ACTIVE, State.CREATED, State.DESTROYED},
         State.DESTROYED: set(),
     }
+
+    OPPOSITION_WINDOW = timedelta(weeks=6)
+    SUSPENSION_WINDOW = timedelta(weeks=6)
+    ARCHIVE_YEARS = 10
+    OCCUPATIONAL_YEARS = 40
+    DELETION_DELAY = timedelta(days=30)  # carried out well within the three months promised
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     holder = models.OneToOneField(
@@ -171,11 +182,29 @@ class Space(models.Model):
         _("changement d'état"), default=timezone.now, editable=False
     )
     created_at = models.DateTimeField(_("création"), auto_now_add=True)
+    opposition_deadline = models.DateTimeField(
+        _("fin du délai d'opposition"), null=True, blank=True, editable=False
+    )
+    closed_at = models.DateTimeField(_("clôture"), null=True, blank=True, editable=False)
+    retention_until = models.DateField(_("archivé jusqu'au"), null=True, blank=True, editable=False)
+    occupational_retention_until = models.DateField(
+        _("volet santé au travail conservé jusqu'au"), null=True, blank=True, editable=False
+    )
+    deletion_due_at = models.DateTimeField(
+        _("suppression définitive prévue le"), null=True, blank=True, editable=False
+    )
+    handed_over_at = models.DateTimeField(
+        _("remis au titulaire majeur le"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("espace santé")
         verbose_name_plural = _("espaces santé")
-        indexes = [models.Index(fields=["state", "state_changed_at"])]
+        indexes = [
+            models.Index(fields=["state", "state_changed_at"]),
+            models.Index(fields=["state", "opposition_deadline"]),
+            models.Index(fields=["state", "retention_until"]),
+        ]
 
     def __str__(self):
         return f"Espace {self.public_id}"
@@ -203,7 +232,14 @@ class LegalRepresentative(models.Model):
     """A parent or guardian who manages a minor's space with their own account."""
 
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="representatives")
-    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="represented")
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="represented", null=True, blank=True
+    )
+    # The representative's own identity, known from the enrolment file before they have an
+    # account; their account is attached when they activate their own space.
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="represents", null=True, blank=True
+    )
     since = models.DateTimeField(default=timezone.now)
     until = models.DateTimeField(null=True, blank=True)
 
@@ -211,7 +247,10 @@ class LegalRepresentative(models.Model):
         verbose_name = _("représentant légal")
         verbose_name_plural = _("représentants légaux")
         constraints = [
-            models.UniqueConstraint(fields=["space", "user"], name="one_representation_per_user")
+            models.UniqueConstraint(fields=["space", "user"], name="one_representation_per_user"),
+            models.UniqueConstraint(
+                fields=["space", "patient"], name="one_representation_per_identity"
+            ),
         ]
 
     def __str__(self):
@@ -232,7 +271,11 @@ class Notification(models.Model):
         FAILED = "failed", _("Échec définitif")
         NONE = "none", _("Pas d'e-mail")
 
-    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notifications", null=True, blank=True
+    )
+    # For people without an account yet (announcement, opposition): the address to write to.
+    address = models.EmailField(blank=True)
     space = models.ForeignKey(
         Space, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
@@ -281,3 +324,66 @@ class DataKey(models.Model):
 
     def __str__(self):
         return f"Clé {self.pk} ({self.key_id})"
+
+
+class ProvisionalCode(models.Model):
+    """A provisional code sent by email or letter: single use, hashed, expiring, locking.
+
+    It opens the activation (or reactivation) of a space and, during the
+    announcement, lets the person oppose its creation.
+    """
+
+    MAX_ATTEMPTS = 5
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        LETTER = "letter", _("Courrier")
+        AGENT = "agent", _("Remis par un agent")
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="codes")
+    digest = models.CharField(max_length=64)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("code provisoire")
+        verbose_name_plural = _("codes provisoires")
+        indexes = [models.Index(fields=["space", "-created_at"])]
+
+    def __str__(self):
+        return f"Code {self.pk} ({self.channel})"
+
+    def is_usable(self, now) -> bool:
+        return (
+            self.used_at is None
+            and self.revoked_at is None
+            and self.expires_at > now
+            and self.failed_attempts < self.MAX_ATTEMPTS
+        )
+
+
+class Letter(models.Model):
+    """A postal letter produced as a PDF (encrypted at rest: it carries a code)."""
+
+    class Kind(models.TextChoices):
+        ANNOUNCEMENT = "announcement", _("Annonce et code provisoire")
+        NEW_CODE = "new_code", _("Nouveau code provisoire")
+        HANDOVER = "handover", _("Majorité : remise de l'espace")
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="letters")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    data_key = models.ForeignKey(DataKey, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to="courriers/%Y/%m/")
+    created_at = models.DateTimeField(default=timezone.now)
+    printed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("courrier")
+        verbose_name_plural = _("courriers")
+
+    def __str__(self):
+        return f"Courrier {self.pk} ({self.kind})"

@@ -21,7 +21,8 @@ MAX_EMAIL_ATTEMPTS = 6
 
 def notify(
     *,
-    recipient: User,
+    recipient: User | None = None,
+    address: str = "",
     template: str,
     context: dict | None = None,
     space: Space | None = None,
@@ -30,8 +31,11 @@ def notify(
 ) -> Notification:
     """Write a notification to the outbox; its email leaves after the transaction commits."""
     subject, body = emails.render(template, context or {})
+    if recipient is None and not address:
+        raise ValueError("a notification needs a recipient or an address")
     notification = Notification.objects.create(
         recipient=recipient,
+        address=address,
         space=space,
         kind=template,
         subject=subject,
@@ -48,9 +52,16 @@ def notify(
 
 
 def notify_space(*, space: Space, template: str, context: dict | None = None, link: str = ""):
-    """Notify the holder of `space` and, for a minor, each current legal representative."""
-    for user in recipients_of(space):
+    """Notify the holder of `space` and, for a minor, each current legal representative.
+
+    A holder without an account yet is written to at their contact address, by email only.
+    """
+    users = recipients_of(space)
+    for user in users:
         notify(recipient=user, template=template, context=context, space=space, link=link)
+    holder = space.holder
+    if holder.user_id is None and holder.email and holder.email not in {u.email for u in users}:
+        notify(address=holder.email, template=template, context=context, space=space, link=link)
 
 
 def recipients_of(space: Space) -> list[User]:

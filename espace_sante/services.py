@@ -11,14 +11,13 @@ from datetime import date
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.utils import timezone
 
-from espace_sante.models import LegalRepresentative, Patient, Space, User
+from espace_sante.models import LegalRepresentative, Patient, Space, SpaceError, User
 from espace_sante.notifications import notify, notify_space
 from espace_sante.tracing import Actor, trace
 
-
-class SpaceError(Exception):
-    """A request on a space that cannot be carried out; the message is for the user."""
+__all__ = ["SpaceError", "add_legal_representative", "enrol_person", "open_account"]
 
 
 @transaction.atomic
@@ -32,9 +31,13 @@ def enrol_person(
     carte_vitale_serial: str,
     email: str = "",
     postal_address: str = "",
+    announce: bool = True,
     by: Actor,
 ) -> Space:
-    """Create the identity and its space in the announced state (opposition window open)."""
+    """Create the identity and its space in the announced state (opposition window open).
+
+    With `announce`, the provisional code leaves by email or letter after commit.
+    """
     patient = Patient(
         nir=nir,
         last_name=last_name,
@@ -47,8 +50,14 @@ def enrol_person(
     )
     patient.full_clean()
     patient.save()
-    space = Space.objects.create(holder=patient)
+    space = Space.objects.create(
+        holder=patient, opposition_deadline=timezone.now() + Space.OPPOSITION_WINDOW
+    )
     trace(actor=by, action="space_announced", space=space, target=space)
+    if announce:
+        from espace_sante.tasks import deliver_code
+
+        transaction.on_commit(lambda: deliver_code.delay(space.pk, "announcement"), robust=True)
     return space
 
 

@@ -302,6 +302,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "espace_sante.tasks.send_pending_notifications",
         "schedule": 60.0,
     },
+    "sweep-announced-spaces": {
+        "task": "espace_sante.tasks.sweep_announced_spaces",
+        "schedule": crontab(minute="*/10"),
+    },
+    "close-unchallenged-suspensions": {
+        "task": "espace_sante.tasks.close_unchallenged_suspensions",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "hand-over-adults": {
+        "task": "espace_sante.tasks.hand_over_adults",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "destroy-due-spaces": {
+        "task": "espace_sante.tasks.destroy_due_spaces",
+        "schedule": crontab(hour=3, minute=0),
+    },
     "seal-audit-chains": {
         "task": "acces.tasks.seal_audit_chains",
         "schedule": crontab(minute="*/15"),

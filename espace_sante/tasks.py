@@ -3,8 +3,12 @@
 import logging
 
 from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
 
-from espace_sante import notifications
+from espace_sante import emails, letters, lifecycle, notifications
+from espace_sante.models import Letter, ProvisionalCode, Space
+from espace_sante.tracing import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -32,3 +36,66 @@ def send_pending_notifications() -> int:
         except Exception as exc:  # one bad address must not stop the sweep
             logger.warning("notification %s: email failed again (%s)", notification_id, exc)
     return sent
+
+
+@shared_task(bind=True, max_retries=5, ignore_result=True)
+def deliver_code(self, space_id: int, kind: str) -> str:
+    """Issue a provisional code and send it, by email or as a letter, in one transaction.
+
+    If sending fails the code is rolled back with it and the task retries with a
+    new one, so a code exists only where it was delivered.
+    """
+    space = Space.objects.select_related("holder__user").get(pk=space_id)
+    holder = space.holder
+    address = holder.user.email if holder.user else holder.email
+    validity = None
+    if kind == "announcement" and space.opposition_deadline:
+        validity = max(space.opposition_deadline - timezone.now(), Space.OPPOSITION_WINDOW / 6)
+    channel = ProvisionalCode.Channel.EMAIL if address else ProvisionalCode.Channel.LETTER
+    try:
+        with transaction.atomic():
+            code = lifecycle.issue_code(
+                space=space, channel=channel, by=Actor.system(), valid_for=validity
+            )
+            if address:
+                subject, body = emails.render(
+                    f"code_{kind}",
+                    {
+                        "holder": holder,
+                        "code": code,
+                        "space": space,
+                        "deadline": space.opposition_deadline,
+                    },
+                )
+                emails.send(to=address, subject=subject, body=body)
+            else:
+                letters.produce(space=space, kind=Letter.Kind(_LETTER_KIND[kind]), code=code)
+    except Exception as exc:
+        logger.warning("space %s: code delivery failed (%s)", space_id, exc)
+        if self.request.is_eager:
+            raise
+        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+    return channel
+
+
+_LETTER_KIND = {"announcement": "announcement", "new_code": "new_code", "handover": "handover"}
+
+
+@shared_task(ignore_result=True)
+def sweep_announced_spaces() -> int:
+    return lifecycle.sweep_announced()
+
+
+@shared_task(ignore_result=True)
+def close_unchallenged_suspensions() -> int:
+    return lifecycle.close_unchallenged_suspensions()
+
+
+@shared_task(ignore_result=True)
+def hand_over_adults() -> int:
+    return lifecycle.hand_over_adults()
+
+
+@shared_task(ignore_result=True)
+def destroy_due_spaces() -> int:
+    return lifecycle.destroy_due()

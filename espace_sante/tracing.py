@@ -60,11 +60,19 @@ def client_ip(request: HttpRequest) -> str | None:
 
 Recorder = Callable[..., Any]
 _recorder: Recorder | None = None
+_bulk_recorder: Recorder | None = None
 
 
-def register_recorder(recorder: Recorder) -> None:
-    global _recorder
-    _recorder = recorder
+def register_recorder(recorder: Recorder, bulk_recorder: Recorder) -> None:
+    global _recorder, _bulk_recorder
+    _recorder, _bulk_recorder = recorder, bulk_recorder
+
+
+def trace_many(*, actor: Actor, action: str, spaces, detail: dict | None = None) -> int:
+    """Append one event per space, in bulk (for the sweeps of the lifecycle)."""
+    if _bulk_recorder is None:
+        raise RuntimeError("no audit recorder registered: is 'acces' in INSTALLED_APPS?")
+    return _bulk_recorder(actor=actor, action=action, spaces=spaces, detail=detail)
 
 
 def trace(

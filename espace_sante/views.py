@@ -39,6 +39,7 @@ def home(request):
         "espace_sante/home.html",
         {
             "spaces": spaces,
+            "has_totp": auth.has_totp(request.user),
             "unread": Notification.objects.filter(
                 recipient=request.user, read_at__isnull=True
             ).count(),

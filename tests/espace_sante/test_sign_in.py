@@ -149,3 +149,25 @@ def test_session_cookie_is_http_only_and_expires_with_the_browser(settings):
     assert settings.SESSION_COOKIE_HTTPONLY
     assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
     assert settings.SESSION_COOKIE_AGE == 30 * 60
+
+
+def test_patient_may_add_an_authenticator_and_then_sign_in_with_it(client, patient_space):
+    from tests.conftest import sign_in
+
+    user = patient_space.holder.user
+    sign_in(client, user)
+    assert "Utiliser une application d'authentification" in client.get("/").content.decode()
+    client.get(reverse("espace_sante:totp_setup"))
+    device = user.totpdevice_set.get(confirmed=False)
+    client.post(reverse("espace_sante:totp_setup"), {"token": _totp(device)})
+    device.refresh_from_db()
+    assert device.confirmed
+
+    client.post("/comptes/logout/")
+    _password_step(client, user)
+    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
+        client.post(VERIFY, {"token": _totp(device)})
+        assert (
+            client.get(reverse("espace_sante:space", args=[patient_space.public_id])).status_code
+            == 200
+        )

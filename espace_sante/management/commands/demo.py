@@ -97,6 +97,7 @@ class Command(BaseCommand):
                         carte_vitale_serial=serial,
                         email=email,
                         postal_address="12 rue de la Paix\n44000 Nantes",
+                        announce=False,
                         by=system,
                     )
                     if email:

@@ -1,0 +1,585 @@
+"""The space's lifecycle: codes, opposition, activation, closure, archive, destruction.
+
+Every transition goes through `Space.move_to` (which refuses what the state
+machine does not allow), is traced in the space's chain and notified, in one
+transaction. Sweeps run from Celery beat and work in bulk.
+
+Provisional codes are never stored in clear: they are shown once, in the
+email or letter that carries them, and kept as an HMAC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from espace_sante.identity import normalise_nir
+from espace_sante.models import LegalRepresentative, Patient, ProvisionalCode, Space, User
+from espace_sante.notifications import notify_space
+from espace_sante.services import SpaceError, open_account
+from espace_sante.tracing import Actor, trace, trace_many
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
+CODE_LENGTH = 12
+
+GENERIC_CODE_ERROR = (
+    "Ces informations ne correspondent à aucun code provisoire valide. Vérifiez le numéro de "
+    "sécurité sociale, le numéro de série de la carte Vitale et le code ; après 5 erreurs le "
+    "code est bloqué et il faut en demander un nouveau."
+)
+
+
+# --- Provisional codes -------------------------------------------------------------------
+
+
+def _digest(space_pk: int, code: str) -> str:
+    key = hashlib.sha256(f"provisional-code:{settings.SECRET_KEY}".encode()).digest()
+    message = f"{space_pk}:{normalise_code(code)}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def issue_code(*, space: Space, channel: str, by: Actor, valid_for: timedelta | None = None) -> str:
+    """A new provisional code for `space` (earlier ones are revoked); returned once, in clear."""
+    now = timezone.now()
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    with transaction.atomic():
+        ProvisionalCode.objects.filter(
+            space=space, used_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=now)
+        ProvisionalCode.objects.create(
+            space=space,
+            digest=_digest(space.pk, code),
+            channel=channel,
+            expires_at=now + (valid_for or Space.OPPOSITION_WINDOW),
+        )
+        trace(
+            actor=by, action="code_issued", space=space, target=space, detail={"channel": channel}
+        )
+    return format_code(code)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a person typed to prove they hold a space: NIR, Carte Vitale serial, code."""
+
+    nir: str
+    carte_vitale_serial: str
+    code: str
+
+
+def _check_claim(claim: Claim, *, by: Actor) -> tuple[Space, ProvisionalCode]:
+    """The space and code the claim proves, or SpaceError with one message for every failure.
+
+    A wrong code counts against the space's current code (committed even though
+    the request fails), so 5 wrong tries lock it. The message never says whether
+    the NIR exists.
+    """
+    now = timezone.now()
+    space = (
+        Space.objects.select_related("holder")
+        .filter(
+            holder__nir=normalise_nir(claim.nir),
+            holder__carte_vitale_serial=claim.carte_vitale_serial.strip(),
+        )
+        .first()
+    )
+    if space is None:
+        raise SpaceError(GENERIC_CODE_ERROR)
+    with transaction.atomic():
+        code = (
+            ProvisionalCode.objects.select_for_update()
+            .filter(space=space, used_at__isnull=True, revoked_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+        matches = code is not None and hmac.compare_digest(
+            code.digest, _digest(space.pk, claim.code)
+        )
+        if code is None or not code.is_usable(now) or not matches:
+            if code is not None and code.is_usable(now):
+                code.failed_attempts += 1
+                code.save(update_fields=["failed_attempts"])
+            trace(
+                actor=by,
+                action="code_checked",
+                space=space,
+                target=space,
+                outcome="denied",
+                detail={"reason": "wrong_or_expired_code"},
+            )
+            failed = True
+        else:
+            failed = False
+    if failed:
+        raise SpaceError(GENERIC_CODE_ERROR)
+    return space, code
+
+
+def _use(code: ProvisionalCode) -> None:
+    code.used_at = timezone.now()
+    code.save(update_fields=["used_at"])
+
+
+# --- Announcement and opposition ---------------------------------------------------------
+
+
+def announce_deadline(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) + Space.OPPOSITION_WINDOW
+
+
+def oppose(*, claim: Claim, by: Actor) -> Space:
+    """The person refuses the creation of their space, within the six weeks (no account)."""
+    space, code = _check_claim(claim, by=by)
+    with transaction.atomic():
+        space = _locked(space)
+        _oppose(space, by=by)
+        _use(code)
+    return space
+
+
+def record_opposition(*, space: Space, by: Actor) -> Space:
+    """A CPAM agent records the opposition the person expressed by phone or at the desk."""
+    with transaction.atomic():
+        space = _locked(space)
+        _oppose(space, by=by)
+    return space
+
+
+def _oppose(space: Space, *, by: Actor) -> None:
+    if space.state != Space.State.ANNOUNCED or (
+        space.opposition_deadline and space.opposition_deadline <= timezone.now()
+    ):
+        raise SpaceError(
+            "Le délai d'opposition de six semaines est passé ou l'espace n'est plus en cours "
+            "de création : vous pouvez en revanche demander sa clôture à tout moment."
+        )
+    _move(space, Space.State.OPPOSED, by=by, action="space_opposed")
+    ProvisionalCode.objects.filter(space=space, used_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    notify_space(space=space, template="space_opposed")
+
+
+def sweep_announced(*, now: datetime | None = None, batch_size: int = 5000) -> int:
+    """Turn every announced space whose window has passed into created, in bulk.
+
+    Batches lock their rows with SKIP LOCKED, so two beats never take the same
+    space and a rerun finds nothing left to do.
+    """
+    now = now or timezone.now()
+    total = 0
+    system = Actor.system()
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Space.objects.select_for_update(skip_locked=True)
+                .filter(state=Space.State.ANNOUNCED, opposition_deadline__lte=now)
+                .only("pk", "public_id")
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                return total
+            Space.objects.filter(pk__in=[s.pk for s in batch]).update(
+                state=Space.State.CREATED, state_changed_at=now
+            )
+            trace_many(
+                actor=system,
+                action="space_created",
+                spaces=batch,
+                detail={"from": Space.State.ANNOUNCED},
+            )
+        total += len(batch)
+
+
+# --- Activation and reactivation ---------------------------------------------------------
+
+ActivationHook = Callable[[Space], None]
+_activation_hooks: list[ActivationHook] = []
+
+
+def on_activation(hook: ActivationHook) -> None:
+    """Let another part (the DMP import) attach existing data when a space is activated."""
+    _activation_hooks.append(hook)
+
+
+def activate(*, claim: Claim, email: str, password: str, by: Actor) -> User:
+    """Activate a created (or still announced) space: the holder gets their account."""
+    space, code = _check_claim(claim, by=by)
+    if space.state in (Space.State.OPPOSED, Space.State.CLOSED):
+        raise SpaceError(
+            "Cet espace a été fermé ou vous vous êtes opposé à sa création : utilisez la page "
+            "« Réactiver mon espace »."
+        )
+    if space.state not in (Space.State.ANNOUNCED, Space.State.CREATED):
+        raise SpaceError("Cet espace est déjà activé : connectez-vous avec votre adresse e-mail.")
+    with transaction.atomic():
+        user = open_account(space=_locked(space), email=email, password=password, by=by)
+        _use(code)
+        _attach_representations(space.holder, user)
+        for hook in _activation_hooks:
+            hook(space)
+    return user
+
+
+def reactivate_with_code(*, claim: Claim, email: str = "", password: str = "", by: Actor) -> Space:
+    """The holder reopens a closed (or opposed) space within its archive period."""
+    space, code = _check_claim(claim, by=by)
+    with transaction.atomic():
+        space = _locked(space)
+        if space.holder.user_id is None:
+            _guard_reactivable(space)
+            open_account(space=space, email=email, password=password, by=by)
+            space.refresh_from_db()
+            _attach_representations(space.holder, space.holder.user)
+        else:
+            _reactivate(space, by=by)
+        _use(code)
+    return space
+
+
+def reactivate(*, space: Space, by: Actor) -> Space:
+    """A CPAM agent reopens a closed or opposed space; a holder without account gets a code."""
+    with transaction.atomic():
+        space = _locked(space)
+        _reactivate(space, by=by)
+    if space.state == Space.State.CREATED:
+        send_new_code(space=space, by=by)
+    return space
+
+
+def _guard_reactivable(space: Space) -> None:
+    if space.state not in (Space.State.CLOSED, Space.State.OPPOSED):
+        raise SpaceError(
+            "Seul un espace clôturé ou pour lequel vous vous étiez opposé peut être réactivé."
+        )
+    if space.retention_until and space.retention_until < timezone.localdate():
+        raise SpaceError("La durée d'archivage de cet espace est dépassée.")
+
+
+def _reactivate(space: Space, *, by: Actor) -> None:
+    _guard_reactivable(space)
+    target = Space.State.ACTIVE if space.holder.user_id else Space.State.CREATED
+    space.closed_at = space.retention_until = space.deletion_due_at = None
+    _move(
+        space,
+        target,
+        by=by,
+        action="space_reactivated",
+        extra_fields=["closed_at", "retention_until", "deletion_due_at"],
+    )
+    notify_space(space=space, template="space_reactivated", link=f"/espace/{space.public_id}/")
+
+
+def _attach_representations(patient: Patient, user: User) -> None:
+    """The representative's account now manages the minors the enrolment file named."""
+    LegalRepresentative.objects.filter(patient=patient, user__isnull=True).update(user=user)
+
+
+# --- New code, closure, deletion, destruction --------------------------------------------
+
+CodeSender = Callable[..., None]
+
+
+def send_new_code(*, space: Space, by: Actor) -> str:
+    """Issue a new code and send it: by email when the holder has an address, else by letter.
+
+    Returns the channel used. The email or letter is produced by a task after
+    commit, which issues the code itself, so no code waits anywhere in clear.
+    """
+    from espace_sante.tasks import deliver_code
+
+    channel = (
+        "email" if (space.holder.user or space.holder.email) else ProvisionalCode.Channel.LETTER
+    )
+    trace(actor=by, action="code_requested", space=space, target=space, detail={"channel": channel})
+    transaction.on_commit(lambda: deliver_code.delay(space.pk, "new_code"), robust=True)
+    return channel
+
+
+def close(*, space: Space, by: Actor, reason: str = "", channel: str = "online") -> Space:
+    """Close a space: archived ten years (or ten years after death), invisible to every
+    professional, reactivable until then."""
+    with transaction.atomic():
+        space = _locked(space)
+        _close(space, by=by, reason=reason, channel=channel)
+    return space
+
+
+def _close(space: Space, *, by: Actor, reason: str, channel: str) -> None:
+    if space.state not in (Space.State.ACTIVE, Space.State.CREATED, Space.State.SUSPENDED):
+        raise SpaceError(
+            "Cet espace ne peut pas être clôturé dans son état actuel "
+            f"({space.get_state_display().lower()})."
+        )
+    now = timezone.now()
+    space.closed_at = now
+    space.retention_until = retention_end(space.holder, closed_on=timezone.localdate(now))
+    _move(
+        space,
+        Space.State.CLOSED,
+        by=by,
+        action="space_closed",
+        extra_fields=["closed_at", "retention_until"],
+        detail={"channel": channel, **({"reason": reason[:200]} if reason else {})},
+    )
+    notify_space(space=space, template="space_closed", link=f"/espace/{space.public_id}/")
+
+
+def retention_end(patient: Patient, *, closed_on: date) -> date:
+    """Ten years from closure; after the holder's death, ten years from the death."""
+    start = patient.death_date or closed_on
+    return _add_years(start, Space.ARCHIVE_YEARS)
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def record_death(*, space: Space, death_date: date, by: Actor) -> Space:
+    """A CPAM agent records the holder's death: the space closes, kept ten years from then."""
+    with transaction.atomic():
+        space = _locked(space)
+        space.holder.death_date = death_date
+        space.holder.save(update_fields=["death_date"])
+        trace(actor=by, action="death_recorded", space=space, target=space)
+        if space.state == Space.State.CLOSED:
+            space.retention_until = retention_end(space.holder, closed_on=death_date)
+            space.save(update_fields=["retention_until"])
+        else:
+            _close(space, by=by, reason="décès", channel="agent")
+    return space
+
+
+def request_deletion(*, space: Space, by: Actor) -> Space:
+    """Early definitive deletion: the space closes now and is destroyed within three months."""
+    with transaction.atomic():
+        space = _locked(space)
+        if space.state == Space.State.DESTROYED:
+            raise SpaceError("Cet espace est déjà détruit.")
+        if space.deletion_due_at:
+            raise SpaceError("La suppression définitive de cet espace est déjà demandée.")
+        if space.state != Space.State.CLOSED:
+            _close(space, by=by, reason="suppression demandée", channel="online")
+        space.deletion_due_at = timezone.now() + Space.DELETION_DELAY
+        space.save(update_fields=["deletion_due_at"])
+        trace(
+            actor=by,
+            action="deletion_requested",
+            space=space,
+            target=space,
+            detail={"due": space.deletion_due_at.date().isoformat()},
+        )
+        notify_space(
+            space=space, template="deletion_requested", context={"due": space.deletion_due_at}
+        )
+    return space
+
+
+ContentDestroyer = Callable[..., None]
+_content_destroyers: list[ContentDestroyer] = []
+
+
+def on_destroy(destroyer: ContentDestroyer) -> None:
+    """Register how a part of the space (documents, messages…) destroys its content.
+
+    Called as destroyer(space, keep_occupational=bool) inside the destruction's
+    transaction; it must destroy the content's data keys and files.
+    """
+    _content_destroyers.append(destroyer)
+
+
+def destroy(*, space: Space, by: Actor) -> Space:
+    """Destroy a closed space's content by destroying its keys and files.
+
+    Only a tombstone (the space row, its state) and the audit trail remain. The
+    occupational-health part, when its 40-year retention runs longer, is kept
+    and destroyed when that ends.
+    """
+    from espace_sante import crypto
+
+    today = timezone.localdate()
+    with transaction.atomic():
+        space = _locked(space)
+        if space.state != Space.State.CLOSED:
+            raise SpaceError("Seul un espace clôturé peut être détruit.")
+        keep_occupational = bool(
+            space.occupational_retention_until
+            and space.occupational_retention_until > today
+            and not space.deletion_due_at
+        )
+        for destroyer in _content_destroyers:
+            destroyer(space, keep_occupational=keep_occupational)
+        for letter in space.letters.select_related("data_key"):
+            crypto.destroy_data_key(letter.data_key)
+            letter.file.delete(save=False)
+        space.letters.all().delete()
+        space.codes.all().delete()
+        if keep_occupational:
+            space.retention_until = space.occupational_retention_until
+            space.save(update_fields=["retention_until"])
+            trace(
+                actor=by,
+                action="space_content_destroyed",
+                space=space,
+                target=space,
+                detail={"kept": "occupational_health"},
+            )
+            return space
+        holder = space.holder
+        holder.email, holder.postal_address = "", ""
+        holder.save(update_fields=["email", "postal_address"])
+        space.representatives.all().delete()
+        _move(space, Space.State.DESTROYED, by=by, action="space_destroyed")
+    return space
+
+
+# --- Suspension --------------------------------------------------------------------------
+
+
+def suspend(*, space: Space, by: Actor, reason: str) -> Space:
+    """Suspend on suspicion of fraud; without objection for six weeks the space closes."""
+    if not reason.strip():
+        raise SpaceError("Indiquez le motif de la suspension.")
+    with transaction.atomic():
+        space = _locked(space)
+        if space.state not in (Space.State.ACTIVE, Space.State.CREATED):
+            raise SpaceError("Seul un espace créé ou activé peut être suspendu.")
+        _move(
+            space,
+            Space.State.SUSPENDED,
+            by=by,
+            action="space_suspended",
+            detail={"reason": reason[:200]},
+        )
+        notify_space(space=space, template="space_suspended")
+    return space
+
+
+def lift_suspension(*, space: Space, by: Actor) -> Space:
+    with transaction.atomic():
+        space = _locked(space)
+        if space.state != Space.State.SUSPENDED:
+            raise SpaceError("Cet espace n'est pas suspendu.")
+        target = Space.State.ACTIVE if space.holder.user_id else Space.State.CREATED
+        _move(space, target, by=by, action="space_suspension_lifted")
+        notify_space(space=space, template="space_reactivated", link=f"/espace/{space.public_id}/")
+    return space
+
+
+# --- Beat sweeps -------------------------------------------------------------------------
+
+
+def _each(queryset) -> Iterator[Space]:
+    for pk in list(queryset.values_list("pk", flat=True)[:10000]):
+        yield Space.objects.get(pk=pk)
+
+
+def close_unchallenged_suspensions(*, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    due = Space.objects.filter(
+        state=Space.State.SUSPENDED, state_changed_at__lte=now - Space.SUSPENSION_WINDOW
+    )
+    count = 0
+    for space in _each(due):
+        try:
+            close(
+                space=space,
+                by=Actor.system(),
+                reason="suspension sans contestation",
+                channel="system",
+            )
+            count += 1
+        except SpaceError:
+            continue
+    return count
+
+
+def hand_over_adults(*, today: date | None = None) -> int:
+    """At 18, a minor's space becomes theirs: representatives lose access, a code is sent."""
+    today = today or timezone.localdate()
+    adult_born_before = _add_years(today, -18)
+    due = Space.objects.filter(
+        holder__birth_date__lte=adult_born_before,
+        handed_over_at__isnull=True,
+        representatives__isnull=False,
+    ).filter(Q(representatives__until__isnull=True) | Q(representatives__until__gt=timezone.now()))
+    count = 0
+    for space in _each(due.distinct()):
+        with transaction.atomic():
+            space = _locked(space)
+            now = timezone.now()
+            space.representatives.filter(Q(until__isnull=True) | Q(until__gt=now)).update(until=now)
+            space.handed_over_at = now
+            space.save(update_fields=["handed_over_at"])
+            trace(actor=Actor.system(), action="space_handed_over", space=space, target=space)
+            if space.holder.user_id is None:
+                from espace_sante.tasks import deliver_code
+
+                transaction.on_commit(
+                    lambda pk=space.pk: deliver_code.delay(pk, "handover"), robust=True
+                )
+            else:
+                notify_space(space=space, template="space_handed_over")
+        count += 1
+    return count
+
+
+def destroy_due(*, today: date | None = None, now: datetime | None = None) -> int:
+    """Destroy archives past their retention and deletions whose date has come."""
+    today = today or timezone.localdate()
+    now = now or timezone.now()
+    due = Space.objects.filter(state=Space.State.CLOSED).filter(
+        Q(retention_until__lt=today) | Q(deletion_due_at__lte=now)
+    )
+    count = 0
+    for space in _each(due):
+        destroy(space=space, by=Actor.system())
+        count += 1
+    return count
+
+
+# --- Helpers -----------------------------------------------------------------------------
+
+
+def _locked(space: Space) -> Space:
+    return Space.objects.select_for_update().select_related("holder").get(pk=space.pk)
+
+
+def _move(
+    space: Space,
+    state: str,
+    *,
+    by: Actor,
+    action: str,
+    extra_fields: list[str] | None = None,
+    detail: dict | None = None,
+) -> None:
+    previous = space.move_to(state)
+    space.save(update_fields=["state", "state_changed_at", *(extra_fields or [])])
+    trace(
+        actor=by,
+        action=action,
+        space=space,
+        target=space,
+        detail={"from": previous, "to": state, **(detail or {})},
+    )
