@@ -112,6 +112,7 @@ class Patient(models.Model):
         on_delete=models.PROTECT,
         related_name="patient",
     )
+    death_date = models.DateField(_("date de décès"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("assuré")
