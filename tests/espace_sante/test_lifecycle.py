@@ -129,7 +129,7 @@ def test_opposition_within_the_window():
 
 
 def test_opposition_after_six_weeks_is_refused():
-    space, code = _announced()
+    space, _code = _announced()
     with (
         time_machine.travel(timezone.now() + timedelta(weeks=6, minutes=1)),
         pytest.raises(SpaceError, match="délai"),
