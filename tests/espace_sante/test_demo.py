@@ -57,16 +57,29 @@ def test_demo_goes_through_the_services_so_history_and_notifications_exist():
 
 def test_demo_is_idempotent():
     _demo()
-    counts = (
-        Patient.objects.count(),
-        User.objects.count(),
-        AuditEvent.objects.count(),
-        Notification.objects.count(),
+    counts = (Patient.objects.count(), User.objects.count(), Notification.objects.count())
+    events = AuditEvent.objects.exclude(action="code_issued").count()
+    output = _demo()
+    assert (Patient.objects.count(), User.objects.count(), Notification.objects.count()) == counts
+    # A rerun only issues fresh provisional codes for the lifecycle journeys (stored hashed).
+    assert AuditEvent.objects.exclude(action="code_issued").count() == events
+    assert output.count("code ") >= 3
+
+
+def test_demo_prints_working_codes_for_the_lifecycle_journeys():
+    output = _demo()
+    line = next(line for line in output.splitlines() if "Activer" in line)
+    nir, serial, code = (
+        line.split("NIR ")[1].split()[0],
+        line.split("carte ")[1].split()[0],
+        line.split("code ")[1].strip(),
     )
-    _demo()
-    assert (Patient.objects.count(), User.objects.count(), Notification.objects.count()) == (
-        counts[0],
-        counts[1],
-        counts[3],
+    from espace_sante import lifecycle
+
+    user = lifecycle.activate(
+        claim=lifecycle.Claim(nir=nir, carte_vitale_serial=serial, code=code),
+        email="julien@exemple.fr",
+        password="Un-mot-de-passe-solide-2026",
+        by=lifecycle.Actor.system(),
     )
-    assert AuditEvent.objects.count() == counts[2]
+    assert user.patient.space.state == Space.State.ACTIVE

@@ -14,7 +14,7 @@ from acces import services as acces_services
 from acces.models import CareRelation, Professional
 from acces.policy import Action
 from acces.validators import luhn_complete
-from espace_sante import services
+from espace_sante import lifecycle, services
 from espace_sante.identity import with_key
 from espace_sante.models import Patient, Space, User
 from espace_sante.tracing import Actor
@@ -45,6 +45,43 @@ PATIENTS = [
     ),
     # Born in Ajaccio (2A): the NIR key handles the Corsican department.
     ("leo", "115062A004077", "Durand", "Léo", date(2015, 6, 3), "M", "1002003006", ""),
+]
+
+LIFECYCLE_PEOPLE = [
+    # key, nir13, last name, first names, birth date, sex, serial, state, journey (printed)
+    (
+        "julien.martin",
+        "1900344109101",
+        "Martin",
+        "Julien",
+        date(1990, 3, 8),
+        "M",
+        "1002003007",
+        Space.State.CREATED,
+        "Activer : /activer/",
+    ),
+    (
+        "sophie.girard",
+        "2950744109102",
+        "Girard",
+        "Sophie",
+        date(1995, 7, 21),
+        "F",
+        "1002003008",
+        Space.State.ANNOUNCED,
+        "S'opposer : /opposition/",
+    ),
+    (
+        "paul.renaud",
+        "1680144109103",
+        "Renaud",
+        "Paul",
+        date(1968, 1, 15),
+        "M",
+        "1002003009",
+        Space.State.CLOSED,
+        "Réactiver : /reactiver/",
+    ),
 ]
 
 PROFESSIONALS = [
@@ -164,8 +201,10 @@ class Command(BaseCommand):
 
             if first_load:
                 self._simulate_activity(spaces, pros)
+            journeys = self._lifecycle_people(system, password, first_load)
 
         self._print(accounts, password)
+        self._print_journeys(journeys)
 
     def _simulate_activity(self, spaces, pros):
         """A few consultations, allowed and refused, as the history pages would show them."""
@@ -181,6 +220,54 @@ class Command(BaseCommand):
                 space=space,
                 action=Action.VIEW_SPACE,
             )
+
+    def _lifecycle_people(self, system, password, first_load):
+        """People at other points of the lifecycle, each with a fresh code to try the journeys.
+
+        Codes are stored hashed, so each run issues new ones (the old ones stop working).
+        """
+        journeys = []
+        for key, nir13, last, first, born, sex, serial, state, purpose in LIFECYCLE_PEOPLE:
+            nir = with_key(nir13)
+            patient = Patient.objects.filter(nir=nir).first()
+            if patient is None:
+                space = services.enrol_person(
+                    nir=nir,
+                    last_name=last,
+                    first_names=first,
+                    birth_date=born,
+                    sex=sex,
+                    carte_vitale_serial=serial,
+                    email=f"{key}@{DOMAIN}",
+                    postal_address="3 place du Commerce\n44000 Nantes",
+                    announce=False,
+                    by=system,
+                )
+                if state == Space.State.CREATED:
+                    lifecycle.sweep_announced(now=space.opposition_deadline)
+                elif state == Space.State.CLOSED:
+                    services.open_account(
+                        space=space, email=f"{key}@{DOMAIN}", password=password, by=system
+                    )
+                    lifecycle.close(
+                        space=Space.objects.get(pk=space.pk), by=system, reason="démonstration"
+                    )
+                patient = Patient.objects.get(nir=nir)
+            space = Space.objects.get(holder=patient)
+            if space.state == state:
+                code = lifecycle.issue_code(space=space, channel="email", by=system)
+                account = f"  (compte : {patient.user.email})" if patient.user_id else ""
+                journeys.append((purpose, f"{first} {last}", nir, serial, f"{code}{account}"))
+        return journeys
+
+    def _print_journeys(self, journeys):
+        if not journeys:
+            return
+        out = self.stdout
+        out.write("")
+        out.write("Parcours du cycle de vie (NIR, n° de série de carte Vitale, code provisoire) :")
+        for purpose, name, nir, serial, code in journeys:
+            out.write(f"  {purpose:<34} {name:<20} NIR {nir}  carte {serial}  code {code}")
 
     def _print(self, accounts, password):
         out = self.stdout
