@@ -30,12 +30,19 @@ def email_device(user: User) -> EmailDevice:
     return device
 
 
-def send_email_code(user: User) -> None:
+def send_email_code(user: User) -> bool:
     """Send a fresh one-time sign-in code to the account's email address.
 
     Sent at once, not on commit: the code protects the session, not a record.
+    Returns False when the last code left less than a minute ago (django-otp's
+    cool-down): that code is still valid and no new one is sent.
     """
-    email_device(user).generate_challenge()
+    device = email_device(user)
+    allowed, _info = device.generate_is_allowed()
+    if not allowed:
+        return False
+    device.generate_challenge()
+    return True
 
 
 def axes_username(request, credentials=None) -> str:
