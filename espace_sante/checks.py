@@ -1,7 +1,7 @@
 """Start-up checks: misconfiguration is reported before the first request fails."""
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register  # noqa: A004
+from django.core.checks import Error, Warning, register
 
 from espace_sante.keyring import DEV_ENCRYPTION_KEYS, parse_keyring
 
