@@ -1,10 +1,585 @@
-from django.contrib import admin
+"""The CPAM agents' main page: spaces, their lifecycle history and the lifecycle actions.
 
-from acces.models import Professional
+The space is registered here rather than in `espace_sante.admin` because its
+page reads the audit trail, which belongs to `acces` (and `espace_sante`
+imports no other app). Agents see identities, states, dates and the lifecycle
+events of a space; never a professional's consultation nor anything that
+could reveal care. Every action goes through `espace_sante.lifecycle`, which
+checks the transition and traces it with the agent as actor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from acces.models import AuditEvent, Professional
+from espace_sante import lifecycle
+from espace_sante.admin import IdentitySearchMixin
+from espace_sante.models import LegalRepresentative, Space, SpaceError, User
+from espace_sante.tracing import Actor
+
+# --- The lifecycle history -----------------------------------------------------------------
+
+# The audit actions an agent may read on a space: its lifecycle, nothing about care.
+LIFECYCLE_ACTIONS = {
+    "space_announced": _("Annonce de la création de l'espace"),
+    "space_created": _("Création de l'espace (fin du délai d'opposition)"),
+    "space_activated": _("Activation de l'espace par le titulaire"),
+    "space_opposed": _("Opposition à la création de l'espace"),
+    "space_closed": _("Clôture de l'espace"),
+    "space_reactivated": _("Réactivation de l'espace"),
+    "space_suspended": _("Suspension (suspicion de fraude)"),
+    "space_suspension_lifted": _("Levée de la suspension"),
+    "space_destroyed": _("Destruction de l'espace"),
+    "space_content_destroyed": _("Destruction du contenu (volet santé au travail conservé)"),
+    "space_handed_over": _("Remise de l'espace au titulaire devenu majeur"),
+    "deletion_requested": _("Demande de suppression définitive"),
+    "death_recorded": _("Enregistrement du décès du titulaire"),
+    "code_issued": _("Émission d'un code provisoire"),
+    "code_requested": _("Demande d'un nouveau code provisoire"),
+    "legal_representative_added": _("Ajout d'un représentant légal"),
+}
+
+ROLE_LABELS = {
+    **{kind.value: kind.label for kind in User.Kind},
+    Actor.SYSTEM: _("Système"),
+    Actor.ANONYMOUS: _("Personne non connectée"),
+}
+
+CHANNEL_LABELS = {
+    "email": _("par e-mail"),
+    "letter": _("par courrier"),
+    "agent": _("par un agent CPAM"),
+    "online": _("en ligne"),
+    "system": _("automatiquement"),
+}
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    occurred_at: Any
+    actor_label: str
+    role: str
+    action: str
+    outcome: str
+    remarks: str
+
+
+def lifecycle_history(space: Space) -> list[HistoryRow]:
+    """The space's lifecycle events, newest first, in one query.
+
+    Only whitelisted details are shown (states, channel, due date): a reason
+    typed by a person may say something about their health.
+    """
+    events = (
+        AuditEvent.objects.filter(space=space, action__in=LIFECYCLE_ACTIONS)
+        .order_by("-occurred_at", "-seq")
+        .only("occurred_at", "actor_label", "role", "action", "outcome", "detail")
+    )
+    return [
+        HistoryRow(
+            occurred_at=event.occurred_at,
+            actor_label=event.actor_label,
+            role=str(ROLE_LABELS.get(event.role, event.role)),
+            action=str(LIFECYCLE_ACTIONS[event.action]),
+            outcome=event.get_outcome_display(),
+            remarks=_remarks(event.detail or {}),
+        )
+        for event in events
+    ]
+
+
+def _state_label(value: Any) -> str:
+    try:
+        return str(Space.State(value).label)
+    except ValueError:
+        return ""
+
+
+def _remarks(detail: dict) -> str:
+    parts = []
+    before, after = _state_label(detail.get("from")), _state_label(detail.get("to"))
+    if before and after:
+        parts.append(f"{before} → {after}")
+    elif before:
+        parts.append(gettext("depuis : %(state)s") % {"state": before})
+    channel = CHANNEL_LABELS.get(detail.get("channel"))
+    if channel:
+        parts.append(str(channel))
+    due = detail.get("due")
+    if isinstance(due, str):
+        with contextlib.suppress(ValueError):
+            day = _day(date.fromisoformat(due))
+            parts.append(gettext("échéance : %(date)s") % {"date": day})
+    return " · ".join(parts)
+
+
+def _day(value: date | None) -> str:
+    return date_format(value, "d/m/Y") if value else "—"
+
+
+# --- The lifecycle actions -----------------------------------------------------------------
+
+
+class ActionForm(forms.Form):
+    """What an action asks before it runs (nothing, by default): the page is the confirmation."""
+
+    def __init__(self, *args, space: Space, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.space = space
+
+
+class CloseForm(ActionForm):
+    reason = forms.ChoiceField(
+        label=_("Demande reçue"),
+        choices=[
+            ("demande par téléphone", _("par téléphone")),
+            ("demande au guichet", _("au guichet")),
+            ("demande par courrier", _("par courrier")),
+        ],
+        widget=forms.RadioSelect,
+    )
+
+
+class SuspendForm(ActionForm):
+    reason = forms.CharField(
+        label=_("Motif de la suspension"),
+        max_length=200,
+        help_text=_(
+            "Les éléments qui font suspecter une fraude (200 caractères au plus). "
+            "N'y écrivez aucune information sur la santé de la personne."
+        ),
+        widget=forms.TextInput(attrs={"size": 80}),
+    )
+
+
+class DeathForm(ActionForm):
+    death_date = forms.DateField(
+        label=_("Date du décès"),
+        input_formats=["%d/%m/%Y"],
+        help_text=_("Au format JJ/MM/AAAA."),
+        widget=forms.DateInput(format="%d/%m/%Y", attrs={"size": 10}),
+    )
+
+    def clean_death_date(self) -> date:
+        day = self.cleaned_data["death_date"]
+        if day > timezone.localdate():
+            raise forms.ValidationError(_("La date du décès ne peut pas être dans le futur."))
+        if day < self.space.holder.birth_date:
+            raise forms.ValidationError(
+                _("La date du décès ne peut pas précéder la date de naissance.")
+            )
+        return day
+
+
+def _name(space: Space) -> str:
+    return str(space.holder)
+
+
+def _close(space: Space, by: Actor, data: dict) -> str:
+    space = lifecycle.close(space=space, by=by, reason=data["reason"], channel="agent")
+    return gettext(
+        "L'espace santé de %(name)s est clôturé. Il est archivé jusqu'au %(until)s et peut être "
+        "réactivé jusque-là."
+    ) % {"name": _name(space), "until": _day(space.retention_until)}
+
+
+def _reactivate(space: Space, by: Actor, data: dict) -> str:
+    space = lifecycle.reactivate(space=space, by=by)
+    if space.state == Space.State.ACTIVE:
+        return gettext("L'espace santé de %(name)s est réactivé.") % {"name": _name(space)}
+    return gettext(
+        "L'espace santé de %(name)s est réactivé. Un code provisoire est envoyé au titulaire "
+        "pour qu'il l'active."
+    ) % {"name": _name(space)}
+
+
+# States in which a new provisional code serves: to activate, to oppose, or to reactivate.
+_CODE_STATES = {Space.State.ANNOUNCED, Space.State.CREATED, Space.State.OPPOSED, Space.State.CLOSED}
+
+
+def _send_new_code(space: Space, by: Actor, data: dict) -> str:
+    # `send_new_code` has no guard of its own: a code is useless to an active,
+    # suspended or destroyed space, so the admin refuses it here.
+    if space.state not in _CODE_STATES:
+        raise SpaceError(
+            gettext(
+                "Un code provisoire ne sert qu'à activer un espace, à s'opposer à sa création ou "
+                "à réactiver un espace clôturé : cet espace est « %(state)s »."
+            )
+            % {"state": space.get_state_display()}
+        )
+    channel = lifecycle.send_new_code(space=space, by=by)
+    return gettext("Un nouveau code provisoire est envoyé à %(name)s %(channel)s.") % {
+        "name": _name(space),
+        "channel": CHANNEL_LABELS.get(channel, channel),
+    }
+
+
+def _record_opposition(space: Space, by: Actor, data: dict) -> str:
+    space = lifecycle.record_opposition(space=space, by=by)
+    return gettext(
+        "L'opposition de %(name)s est enregistrée : son espace santé ne sera pas créé."
+    ) % {"name": _name(space)}
+
+
+def _suspend(space: Space, by: Actor, data: dict) -> str:
+    space = lifecycle.suspend(space=space, by=by, reason=data["reason"])
+    return gettext(
+        "L'espace santé de %(name)s est suspendu. Sans contestation dans les six semaines, "
+        "il sera clôturé."
+    ) % {"name": _name(space)}
+
+
+def _lift_suspension(space: Space, by: Actor, data: dict) -> str:
+    space = lifecycle.lift_suspension(space=space, by=by)
+    return gettext("La suspension de l'espace santé de %(name)s est levée.") % {
+        "name": _name(space)
+    }
+
+
+def _record_death(space: Space, by: Actor, data: dict) -> str:
+    space = lifecycle.record_death(space=space, death_date=data["death_date"], by=by)
+    return gettext(
+        "Le décès de %(name)s est enregistré. Son espace santé est clôturé et archivé jusqu'au "
+        "%(until)s."
+    ) % {"name": _name(space), "until": _day(space.retention_until)}
+
+
+def _opposition_open(space: Space) -> bool:
+    deadline = space.opposition_deadline
+    return space.state == Space.State.ANNOUNCED and (deadline is None or deadline > timezone.now())
+
+
+def _reactivable(space: Space) -> bool:
+    return space.state in (Space.State.CLOSED, Space.State.OPPOSED) and (
+        space.retention_until is None or space.retention_until >= timezone.localdate()
+    )
+
+
+@dataclass(frozen=True)
+class LifecycleAction:
+    """One button of the space's page: its URL, what it asks, which states show it."""
+
+    name: str  # URL name suffix
+    path: str
+    label: Any
+    available: Callable[[Space], bool]
+    perform: Callable[[Space, Actor, dict], str]
+    form_class: type[ActionForm] = ActionForm
+    destructive: bool = False  # destructive actions ask for confirmation on their own page
+    explanation: Any = ""
+
+    @property
+    def url_name(self) -> str:
+        return f"espace_sante_space_{self.name}"
+
+
+ACTIONS = [
+    LifecycleAction(
+        name="reactivate",
+        path="reactiver",
+        label=_("Réactiver"),
+        available=_reactivable,
+        perform=_reactivate,
+        explanation=_(
+            "L'espace retrouve toutes ses données. Si le titulaire n'a pas encore de compte, "
+            "un code provisoire lui est envoyé pour l'activer."
+        ),
+    ),
+    LifecycleAction(
+        name="send_code",
+        path="nouveau-code",
+        label=_("Renvoyer un code provisoire"),
+        available=lambda space: space.state in _CODE_STATES,
+        perform=_send_new_code,
+        explanation=_(
+            "Le code est envoyé à l'adresse e-mail connue, ou par courrier à défaut ; "
+            "les codes précédents ne sont plus valables."
+        ),
+    ),
+    LifecycleAction(
+        name="lift_suspension",
+        path="lever-suspension",
+        label=_("Lever la suspension"),
+        available=lambda space: space.state == Space.State.SUSPENDED,
+        perform=_lift_suspension,
+        explanation=_("L'espace redevient accessible à son titulaire et aux professionnels."),
+    ),
+    LifecycleAction(
+        name="close",
+        path="cloturer",
+        label=_("Clôturer (demande par téléphone ou au guichet)"),
+        available=lambda space: (
+            space.state in (Space.State.ACTIVE, Space.State.CREATED, Space.State.SUSPENDED)
+        ),
+        perform=_close,
+        form_class=CloseForm,
+        destructive=True,
+        explanation=_(
+            "L'espace sera archivé pendant dix ans, invisible de tous les professionnels, et "
+            "pourra être réactivé pendant cette durée. Proposez d'abord à la personne de "
+            "télécharger ses données depuis son espace."
+        ),
+    ),
+    LifecycleAction(
+        name="record_opposition",
+        path="opposition",
+        label=_("Enregistrer une opposition"),
+        available=_opposition_open,
+        perform=_record_opposition,
+        destructive=True,
+        explanation=_(
+            "La personne refuse la création de son espace santé. Son code provisoire est "
+            "annulé ; elle pourra plus tard demander la réactivation."
+        ),
+    ),
+    LifecycleAction(
+        name="suspend",
+        path="suspendre",
+        label=_("Suspendre (suspicion de fraude)"),
+        available=lambda space: space.state in (Space.State.ACTIVE, Space.State.CREATED),
+        perform=_suspend,
+        form_class=SuspendForm,
+        destructive=True,
+        explanation=_(
+            "Personne ne peut plus accéder à l'espace. Sans contestation dans les six semaines, "
+            "il sera clôturé automatiquement."
+        ),
+    ),
+    LifecycleAction(
+        name="record_death",
+        path="deces",
+        label=_("Enregistrer un décès"),
+        available=lambda space: (
+            space.state
+            in (Space.State.ACTIVE, Space.State.CREATED, Space.State.SUSPENDED, Space.State.CLOSED)
+        ),
+        perform=_record_death,
+        form_class=DeathForm,
+        destructive=True,
+        explanation=_(
+            "L'espace est clôturé et archivé pendant dix ans à compter de la date du décès."
+        ),
+    ),
+]
+
+
+def may_act_on_spaces(user) -> bool:
+    """CPAM agents (and technical administrators) with access to the spaces."""
+    return (
+        user.is_authenticated
+        and user.kind in (User.Kind.AGENT, User.Kind.ADMIN)
+        and user.has_perm("espace_sante.view_space")
+    )
+
+
+# --- Admin registrations -------------------------------------------------------------------
+
+
+class LegalRepresentativeInline(admin.TabularInline):
+    """Read-only: representatives come from the enrolment file, traced by the services."""
+
+    model = LegalRepresentative
+    fields = ["name", "account", "since_day", "until_day"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "patient")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("représentant"))
+    def name(self, obj: LegalRepresentative) -> str:
+        if obj.patient_id:
+            return gettext("%(name)s, né(e) le %(day)s") % {
+                "name": obj.patient,
+                "day": _day(obj.patient.birth_date),
+            }
+        return obj.user.get_full_name() if obj.user_id else "—"
+
+    @admin.display(description=_("compte"))
+    def account(self, obj: LegalRepresentative) -> str:
+        return obj.user.email if obj.user_id else gettext("pas encore de compte")
+
+    @admin.display(description=_("depuis le"))
+    def since_day(self, obj: LegalRepresentative) -> str:
+        return _day(timezone.localdate(obj.since))
+
+    @admin.display(description=_("jusqu'au"))
+    def until_day(self, obj: LegalRepresentative) -> str:
+        return _day(timezone.localdate(obj.until)) if obj.until else "—"
+
+
+@admin.register(Space)
+class SpaceAdmin(IdentitySearchMixin, admin.ModelAdmin):
+    """Find a person's space, read its state and lifecycle, act on it through the services.
+
+    Nobody edits a space here: states change only through the lifecycle actions.
+    """
+
+    identity_prefix = "holder__"
+    list_display = ["holder_name", "holder_birth_date", "holder_nir", "state", "state_changed_at"]
+    list_filter = ["state"]
+    search_fields = ["^holder__nir", "holder__last_name", "holder__first_names"]
+    list_select_related = ["holder"]
+    ordering = ["holder__last_name", "holder__first_names", "holder__birth_date"]
+    show_full_result_count = False  # millions of spaces: no second COUNT(*) per search
+    empty_value_display = "—"
+    fieldsets = [
+        (_("Titulaire"), {"fields": ["holder_link", "holder_birth_date", "holder_nir"]}),
+        (
+            _("État"),
+            {"fields": ["state", "state_changed_at", "created_at", "opposition_deadline"]},
+        ),
+        (
+            _("Clôture et archivage"),
+            {
+                "fields": [
+                    "closed_at",
+                    "retention_until",
+                    "occupational_retention_until",
+                    "deletion_due_at",
+                    "handed_over_at",
+                ]
+            },
+        ),
+        (_("Identifiant technique"), {"fields": ["public_id"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = [field for _title, options in fieldsets for field in options["fields"]]
+    inlines = [LegalRepresentativeInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("holder")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("titulaire"), ordering="holder__last_name")
+    def holder_name(self, obj: Space) -> str:
+        return f"{obj.holder.last_name} {obj.holder.first_names}"
+
+    @admin.display(description=_("date de naissance"), ordering="holder__birth_date")
+    def holder_birth_date(self, obj: Space) -> str:
+        return _day(obj.holder.birth_date)
+
+    @admin.display(description=_("NIR"), ordering="holder__nir")
+    def holder_nir(self, obj: Space) -> str:
+        return obj.holder.nir
+
+    @admin.display(description=_("titulaire"))
+    def holder_link(self, obj: Space):
+        url = reverse("admin:espace_sante_patient_change", args=[obj.holder_id])
+        return format_html('<a href="{}">{}</a>', url, obj.holder)
+
+    # -- The change page: history and buttons --
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            # The person, not the space's technical identifier, heads the page.
+            context["subtitle"] = f"{obj.holder} — {obj.get_state_display()}"
+            context["lifecycle_history"] = lifecycle_history(obj)
+            if may_act_on_spaces(request.user):
+                context["lifecycle_actions"] = [
+                    {
+                        "label": action.label,
+                        "url": reverse(f"admin:{action.url_name}", args=[obj.pk]),
+                        "destructive": action.destructive,
+                    }
+                    for action in ACTIONS
+                    if action.available(obj)
+                ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self):
+        def wrap(action: LifecycleAction):
+            def view(request, object_id):
+                return self.lifecycle_view(request, object_id, action)
+
+            return self.admin_site.admin_view(view)
+
+        custom = [
+            path(f"<path:object_id>/{action.path}/", wrap(action), name=action.url_name)
+            for action in ACTIONS
+        ]
+        return custom + super().get_urls()
+
+    def lifecycle_view(self, request, object_id: str, action: LifecycleAction):
+        """GET shows what the action does (and asks what it needs); POST carries it out."""
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        if not may_act_on_spaces(request.user):
+            raise PermissionDenied
+        space = self.get_object(request, unquote(object_id))
+        if space is None:
+            raise Http404
+        change_url = reverse("admin:espace_sante_space_change", args=[space.pk])
+        if request.method == "POST":
+            form = action.form_class(request.POST, space=space)
+            if form.is_valid():
+                try:
+                    message = action.perform(space, Actor.from_request(request), form.cleaned_data)
+                except SpaceError as error:
+                    self.message_user(request, str(error), messages.ERROR)
+                else:
+                    # The admin's own history names the action only, never the reason typed.
+                    self.log_change(request, space, gettext("Action : %s") % action.label)
+                    self.message_user(request, message, messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        else:
+            form = action.form_class(space=space)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": action.label,
+            "subtitle": str(space.holder),
+            "original": space,
+            "space": space,
+            "action": action,
+            "available": action.available(space),
+            "form": form,
+            "media": self.media + form.media,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/espace_sante/space/lifecycle_action.html", context)
 
 
 @admin.register(Professional)
 class ProfessionalAdmin(admin.ModelAdmin):
+    """Professionals' directory: technical administrators only (agents have no permission)."""
+
     list_display = ["rpps", "user", "profession", "specialty", "practice_town"]
     list_filter = ["profession", "specialty"]
     search_fields = ["rpps", "user__last_name", "user__first_name", "practice_town"]

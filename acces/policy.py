@@ -26,6 +26,9 @@ class Action(StrEnum):
     EXPORT_SPACE = "export_space"
     CLOSE_SPACE = "close_space"
     REQUEST_DELETION = "request_deletion"
+    VIEW_DOCUMENT = "view_document"
+    ADD_DOCUMENT = "add_document"
+    MANAGE_DOCUMENT = "manage_document"
 
 
 class Basis(StrEnum):
@@ -45,7 +48,7 @@ BASIS_LABELS = {
 }
 
 # What each professional basis allows, until the document matrix arrives.
-_PROFESSIONAL_ACTIONS = {Action.VIEW_SPACE}
+_PROFESSIONAL_ACTIONS = {Action.VIEW_SPACE, Action.VIEW_DOCUMENT}
 
 
 @dataclass(frozen=True)
@@ -73,15 +76,59 @@ def decide(actor: User | None, action: Action, target: Any) -> Decision:
         return DENY_ANONYMOUS
     space = space_of(target)
     if actor.kind == User.Kind.PATIENT:
-        return _decide_for_patient(actor, action, space)
-    if actor.kind == User.Kind.PROFESSIONAL:
-        return _decide_for_professional(actor, action, space)
-    # CPAM agents, administrators, the State, insurers, employers: never medical content.
-    return DENY_NO_BASIS
+        decision = _decide_for_patient(actor, action, space)
+    elif actor.kind == User.Kind.PROFESSIONAL:
+        decision = _decide_for_professional(actor, action, space)
+    else:
+        # CPAM agents, administrators, the State, insurers, employers: never medical content.
+        return DENY_NO_BASIS
+    if decision and _is_document(target):
+        return _decide_on_document(actor, decision, target)
+    return decision
+
+
+def _is_document(target: Any) -> bool:
+    return hasattr(target, "type_code") and hasattr(target, "masked")
+
+
+DENY_HIDDEN = Decision(False, reason="document_hidden")
+
+
+def _decide_on_document(actor: User, decision: Decision, document: Any) -> Decision:
+    """What the document's own flags and author add to the decision on its space."""
+    if decision.basis in (Basis.HOLDER, Basis.LEGAL_REPRESENTATIVE):
+        if document.invisible_to_patient:
+            return DENY_HIDDEN
+        if decision.basis == Basis.LEGAL_REPRESENTATIVE and document.invisible_to_representatives:
+            return DENY_HIDDEN
+        return decision
+    if document.masked and decision.basis != Basis.ATTENDING:
+        professional = getattr(actor, "professional", None)
+        if professional is None or document.author_professional_id != professional.pk:
+            return DENY_HIDDEN
+    return decision
+
+
+def documents_visible_to(actor: User, decision: Decision) -> Q:
+    """A filter on a space's documents matching `_decide_on_document`, for list pages.
+
+    `decision` is the actor's allowed decision on the space (its basis matters).
+    """
+    if not decision:
+        return Q(pk__in=[])
+    if decision.basis == Basis.HOLDER:
+        return Q(invisible_to_patient=False)
+    if decision.basis == Basis.LEGAL_REPRESENTATIVE:
+        return Q(invisible_to_patient=False, invisible_to_representatives=False)
+    if decision.basis == Basis.ATTENDING:
+        return Q()
+    return Q(masked=False) | Q(author_professional__user=actor)
 
 
 def _decide_for_patient(actor: User, action: Action, space: Space) -> Decision:
     if space.state == Space.State.DESTROYED:
+        return DENY_NOT_OPEN
+    if action in (Action.ADD_DOCUMENT, Action.MANAGE_DOCUMENT) and not space.is_open:
         return DENY_NOT_OPEN
     if space.holder.user_id == actor.pk:
         return Decision(True, Basis.HOLDER)

@@ -177,35 +177,61 @@ def _oppose(space: Space, *, by: Actor) -> None:
     notify_space(space=space, template="space_opposed")
 
 
-def sweep_announced(*, now: datetime | None = None, batch_size: int = 5000) -> int:
+def sweep_announced(*, now: datetime | None = None, batch_size: int = 20000) -> int:
     """Turn every announced space whose window has passed into created, in bulk.
 
-    Batches lock their rows with SKIP LOCKED, so two beats never take the same
-    space and a rerun finds nothing left to do.
+    Each batch claims its rows with FOR UPDATE SKIP LOCKED, moves them and
+    appends one `space_created` event per space, in one transaction: two beats
+    never take the same space, a failure leaves no space moved without its
+    event, and a rerun finds nothing left to do. Batches walk the primary key
+    (keyset), so each one costs the same however many were swept before; a row
+    another transaction held is left to the next run. On PostgreSQL the claim
+    and the update are one statement that returns what the trail needs.
     """
+    from types import SimpleNamespace
+
+    from django.db import connection
+
     now = now or timezone.now()
-    total = 0
+    total, after = 0, 0
     system = Actor.system()
+    table = Space._meta.db_table
+    claim_sql = (
+        f"WITH due AS (SELECT id FROM {table} "  # noqa: S608 (the model's table name)
+        "WHERE state = %s AND opposition_deadline <= %s AND id > %s "
+        "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
+        f"UPDATE {table} AS s SET state = %s, state_changed_at = %s FROM due "
+        "WHERE s.id = due.id RETURNING s.id, s.public_id"
+    )
     while True:
         with transaction.atomic():
-            batch = list(
-                Space.objects.select_for_update(skip_locked=True)
-                .filter(state=Space.State.ANNOUNCED, opposition_deadline__lte=now)
-                .only("pk", "public_id")
-                .order_by("pk")[:batch_size]
-            )
-            if not batch:
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        claim_sql,
+                        [Space.State.ANNOUNCED, now, after, batch_size, Space.State.CREATED, now],
+                    )
+                    claimed = cursor.fetchall()
+            else:
+                claimed = list(
+                    Space.objects.select_for_update(skip_locked=True)
+                    .filter(state=Space.State.ANNOUNCED, opposition_deadline__lte=now, pk__gt=after)
+                    .order_by("pk")
+                    .values_list("pk", "public_id")[:batch_size]
+                )
+                Space.objects.filter(pk__in=[pk for pk, _ in claimed]).update(
+                    state=Space.State.CREATED, state_changed_at=now
+                )
+            if not claimed:
                 return total
-            Space.objects.filter(pk__in=[s.pk for s in batch]).update(
-                state=Space.State.CREATED, state_changed_at=now
-            )
             trace_many(
                 actor=system,
                 action="space_created",
-                spaces=batch,
+                spaces=[SimpleNamespace(pk=pk, public_id=public_id) for pk, public_id in claimed],
                 detail={"from": Space.State.ANNOUNCED},
             )
-        total += len(batch)
+        after = max(pk for pk, _ in claimed)
+        total += len(claimed)
 
 
 # --- Activation and reactivation ---------------------------------------------------------
@@ -244,7 +270,19 @@ def reactivate_with_code(*, claim: Claim, email: str = "", password: str = "", b
     with transaction.atomic():
         space = _locked(space)
         if space.holder.user_id is None:
+            # Never had an account (opposed, or closed before activating): reopen and
+            # give the account in one go.
             _guard_reactivable(space)
+            Space.objects.filter(pk=space.pk).update(
+                closed_at=None, retention_until=None, deletion_due_at=None
+            )
+            trace(
+                actor=by,
+                action="space_reactivated",
+                space=space,
+                target=space,
+                detail={"from": space.state},
+            )
             open_account(space=space, email=email, password=password, by=by)
             space.refresh_from_db()
             _attach_representations(space.holder, space.holder.user)
@@ -294,7 +332,8 @@ def _attach_representations(patient: Patient, user: User) -> None:
 
 # --- New code, closure, deletion, destruction --------------------------------------------
 
-CodeSender = Callable[..., None]
+# States in which a provisional code has a use (activation, opposition, reactivation).
+CODE_STATES = (Space.State.ANNOUNCED, Space.State.CREATED, Space.State.OPPOSED, Space.State.CLOSED)
 
 
 def send_new_code(*, space: Space, by: Actor) -> str:
@@ -305,6 +344,11 @@ def send_new_code(*, space: Space, by: Actor) -> str:
     """
     from espace_sante.tasks import deliver_code
 
+    if space.state not in CODE_STATES:
+        raise SpaceError(
+            "Aucun code provisoire ne peut être envoyé pour un espace "
+            f"{space.get_state_display().lower()}."
+        )
     channel = (
         "email" if (space.holder.user or space.holder.email) else ProvisionalCode.Channel.LETTER
     )

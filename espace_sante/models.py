@@ -255,7 +255,7 @@ class LegalRepresentative(models.Model):
         ]
 
     def __str__(self):
-        return f"Représentant {self.user_id} de l'espace {self.space_id}"
+        return "Représentant légal"
 
 
 class Notification(models.Model):

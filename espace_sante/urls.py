@@ -14,10 +14,20 @@ portal_patterns = [
     path("notifications/lues/", views.notification_read, name="notification_read"),
     path("espace/<uuid:space_id>/", views.space_home, name="space"),
     path("espace/<uuid:space_id>/historique/", views.space_history, name="history"),
+    path("espace/<uuid:space_id>/telecharger/", views.space_export, name="export"),
+    path("espace/<uuid:space_id>/cloture/", views.space_close, name="close"),
+    path("espace/<uuid:space_id>/suppression/", views.space_deletion, name="deletion"),
+    # The paths the codes' emails and letters print: keep them as they are.
+    path("activer/", views.activate, name="activate"),
+    path("opposition/", views.oppose, name="oppose"),
+    path("opposition/enregistree/", views.oppose_done, name="oppose_done"),
+    path("code-perdu/", views.lost_code, name="lost_code"),
+    path("reactiver/", views.reactivate, name="reactivate"),
 ]
 
 urlpatterns = [
     path("", include((portal_patterns, "espace_sante"))),
+    path("espace/<uuid:space_id>/documents/", include("dossier.urls")),
     path("comptes/", include("allauth.urls")),
     path("pro/", include("acces.urls")),
     # The admin signs in through the same door, so its second factor is enforced too.

@@ -1,17 +1,26 @@
-"""The patient portal: home, sign-in second factor, notifications, the space and its trail."""
+"""The patient portal: home, sign-in second factor, notifications, the space and its trail,
+and the lifecycle journeys (activation, opposition, lost code, reactivation, download,
+closure, deletion request)."""
 
 import base64
+from datetime import timedelta
 from io import BytesIO
 
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -20,9 +29,9 @@ from acces import audit, selectors
 from acces.access import space_view
 from acces.models import AuditEvent
 from acces.policy import Action
-from espace_sante import auth, notifications
+from espace_sante import auth, export, forms, lifecycle, notifications
 from espace_sante.forms import TokenForm
-from espace_sante.models import Notification, Space, User
+from espace_sante.models import Notification, Space, SpaceError, User
 from espace_sante.tracing import Actor
 
 PAGE_SIZE = 25
@@ -206,3 +215,246 @@ def space_home(request, space: Space):
 def space_history(request, space: Space):
     page = Paginator(selectors.history(space), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "espace_sante/history.html", {"space": space, "page": page})
+
+
+# --- Lifecycle journeys --------------------------------------------------------------------
+# Anonymous journeys (activation, opposition, lost code, reactivation) prove who the person
+# is with NIR + Carte Vitale serial + code; the services answer every failure with one
+# message that never says whether a NIR exists. They are shown to signed-in users too.
+
+LOST_CODE_PER_SPACE = 3  # per LOST_CODE_SPACE_WINDOW
+LOST_CODE_SPACE_WINDOW = timedelta(hours=24)
+LOST_CODE_PER_IP = 10  # per hour
+LOST_CODE_NEUTRAL = _lazy(
+    "Si ces informations correspondent à un espace, un nouveau code vient d'être envoyé à "
+    "l'adresse e-mail enregistrée ou par courrier."
+)
+# A lost code can be sent for a space that can still be activated or reactivated.
+_CODE_STATES = (
+    Space.State.ANNOUNCED,
+    Space.State.CREATED,
+    Space.State.OPPOSED,
+    Space.State.CLOSED,
+)
+
+
+def _refuse_in_form(form, error: Exception) -> None:
+    if not isinstance(error, ValidationError):
+        form.add_error(None, str(error))
+    elif not form.cleaned_data.get("password1"):
+        # Reactivation of a space whose holder never had an account: they must choose one.
+        form.add_error(
+            None,
+            _(
+                "Vous n'avez pas encore de compte : choisissez ci-dessous l'adresse e-mail qui "
+                "sera votre identifiant et un mot de passe."
+            ),
+        )
+    else:  # the password validators, run again by the service
+        form.add_error("password1", error)
+
+
+def activate(request):
+    form = forms.ActivationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.activate(
+                claim=form.claim(),
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                by=Actor.from_request(request),
+            )
+        except (SpaceError, ValidationError) as error:
+            _refuse_in_form(form, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Votre espace est activé. Connectez-vous avec votre adresse e-mail et le mot "
+                    "de passe que vous venez de choisir."
+                ),
+            )
+            return redirect("account_login")
+    return render(request, "espace_sante/activate.html", {"form": form})
+
+
+def oppose(request):
+    form = forms.OppositionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.oppose(claim=form.claim(), by=Actor.from_request(request))
+        except SpaceError as error:
+            _refuse_in_form(form, error)
+        else:
+            messages.success(request, _("Votre opposition est enregistrée."))
+            return redirect("espace_sante:oppose_done")
+    return render(request, "espace_sante/oppose.html", {"form": form})
+
+
+def oppose_done(request):
+    return render(request, "espace_sante/oppose_done.html")
+
+
+def lost_code(request):
+    """Ask for a new code: the answer is the same whatever happened, and it is rate-limited."""
+    form = forms.LostCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _send_new_code_if_allowed(request, form.cleaned_data)
+        messages.info(request, LOST_CODE_NEUTRAL)
+        return redirect("espace_sante:lost_code")
+    return render(request, "espace_sante/lost_code.html", {"form": form})
+
+
+def _send_new_code_if_allowed(request, data: dict) -> None:
+    actor = Actor.from_request(request)
+    if not _ip_allowance(actor.ip):
+        return
+    space = (
+        Space.objects.select_related("holder__user")
+        .filter(
+            holder__nir=data["nir"],
+            holder__carte_vitale_serial=data["carte_vitale_serial"],
+            state__in=_CODE_STATES,
+        )
+        .first()
+    )
+    if space is None:
+        return
+    with transaction.atomic():
+        space = Space.objects.select_for_update().select_related("holder__user").get(pk=space.pk)
+        recent = AuditEvent.objects.filter(
+            space=space,
+            action="code_requested",
+            outcome=AuditEvent.Outcome.ALLOWED,
+            occurred_at__gte=timezone.now() - LOST_CODE_SPACE_WINDOW,
+        ).count()
+        if recent >= LOST_CODE_PER_SPACE:
+            audit.record(
+                actor=actor,
+                action="code_requested",
+                space=space,
+                target=space,
+                outcome=AuditEvent.Outcome.DENIED,
+                detail={"reason": "rate_limited"},
+            )
+            return
+        try:
+            lifecycle.send_new_code(space=space, by=actor)
+        except SpaceError:
+            return
+
+
+def _ip_allowance(ip: str | None) -> bool:
+    """At most LOST_CODE_PER_IP valid requests an hour from one address (a fixed window)."""
+    key = f"lost-code:ip:{ip or 'unknown'}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=3600)
+        count = 1
+    return count <= LOST_CODE_PER_IP
+
+
+def reactivate(request):
+    form = forms.ReactivationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.reactivate_with_code(
+                claim=form.claim(),
+                email=form.cleaned_data.get("email") or "",
+                password=form.cleaned_data.get("password1") or "",
+                by=Actor.from_request(request),
+            )
+        except (SpaceError, ValidationError) as error:
+            _refuse_in_form(form, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Votre espace est réactivé, avec toutes ses données. Connectez-vous avec "
+                    "votre adresse e-mail et votre mot de passe."
+                ),
+            )
+            return redirect("account_login")
+    return render(request, "espace_sante/reactivate.html", {"form": form})
+
+
+# --- Managing one's space: download, closure, deletion -----------------------------------
+
+
+@space_view(Action.EXPORT_SPACE)
+def space_export(request, space: Space):
+    """GET shows what the archive holds; POST (a form, so no other site can trigger it) sends it."""
+    if request.method != "POST":
+        return render(request, "espace_sante/export.html", {"space": space})
+    response = HttpResponse(export.build_archive(space), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{export.archive_filename()}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@space_view(Action.CLOSE_SPACE)
+def space_close(request, space: Space):
+    form = forms.CloseForm(request.POST or None, user=request.user)
+    can_close = space.state in _CLOSABLE_STATES
+    if request.method == "POST" and can_close and form.is_valid():
+        try:
+            space = lifecycle.close(
+                space=space,
+                by=Actor.from_request(request),
+                reason=form.cleaned_data["reason"],
+                channel="online",
+            )
+        except SpaceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _(
+                    "Cet espace est clôturé. Il est archivé jusqu'au %(date)s, invisible pour "
+                    "tous les professionnels de santé, et peut être réactivé d'ici là."
+                )
+                % {"date": date_format(space.retention_until, "j F Y")},
+            )
+            return redirect("espace_sante:space", space_id=space.public_id)
+    return render(
+        request,
+        "espace_sante/close.html",
+        {"space": space, "form": form, "can_close": can_close},
+    )
+
+
+_CLOSABLE_STATES = (Space.State.ACTIVE, Space.State.CREATED, Space.State.SUSPENDED)
+
+
+@space_view(Action.REQUEST_DELETION)
+def space_deletion(request, space: Space):
+    form = forms.DeletionForm(request.POST or None, user=request.user)
+    can_request = space.deletion_due_at is None
+    if request.method == "POST" and can_request and form.is_valid():
+        try:
+            space = lifecycle.request_deletion(space=space, by=Actor.from_request(request))
+        except SpaceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _(
+                    "Votre demande de suppression définitive est enregistrée. L'espace est "
+                    "clôturé et sera détruit le %(date)s ; d'ici là, une réactivation annule "
+                    "la demande."
+                )
+                % {"date": date_format(timezone.localtime(space.deletion_due_at), "j F Y")},
+            )
+            return redirect("espace_sante:space", space_id=space.public_id)
+    return render(
+        request,
+        "espace_sante/deletion.html",
+        {
+            "space": space,
+            "form": form,
+            "can_request": can_request,
+            "due_if_now": timezone.now() + Space.DELETION_DELAY,
+        },
+    )

@@ -119,3 +119,32 @@ class TOTPDeviceFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     name = "application"
     confirmed = True
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def make_document(space, *, by_user=None, professional=None, type_code="11502-2", **flags):
+    """A stored, encrypted document through the service (as real use would create it)."""
+    from datetime import date
+
+    from dossier.services import add_document
+    from espace_sante.tracing import Actor
+
+    user = by_user or (professional.user if professional else space.holder.user)
+    title = flags.pop("title", "Bilan sanguin")
+    masked = flags.pop("masked", False)
+    document = add_document(
+        space=space,
+        type_code=type_code,
+        title=title,
+        act_date=date(2026, 1, 15),
+        data=flags.pop("data", PDF_BYTES),
+        by=Actor(user=user, role=user.kind),
+        author_professional=professional,
+        **flags,
+    )
+    if masked:
+        document.masked = True
+        document.save(update_fields=["masked"])
+    return document

@@ -358,3 +358,27 @@ def test_at_eighteen_representatives_lose_access_and_the_young_adult_gets_a_code
     assert mail.outbox[-1].to == ["jeune@exemple.fr"]
     assert ProvisionalCode.objects.filter(space=space, used_at__isnull=True).exists()
     assert "space_handed_over" in _actions(space)
+
+
+def test_reactivation_of_a_space_closed_before_any_account_cancels_its_deletion():
+    space = factories.SpaceFactory(state=Space.State.CREATED, holder__user=None)
+    space = lifecycle.request_deletion(space=space, by=SYSTEM)
+    code = lifecycle.issue_code(space=space, channel="letter", by=SYSTEM)
+    lifecycle.reactivate_with_code(
+        claim=_claim(space, code),
+        email="tard@exemple.fr",
+        password="Un-mot-de-passe-solide-2026",
+        by=SYSTEM,
+    )
+    space = _reload(space)
+    assert space.state == Space.State.ACTIVE
+    assert (space.closed_at, space.retention_until, space.deletion_due_at) == (None, None, None)
+    assert {"space_reactivated", "space_activated"} <= set(_actions(space))
+    with time_machine.travel(timezone.now() + timedelta(days=60)):
+        assert lifecycle.destroy_due() == 0
+
+
+def test_no_code_is_sent_for_an_active_or_destroyed_space():
+    for state in (Space.State.ACTIVE, Space.State.DESTROYED, Space.State.SUSPENDED):
+        with pytest.raises(SpaceError, match="Aucun code"):
+            lifecycle.send_new_code(space=factories.SpaceFactory(state=state), by=SYSTEM)

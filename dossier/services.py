@@ -1,0 +1,203 @@
+"""Services of the DMP's documents: add, version, mask, reveal, read, destroy.
+
+Views reach a document through `dossier.access` (policy + trace) and then call
+these; each service validates, writes, traces and notifies in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from acces.models import Professional
+from dossier.models import Category, Document, DocumentType
+from dossier.validation import RejectedFile, sniff
+from espace_sante import crypto
+from espace_sante.models import Space, SpaceError
+from espace_sante.notifications import notify_space
+from espace_sante.tracing import Actor, trace
+
+
+class DocumentError(SpaceError):
+    """A request on a document that cannot be carried out; the message is for the user."""
+
+
+def _context(document: Document) -> bytes:
+    return f"document:{document.public_id}".encode()
+
+
+@transaction.atomic
+def add_document(
+    *,
+    space: Space,
+    type_code: str,
+    title: str,
+    act_date: date,
+    data: bytes,
+    by: Actor,
+    author_professional: Professional | None = None,
+    invisible_to_patient: bool = False,
+    invisible_to_representatives: bool = False,
+    replaces: Document | None = None,
+    source: str | None = None,
+) -> Document:
+    """Store a document encrypted under its own data key; refuse what is not PDF/JPEG/PNG/text.
+
+    Nothing is stored when the content is refused (RejectedFile is a DocumentError).
+    """
+    try:
+        sniffed = sniff(data)
+    except RejectedFile as exc:
+        raise DocumentError(str(exc)) from exc
+    if not space.is_open:
+        raise DocumentError("On ne peut plus ajouter de document à un espace fermé.")
+    doc_type = DocumentType.objects.filter(code=type_code).first()
+    if doc_type is None:
+        raise DocumentError("Type de document inconnu.")
+    if not title.strip():
+        raise DocumentError("Donnez un titre au document.")
+    if act_date > timezone.localdate():
+        raise DocumentError("La date de l'acte ne peut pas être dans le futur.")
+    if author_professional is None and not doc_type.patient_may_add:
+        raise DocumentError("Ce type de document est réservé aux professionnels de santé.")
+    if author_professional is None and invisible_to_patient:
+        raise DocumentError("Seul un professionnel peut rendre un document invisible du patient.")
+    if replaces is not None and (replaces.space_id != space.pk or not replaces.is_current):
+        raise DocumentError("Seule la version en vigueur d'un document peut être remplacée.")
+    data_key = crypto.new_data_key()
+    document = Document(
+        space=space,
+        type=doc_type,
+        type_code=doc_type.code,
+        category=doc_type.category,
+        title=title.strip()[:200],
+        act_date=act_date,
+        source=source
+        or (Document.Source.PROFESSIONAL if author_professional else Document.Source.PATIENT),
+        added_by=by.user,
+        author_professional=author_professional,
+        author_label=(author_professional.title if author_professional else by.label)[:200],
+        content_type=sniffed.content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data_key=data_key,
+        invisible_to_patient=invisible_to_patient,
+        invisible_to_representatives=invisible_to_representatives,
+        masked=replaces.masked if replaces is not None and not invisible_to_patient else False,
+        replaces=replaces,
+    )
+    ciphertext = crypto.encrypt(data, data_key, context=_context(document))
+    document.file.save(f"{document.public_id}.enc", ContentFile(ciphertext), save=False)
+    document.save()
+    if replaces is not None:
+        Document.objects.filter(pk=replaces.pk).update(is_current=False)
+    trace(
+        actor=by,
+        action="document_added",
+        space=space,
+        target=document,
+        detail={
+            "type": doc_type.code,
+            **({"replaces": str(replaces.public_id)} if replaces else {}),
+        },
+    )
+    if author_professional is not None and not invisible_to_patient:
+        notify_space(
+            space=space,
+            template="document_added",
+            context={"actor_title": author_professional.title},
+            link=f"/espace/{space.public_id}/documents/",
+        )
+    return document
+
+
+def read_content(document: Document) -> bytes:
+    with document.file.open("rb") as handle:
+        ciphertext = handle.read()
+    return crypto.decrypt(ciphertext, document.data_key, context=_context(document))
+
+
+@transaction.atomic
+def set_masked(*, document: Document, masked: bool, by: Actor) -> Document:
+    """Mask from (or show again to) professionals; the attending physician and author still see."""
+    if masked and document.invisible_to_patient:
+        raise DocumentError("Un document invisible du patient ne peut pas être masqué.")
+    if document.masked != masked:
+        document.masked = masked
+        document.save(update_fields=["masked"])
+        trace(
+            actor=by,
+            action="document_masked" if masked else "document_unmasked",
+            space=document.space,
+            target=document,
+        )
+    return document
+
+
+@transaction.atomic
+def set_all_masked(*, space: Space, masked: bool, by: Actor) -> int:
+    """Mask or unmask every document of the space in one click (those the patient sees)."""
+    changed = (
+        Document.objects.filter(space=space, invisible_to_patient=False)
+        .exclude(masked=masked)
+        .update(masked=masked)
+    )
+    trace(
+        actor=by,
+        action="documents_masked_all" if masked else "documents_unmasked_all",
+        space=space,
+        target=space,
+        detail={"count": changed},
+    )
+    return changed
+
+
+@transaction.atomic
+def reveal_to_representatives(*, document: Document, by: Actor) -> Document:
+    """Make a document visible to the legal representatives again: irreversible."""
+    if document.invisible_to_representatives:
+        document.invisible_to_representatives = False
+        document.save(update_fields=["invisible_to_representatives"])
+        trace(
+            actor=by,
+            action="document_revealed_to_representatives",
+            space=document.space,
+            target=document,
+        )
+    return document
+
+
+@transaction.atomic
+def announce_to_patient(*, document: Document, by: Actor) -> Document:
+    """The author announced the document in consultation: the patient now sees it."""
+    if document.invisible_to_patient:
+        document.invisible_to_patient = False
+        document.save(update_fields=["invisible_to_patient"])
+        trace(actor=by, action="document_announced", space=document.space, target=document)
+        notify_space(
+            space=document.space,
+            template="document_added",
+            context={"actor_title": document.author_label},
+            link=f"/espace/{document.space.public_id}/documents/",
+        )
+    return document
+
+
+def destroy_documents(space: Space, *, keep_occupational: bool) -> int:
+    """Crypto-shred the space's documents (registered with the lifecycle's destruction)."""
+    documents = Document.objects.filter(space=space).select_related("data_key")
+    if keep_occupational:
+        documents = documents.exclude(category=Category.OCCUPATIONAL)
+    documents = list(documents)
+    for document in documents:
+        crypto.destroy_data_key(document.data_key)
+        document.file.delete(save=False)
+    # Titles and dates are medical content too: only the audit trail keeps a trace.
+    ids = [d.pk for d in documents]
+    Document.objects.filter(pk__in=ids).update(replaces=None)
+    Document.objects.filter(pk__in=ids).delete()
+    return len(ids)

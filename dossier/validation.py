@@ -1,0 +1,60 @@
+"""Uploads are checked by their content, never by their name."""
+
+from dataclasses import dataclass
+
+MAX_SIZE = 20 * 1024 * 1024
+
+ACCEPTED = "PDF, JPEG, PNG ou texte brut, 20 Mo au plus"
+
+_ACTIVE_MARKERS = (
+    b"<html",
+    b"<!doctype",
+    b"<svg",
+    b"<script",
+    b"<?xml",
+    b"<iframe",
+    b"<body",
+    b"javascript:",
+)
+
+
+class RejectedFile(Exception):
+    """The file is not one we store; the message, in French, names what is accepted."""
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    content_type: str
+
+
+def sniff(data: bytes) -> Sniffed:
+    """The real type of `data`, or RejectedFile: PDF, JPEG, PNG or plain UTF-8 text."""
+    if not data:
+        raise RejectedFile(f"Le fichier est vide. Formats acceptés : {ACCEPTED}.")
+    if len(data) > MAX_SIZE:
+        raise RejectedFile(f"Le fichier dépasse 20 Mo. Formats acceptés : {ACCEPTED}.")
+    head = data[:1024].lstrip().lower()
+    if any(marker in head for marker in _ACTIVE_MARKERS):
+        raise RejectedFile(
+            f"Les pages web, images SVG et scripts sont refusés. Formats acceptés : {ACCEPTED}."
+        )
+    if data.startswith(b"%PDF-"):
+        if b"/JavaScript" in data or b"/JS " in data or b"/Launch" in data:
+            raise RejectedFile("Ce PDF contient du code exécutable et est refusé.")
+        return Sniffed("application/pdf")
+    if data.startswith(b"\xff\xd8\xff"):
+        return Sniffed("image/jpeg")
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return Sniffed("image/png")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RejectedFile(
+            f"Ce type de fichier n'est pas accepté. Formats acceptés : {ACCEPTED}."
+        ) from None
+    lowered = text.lower()
+    if "\x00" in text or any(m.decode() in lowered for m in _ACTIVE_MARKERS):
+        raise RejectedFile(
+            f"Les pages web, images SVG et scripts sont refusés. Formats acceptés : {ACCEPTED}."
+        )
+    return Sniffed("text/plain")

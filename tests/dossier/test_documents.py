@@ -1,0 +1,327 @@
+"""Documents: content checks, encryption at rest, visibility rules for each kind of viewer."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from acces.models import AuditEvent, CareRelation
+from acces.policy import Action, Basis, Decision, decide, documents_visible_to
+from dossier import services
+from dossier.models import Document
+from espace_sante.models import Space
+from espace_sante.tracing import Actor
+from tests import factories
+from tests.conftest import sign_in
+from tests.factories import PDF_BYTES, make_document
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cast():
+    """A minor's space with a holder-side parent and every kind of professional viewer."""
+    parent = factories.UserFactory()
+    space = factories.MinorSpaceFactory()
+    factories.LegalRepresentativeFactory(space=space, user=parent)
+    attending = factories.CareRelationFactory(space=space, basis=CareRelation.Basis.ATTENDING)
+    author = factories.CareRelationFactory(space=space, basis=CareRelation.Basis.AUTHORISED)
+    other = factories.CareRelationFactory(space=space, basis=CareRelation.Basis.CARE_TEAM)
+    return {
+        "space": space,
+        "representative": parent,
+        "attending": attending.professional.user,
+        "author": author.professional,
+        "other": other.professional.user,
+    }
+
+
+def _sees(user, document):
+    decision = decide(user, Action.VIEW_DOCUMENT, document)
+    listed = (
+        Document.objects.filter(pk=document.pk)
+        .filter(documents_visible_to(user, decide(user, Action.VIEW_SPACE, document.space)))
+        .exists()
+    )
+    assert decision.allowed == listed, "the list filter and the decision disagree"
+    return decision.allowed
+
+
+# --- who sees what ----------------------------------------------------------------------
+
+
+def test_plain_document_is_seen_by_every_authorised_viewer(cast):
+    document = make_document(cast["space"], professional=cast["author"])
+    assert _sees(cast["representative"], document)
+    assert _sees(cast["attending"], document)
+    assert _sees(cast["author"].user, document)
+    assert _sees(cast["other"], document)
+
+
+def test_masked_document_is_seen_only_by_attending_physician_and_author(cast):
+    document = make_document(cast["space"], professional=cast["author"], masked=True)
+    assert _sees(cast["representative"], document)
+    assert _sees(cast["attending"], document)
+    assert _sees(cast["author"].user, document)
+    assert not _sees(cast["other"], document)
+
+
+def test_document_invisible_to_patient_is_hidden_from_holder_and_representative(cast):
+    document = make_document(cast["space"], professional=cast["author"], invisible_to_patient=True)
+    assert not _sees(cast["representative"], document)
+    assert _sees(cast["attending"], document)
+    assert _sees(cast["author"].user, document)
+    assert _sees(cast["other"], document)
+    services.announce_to_patient(document=document, by=Actor.system())
+    assert _sees(cast["representative"], document)
+
+
+def test_document_invisible_to_representatives_is_hidden_from_them_only(cast):
+    document = make_document(
+        cast["space"], professional=cast["author"], invisible_to_representatives=True
+    )
+    assert not _sees(cast["representative"], document)
+    assert _sees(cast["attending"], document)
+    assert _sees(cast["other"], document)
+
+
+def test_holder_sees_what_is_invisible_to_representatives():
+    space = factories.SpaceFactory()
+    pro = factories.ProfessionalFactory()
+    document = make_document(space, professional=pro, invisible_to_representatives=True)
+    assert _sees(space.holder.user, document)
+
+
+def test_professional_without_relation_and_agent_see_nothing(cast, agent):
+    document = make_document(cast["space"], professional=cast["author"])
+    assert not decide(factories.ProfessionalFactory().user, Action.VIEW_DOCUMENT, document)
+    assert not decide(agent, Action.VIEW_DOCUMENT, document)
+
+
+def test_a_document_cannot_be_both_masked_and_invisible_to_the_patient():
+    space = factories.SpaceFactory()
+    document = make_document(
+        space, professional=factories.ProfessionalFactory(), invisible_to_patient=True
+    )
+    with pytest.raises(services.DocumentError):
+        services.set_masked(document=document, masked=True, by=Actor.system())
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Document.objects.filter(pk=document.pk).update(masked=True)
+
+
+# --- content and storage ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("html", b"<!DOCTYPE html><html><script>alert(1)</script></html>"),
+        ("svg", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>'),
+        ("script-in-text", b"bonjour <script>alert(1)</script>"),
+        ("exe", b"MZ\x90\x00\x03\x00\x00\x00binary"),
+        ("pdf-with-js", b"%PDF-1.4\n<< /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>"),
+    ],
+)
+def test_refused_content_stores_nothing(name, data, tmp_path):
+    space = factories.SpaceFactory()
+    with pytest.raises(services.DocumentError, match=r"PDF|refusé"):
+        make_document(space, data=data)
+    assert not Document.objects.exists()
+    media = tmp_path / "media"
+    assert not media.exists() or not list(media.rglob("*.enc"))
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        (PDF_BYTES, "application/pdf"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image/jpeg"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png"),
+        (b"Tension 12/8, poids 70 kg.", "text/plain"),
+    ],
+)
+def test_accepted_content_is_typed_by_its_bytes(data, content_type):
+    document = make_document(factories.SpaceFactory(), data=data)
+    assert document.content_type == content_type
+    assert services.read_content(document) == data
+
+
+def test_file_is_encrypted_at_rest():
+    document = make_document(factories.SpaceFactory(), data=b"%PDF-1.4 secret-resultat")
+    with document.file.open("rb") as handle:
+        stored = handle.read()
+    assert b"secret-resultat" not in stored and not stored.startswith(b"%PDF")
+
+
+def test_new_version_replaces_and_keeps_the_old_one_reachable():
+    space = factories.SpaceFactory()
+    first = make_document(space)
+    second = services.add_document(
+        space=space,
+        type_code=first.type_code,
+        title=first.title,
+        act_date=first.act_date,
+        data=b"%PDF-1.4 v2",
+        by=Actor(user=space.holder.user, role="patient"),
+        replaces=first,
+    )
+    first.refresh_from_db()
+    assert not first.is_current and second.replaces == first
+    with pytest.raises(services.DocumentError):  # an obsolete version cannot be replaced
+        services.add_document(
+            space=space,
+            type_code=first.type_code,
+            title="x",
+            act_date=first.act_date,
+            data=PDF_BYTES,
+            by=Actor(user=space.holder.user, role="patient"),
+            replaces=first,
+        )
+
+
+def test_patient_cannot_add_professional_only_types():
+    with pytest.raises(services.DocumentError, match="réservé"):
+        make_document(factories.SpaceFactory(), type_code="34112-3")
+
+
+def test_destruction_of_the_space_shreds_its_documents():
+    from espace_sante import lifecycle
+
+    space = factories.SpaceFactory()
+    document = make_document(space)
+    data_key = document.data_key
+    space = lifecycle.request_deletion(space=space, by=Actor.system())
+    lifecycle.destroy(space=space, by=Actor.system())
+    data_key.refresh_from_db()
+    assert data_key.wrapped is None
+    assert not Document.objects.filter(space=space).exists()
+    assert Space.objects.get(pk=space.pk).state == Space.State.DESTROYED
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+def _url(name, document, **kwargs):
+    return reverse(
+        f"dossier:{name}",
+        kwargs={"space_id": document.space.public_id, "document_id": document.public_id, **kwargs},
+    )
+
+
+def test_download_is_an_attachment_decrypted_and_traced(client):
+    space = factories.SpaceFactory()
+    document = make_document(space)
+    sign_in(client, space.holder.user)
+    response = client.get(_url("download", document))
+    assert response.content == PDF_BYTES
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert AuditEvent.objects.filter(
+        space=space, action="view_document", target_id=str(document.public_id)
+    ).exists()
+
+
+def test_another_patient_cannot_download_and_the_refusal_is_traced(client):
+    document = make_document(factories.SpaceFactory())
+    sign_in(client, factories.SpaceFactory().holder.user)
+    response = client.get(_url("download", document))
+    assert response.status_code == 403 and PDF_BYTES not in response.content
+    assert AuditEvent.objects.filter(space=document.space, outcome="denied").exists()
+
+
+def test_document_of_another_space_is_not_found_under_my_space(client):
+    mine = factories.SpaceFactory()
+    theirs = make_document(factories.SpaceFactory())
+    sign_in(client, mine.holder.user)
+    url = reverse(
+        "dossier:download", kwargs={"space_id": mine.public_id, "document_id": theirs.public_id}
+    )
+    assert client.get(url).status_code == 404
+
+
+def test_upload_page_refuses_html_named_pdf_and_keeps_the_form(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    space = factories.SpaceFactory()
+    sign_in(client, space.holder.user)
+    upload = SimpleUploadedFile(
+        "resultat.pdf", b"<html><body>faux</body></html>", content_type="application/pdf"
+    )
+    response = client.post(
+        reverse("dossier:add", args=[space.public_id]),
+        {
+            "type_code": "11502-2",
+            "title": "Résultat",
+            "act_date": "2026-01-10",
+            "file": upload,
+        },
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "PDF, JPEG, PNG ou texte brut" in body
+    assert 'value="Résultat"' in body
+    assert not Document.objects.exists()
+
+
+def test_mask_all_then_unmask_all(client):
+    space = factories.SpaceFactory()
+    for _ in range(3):
+        make_document(space)
+    sign_in(client, space.holder.user)
+    client.post(reverse("dossier:mask_all", args=[space.public_id]), {"masked": "1"})
+    assert Document.objects.filter(space=space, masked=True).count() == 3
+    client.post(reverse("dossier:mask_all", args=[space.public_id]), {"masked": "0"})
+    assert not Document.objects.filter(space=space, masked=True).exists()
+
+
+def test_revealing_to_representatives_needs_confirmation(client):
+    space = factories.SpaceFactory()
+    document = make_document(
+        space, professional=factories.ProfessionalFactory(), invisible_to_representatives=True
+    )
+    sign_in(client, space.holder.user)
+    client.post(_url("reveal", document), {})
+    document.refresh_from_db()
+    assert document.invisible_to_representatives
+    client.post(_url("reveal", document), {"confirm": "on"})
+    document.refresh_from_db()
+    assert not document.invisible_to_representatives
+
+
+def test_documents_page_costs_the_same_queries_for_1_and_200_documents(client):
+    space = factories.SpaceFactory()
+    sign_in(client, space.holder.user)
+    url = reverse("dossier:list", args=[space.public_id])
+    make_document(space)
+
+    def count():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    small = count()
+    for i in range(199):
+        make_document(space, title=f"Examen {i}")
+    assert count() == small
+
+
+def test_list_filters_by_category_and_title(client):
+    space = factories.SpaceFactory()
+    make_document(space, title="Bilan lipidique")
+    make_document(space, title="Radio du genou", type_code="18748-4")
+    sign_in(client, space.holder.user)
+    url = reverse("dossier:list", args=[space.public_id])
+    body = client.get(url, {"category": "imaging"}).content.decode()
+    assert "Radio du genou" in body and "Bilan lipidique" not in body
+    body = client.get(url, {"q": "lipid"}).content.decode()
+    assert "Bilan lipidique" in body and "Radio du genou" not in body
+
+
+def test_decision_basis_drives_the_list_filter():
+    assert documents_visible_to(factories.UserFactory(), Decision(False)) is not None
+    assert (
+        str(documents_visible_to(factories.UserFactory(), Decision(True, Basis.ATTENDING)))
+        == "(AND: )"
+    )
