@@ -79,6 +79,7 @@ def verify(request):
     devices = auth.allowed_devices(user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        throttled = any(not d.verify_is_allowed()[0] for d in devices)
         device = _match(devices, form.cleaned_data["token"])
         with transaction.atomic():
             audit.record(
@@ -90,9 +91,14 @@ def verify(request):
         if device is not None:
             otp_login(request, device)
             return redirect(_safe_next(request, auth.home_url_for(user)))
-        form.add_error(
-            "token", _("Code incorrect ou expiré. Vérifiez-le ou demandez-en un nouveau.")
-        )
+        if throttled:
+            error = _(
+                "Trop d'essais rapprochés : patientez quelques secondes avant de saisir "
+                "de nouveau le code."
+            )
+        else:
+            error = _("Code incorrect ou expiré. Vérifiez-le ou demandez-en un nouveau.")
+        form.add_error("token", error)
     return render(
         request,
         "espace_sante/verify.html",
@@ -118,8 +124,16 @@ def _match(devices, token):
 def resend_code(request):
     if request.user.needs_totp:
         return redirect("espace_sante:verify")
-    auth.send_email_code(request.user)
-    messages.info(request, _("Un nouveau code vient d'être envoyé à votre adresse e-mail."))
+    if auth.send_email_code(request.user):
+        messages.info(request, _("Un nouveau code vient d'être envoyé à votre adresse e-mail."))
+    else:
+        messages.warning(
+            request,
+            _(
+                "Un code vous a été envoyé il y a moins d'une minute : il "
+                "reste valable. Patientez avant d'en demander un autre."
+            ),
+        )
     return redirect("espace_sante:verify")
 
 

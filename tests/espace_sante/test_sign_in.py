@@ -171,3 +171,23 @@ def test_patient_may_add_an_authenticator_and_then_sign_in_with_it(client, patie
             client.get(reverse("espace_sante:space", args=[patient_space.public_id])).status_code
             == 200
         )
+
+
+def test_asking_again_within_a_minute_sends_no_second_code(client, patient_space):
+    user = patient_space.holder.user
+    _password_step(client, user)
+    response = client.post(reverse("espace_sante:resend_code"), follow=True)
+    assert len(mail.outbox) == 1
+    assert "reste valable" in response.content.decode()
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        client.post(reverse("espace_sante:resend_code"))
+    assert len(mail.outbox) == 2
+
+
+def test_a_quick_retry_after_a_wrong_code_is_told_to_wait(client, patient_space):
+    _password_step(client, patient_space.holder.user)
+    code = _emailed_code()
+    client.post(VERIFY, {"token": "000000" if code != "000000" else "111111"})
+    response = client.post(VERIFY, {"token": code})
+    assert "patientez quelques secondes" in response.content.decode()
+    assert not response.wsgi_request.user.is_verified()
