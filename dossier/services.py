@@ -44,13 +44,15 @@ def add_document(
     invisible_to_representatives: bool = False,
     replaces: Document | None = None,
     source: str | None = None,
+    written: bool = False,
 ) -> Document:
     """Store a document encrypted under its own data key; refuse what is not PDF/JPEG/PNG/text.
 
     Nothing is stored when the content is refused (RejectedFile is a DocumentError).
+    `written` is text typed in the portal's form: always plain text, whatever it mentions.
     """
     try:
-        sniffed = sniff(data)
+        sniffed = sniff(data, written=written)
     except RejectedFile as exc:
         raise DocumentError(str(exc)) from exc
     if not space.is_open:

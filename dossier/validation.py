@@ -27,12 +27,22 @@ class Sniffed:
     content_type: str
 
 
-def sniff(data: bytes) -> Sniffed:
-    """The real type of `data`, or RejectedFile: PDF, JPEG, PNG or plain UTF-8 text."""
+def sniff(data: bytes, *, written: bool = False) -> Sniffed:
+    """The real type of `data`, or RejectedFile: PDF, JPEG, PNG or plain UTF-8 text.
+
+    `written` text was typed in the portal: it is stored and served as plain text
+    (nosniff, sandboxed), so mentioning "<script>" in it is harmless.
+    """
     if not data:
         raise RejectedFile(f"Le fichier est vide. Formats acceptés : {ACCEPTED}.")
     if len(data) > MAX_SIZE:
         raise RejectedFile(f"Le fichier dépasse 20 Mo. Formats acceptés : {ACCEPTED}.")
+    if written:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RejectedFile("Le texte n'est pas lisible.") from None
+        return Sniffed("text/plain")
     head = data[:1024].lstrip().lower()
     if any(marker in head for marker in _ACTIVE_MARKERS):
         raise RejectedFile(

@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from acces.access import space_view
@@ -28,18 +29,20 @@ def document_list(request, space):
         documents_visible_to(request.user, request.access)
     )
     filters = FilterForm(request.GET or None)
-    if filters.is_valid():
+    data = {}
+    if filters.is_bound:
+        filters.is_valid()  # a wrong date only drops that filter: cleaned_data keeps the rest
         data = filters.cleaned_data
-        if data["q"]:
-            documents = documents.filter(title__icontains=data["q"])
-        if data["category"]:
-            documents = documents.filter(category=data["category"])
-        if data["start"]:
-            documents = documents.filter(act_date__gte=data["start"])
-        if data["end"]:
-            documents = documents.filter(act_date__lte=data["end"])
-        if data["author"]:
-            documents = documents.filter(author_label__icontains=data["author"])
+    if data.get("q"):
+        documents = documents.filter(title__icontains=data["q"])
+    if data.get("category"):
+        documents = documents.filter(category=data["category"])
+    if data.get("start"):
+        documents = documents.filter(act_date__gte=data["start"])
+    if data.get("end"):
+        documents = documents.filter(act_date__lte=data["end"])
+    if data.get("author"):
+        documents = documents.filter(author_label__icontains=data["author"])
     documents = documents.select_related("type").only(
         "public_id",
         "title",
@@ -53,8 +56,6 @@ def document_list(request, space):
         "source",
     )
     page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "dossier/list.html",
@@ -62,13 +63,12 @@ def document_list(request, space):
             "space": space,
             "page": page,
             "filters": filters,
-            "query": query.urlencode(),
             "basis": request.access.basis,
         },
     )
 
 
-def _add(request, space, form, data: bytes, success: str):
+def _add(request, space, form, data: bytes, success: str, *, written: bool = False):
     try:
         document = services.add_document(
             space=space,
@@ -77,6 +77,7 @@ def _add(request, space, form, data: bytes, success: str):
             act_date=form.cleaned_data["act_date"],
             data=data,
             by=Actor.from_request(request),
+            written=written,
         )
     except services.DocumentError as exc:
         form.add_error(None, str(exc))
@@ -111,6 +112,7 @@ def document_write(request, space):
             form,
             form.cleaned_data["text"].encode("utf-8"),
             _("Votre document est enregistré dans votre dossier."),
+            written=True,
         )
         if response:
             return response
@@ -186,15 +188,17 @@ def document_mask(request, document):
 def mask_all(request, space):
     masked = request.POST.get("masked") == "1"
     count = services.set_all_masked(space=space, masked=masked, by=Actor.from_request(request))
-    messages.success(
-        request,
-        (
-            _("%d document(s) masqué(s) aux professionnels de santé.")
-            if masked
-            else _("%d document(s) de nouveau visible(s).")
+    if masked:
+        text = ngettext(
+            "%d document masqué aux professionnels de santé.",
+            "%d documents masqués aux professionnels de santé.",
+            count,
         )
-        % count,
-    )
+    else:
+        text = ngettext(
+            "%d document de nouveau visible.", "%d documents de nouveau visibles.", count
+        )
+    messages.success(request, text % count)
     return redirect(_list_url(space))
 
 

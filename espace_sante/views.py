@@ -335,7 +335,11 @@ def _send_new_code_if_allowed(request, data: dict) -> None:
     if space is None:
         return
     with transaction.atomic():
-        space = Space.objects.select_for_update().select_related("holder__user").get(pk=space.pk)
+        space = (
+            Space.objects.select_for_update(of=("self",))
+            .select_related("holder__user")
+            .get(pk=space.pk)
+        )
         recent = AuditEvent.objects.filter(
             space=space,
             action="code_requested",

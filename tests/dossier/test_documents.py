@@ -325,3 +325,32 @@ def test_decision_basis_drives_the_list_filter():
         str(documents_visible_to(factories.UserFactory(), Decision(True, Basis.ATTENDING)))
         == "(AND: )"
     )
+
+
+def test_a_written_document_may_mention_html_words(client):
+    space = factories.SpaceFactory()
+    sign_in(client, space.holder.user)
+    text = "Mes directives : ne pas confondre <script> et ordonnance."
+    client.post(
+        reverse("dossier:write", args=[space.public_id]),
+        {
+            "type_code": "42348-3",
+            "title": "Directives",
+            "act_date": "2026-01-10",
+            "text": text,
+        },
+    )
+    document = Document.objects.get(space=space)
+    assert document.content_type == "text/plain"
+    assert services.read_content(document).decode() == text
+
+
+def test_a_wrong_date_filter_keeps_the_title_search(client):
+    space = factories.SpaceFactory()
+    make_document(space, title="Bilan lipidique")
+    make_document(space, title="Radio du genou", type_code="18748-4")
+    sign_in(client, space.holder.user)
+    body = client.get(
+        reverse("dossier:list", args=[space.public_id]), {"q": "genou", "start": "pas-une-date"}
+    ).content.decode()
+    assert "Radio du genou" in body and "Bilan lipidique" not in body
