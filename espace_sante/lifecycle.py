@@ -200,8 +200,10 @@ def sweep_announced(*, now: datetime | None = None, batch_size: int = 20000) -> 
         f"WITH due AS (SELECT id FROM {table} "  # noqa: S608 (the model's table name)
         "WHERE state = %s AND opposition_deadline <= %s AND id > %s "
         "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
-        f"UPDATE {table} AS s SET state = %s, state_changed_at = %s FROM due "
-        "WHERE s.id = due.id RETURNING s.id, s.public_id"
+        # = ANY(ARRAY(…)) makes the update find its rows by primary key, where a join
+        # would scan the whole table at every batch.
+        f"UPDATE {table} SET state = %s, state_changed_at = %s "
+        "WHERE id = ANY(ARRAY(SELECT id FROM due)) RETURNING id, public_id"
     )
     while True:
         with transaction.atomic():

@@ -4,6 +4,7 @@ import io
 import json
 import re
 import zipfile
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -125,3 +126,54 @@ def test_holder_downloads_their_data_then_closes_their_space(page, live_server):
     assert_accessible(page)
     space.refresh_from_db()
     assert space.state == Space.State.CLOSED
+
+
+def test_lost_code_then_reactivation_of_a_closed_space(page, live_server):
+    """The holder of a closed space asks for a new code, then reopens the space with it."""
+    space = factories.SpaceFactory(holder__email="paul.renaud@exemple.fr")
+    space = lifecycle.close(space=space, by=Actor.system())
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name=re.compile("perdu mon code")).first.click()
+    page.wait_for_url(re.compile("/code-perdu/"))
+    assert_accessible(page)
+    page.get_by_label(re.compile("Numéro de sécurité sociale")).fill(space.holder.nir)
+    page.get_by_label(re.compile("Numéro de série de la carte Vitale")).fill(
+        space.holder.carte_vitale_serial
+    )
+    page.get_by_role("button", name="Recevoir un nouveau code").click()
+    page.wait_for_load_state()
+    assert "nouveau code" in page.content()
+    assert_accessible(page)
+    code = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", mail.outbox[-1].body).group(0)
+
+    page.goto(live_server.url + "/reactiver/")
+    assert_accessible(page)
+    _fill_claim(page, space, code)
+    page.get_by_role("button", name="Réactiver mon espace").click()
+    page.wait_for_load_state()
+    space.refresh_from_db()
+    assert space.state == Space.State.ACTIVE
+    assert_accessible(page)
+
+
+def test_holder_asks_for_definitive_deletion(page, live_server):
+    space = factories.SpaceFactory(holder__last_name="Lenoir")
+    _sign_in(page, live_server, space.holder.user.email, PASSWORD)
+    page.goto(f"{live_server.url}/espace/{space.public_id}/suppression/")
+    assert_accessible(page)
+    page.get_by_label(re.compile("mot de passe actuel")).fill("pas le bon")
+    page.check("#id_confirm", force=True)
+    page.get_by_role("button", name="Demander la suppression définitive").click()
+    page.wait_for_load_state()
+    assert "Mot de passe incorrect" in page.content()
+    space.refresh_from_db()
+    assert space.deletion_due_at is None
+
+    page.get_by_label(re.compile("mot de passe actuel")).fill(PASSWORD)
+    page.check("#id_confirm", force=True)
+    page.get_by_role("button", name="Demander la suppression définitive").click()
+    page.wait_for_load_state()
+    assert_accessible(page)
+    space.refresh_from_db()
+    assert space.state == Space.State.CLOSED and space.deletion_due_at is not None
+    assert space.deletion_due_at - timezone.now() < timedelta(days=92)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the benchmarks on PostgreSQL (see bench/README.md); `make bench` calls this.
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres bash bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+case "$DATABASE_URL" in
+  postgres://*|postgresql://*) ;;
+  *) echo "DATABASE_URL doit désigner PostgreSQL (les mesures n'ont pas de sens sur SQLite)." >&2; exit 2 ;;
+esac
+echo "== $(date -Iseconds) — $(nproc) cœurs, charge : $(cut -d' ' -f1-3 /proc/loadavg), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "== Inscription de ${ENROL_ROWS:-100000} assurés (cible < 60 s)"
+"$PY" bench/enrol.py "${ENROL_ROWS:-100000}"
+echo "== Bascule de ${SWEEP_SPACES:-1000000} espaces annoncés (cible < 60 s)"
+"$PY" bench/sweep.py "${SWEEP_SPACES:-1000000}"
