@@ -6,6 +6,7 @@ from datetime import UTC
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -132,8 +133,13 @@ class AuditEvent(models.Model):
     chain = models.CharField(max_length=48)
     seq = models.PositiveBigIntegerField()
     occurred_at = models.DateTimeField(default=timezone.now)
+    # FK columns are indexed by the composite indexes below, not on their own.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     actor_label = models.CharField(max_length=200)
     role = models.CharField(max_length=32)
@@ -142,7 +148,11 @@ class AuditEvent(models.Model):
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     space = models.ForeignKey(
-        "espace_sante.Space", null=True, on_delete=models.PROTECT, related_name="+"
+        "espace_sante.Space",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
     ip = models.GenericIPAddressField(null=True)
@@ -158,7 +168,12 @@ class AuditEvent(models.Model):
         constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq")]
         indexes = [
             models.Index(fields=["space", "-occurred_at"]),
-            models.Index(fields=["actor", "-occurred_at"]),
+            # System events (sweeps, beats) have no actor: they stay out of this index.
+            models.Index(
+                fields=["actor", "-occurred_at"],
+                name="audit_actor_occurred",
+                condition=Q(actor__isnull=False),
+            ),
         ]
 
     def __str__(self):

@@ -177,7 +177,9 @@ def _oppose(space: Space, *, by: Actor) -> None:
     notify_space(space=space, template="space_opposed")
 
 
-def sweep_announced(*, now: datetime | None = None, batch_size: int = 20000) -> int:
+def sweep_announced(
+    *, now: datetime | None = None, batch_size: int = 20000, parallel: int | None = None
+) -> int:
     """Turn every announced space whose window has passed into created, in bulk.
 
     Each batch claims its rows with FOR UPDATE SKIP LOCKED, moves them and
@@ -186,19 +188,45 @@ def sweep_announced(*, now: datetime | None = None, batch_size: int = 20000) -> 
     event, and a rerun finds nothing left to do. Batches walk the primary key
     (keyset), so each one costs the same however many were swept before; a row
     another transaction held is left to the next run. On PostgreSQL the claim
-    and the update are one statement that returns what the trail needs.
+    and the update are one statement that returns what the trail needs, and
+    `parallel` sweepers (SWEEP_PARALLELISM) each take their own share of the
+    ids (id modulo n), so the database works on every core.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.conf import settings
+    from django.db import connection
+
+    now = now or timezone.now()
+    if connection.vendor != "postgresql":
+        return _sweep_share(now=now, batch_size=batch_size, share=(0, 1))
+    parallel = parallel or settings.SWEEP_PARALLELISM
+    if parallel <= 1 or connection.in_atomic_block:
+        return _sweep_share(now=now, batch_size=batch_size, share=(0, 1))
+
+    def run(k: int) -> int:
+        try:
+            return _sweep_share(now=now, batch_size=batch_size, share=(k, parallel))
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        return sum(pool.map(run, range(parallel)))
+
+
+def _sweep_share(*, now: datetime, batch_size: int, share: tuple[int, int]) -> int:
+    """One sweeper: the announced spaces whose id modulo share[1] is share[0]."""
     from types import SimpleNamespace
 
     from django.db import connection
 
-    now = now or timezone.now()
     total, after = 0, 0
     system = Actor.system()
     table = Space._meta.db_table
+    remainder, modulo = share
     claim_sql = (
         f"WITH due AS (SELECT id FROM {table} "  # noqa: S608 (the model's table name)
-        "WHERE state = %s AND opposition_deadline <= %s AND id > %s "
+        "WHERE state = %s AND opposition_deadline <= %s AND id > %s AND id %% %s = %s "
         "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) "
         # = ANY(ARRAY(…)) makes the update find its rows by primary key, where a join
         # would scan the whole table at every batch.
@@ -211,7 +239,16 @@ def sweep_announced(*, now: datetime | None = None, batch_size: int = 20000) -> 
                 with connection.cursor() as cursor:
                     cursor.execute(
                         claim_sql,
-                        [Space.State.ANNOUNCED, now, after, batch_size, Space.State.CREATED, now],
+                        [
+                            Space.State.ANNOUNCED,
+                            now,
+                            after,
+                            modulo,
+                            remainder,
+                            batch_size,
+                            Space.State.CREATED,
+                            now,
+                        ],
                     )
                     claimed = cursor.fetchall()
             else:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -201,10 +202,29 @@ class Space(models.Model):
     class Meta:
         verbose_name = _("espace santé")
         verbose_name_plural = _("espaces santé")
+        # Partial indexes: each sweep finds its spaces, and a space leaving a state
+        # (a million at the end of an opposition window) updates no index it has left.
         indexes = [
-            models.Index(fields=["state", "state_changed_at"]),
-            models.Index(fields=["state", "opposition_deadline"]),
-            models.Index(fields=["state", "retention_until"]),
+            models.Index(
+                fields=["opposition_deadline"],
+                name="space_announced_deadline",
+                condition=Q(state="announced"),
+            ),
+            models.Index(
+                fields=["state_changed_at"],
+                name="space_suspended_since",
+                condition=Q(state="suspended"),
+            ),
+            models.Index(
+                fields=["retention_until"],
+                name="space_closed_retention",
+                condition=Q(state="closed"),
+            ),
+            models.Index(
+                fields=["deletion_due_at"],
+                name="space_deletion_due",
+                condition=Q(deletion_due_at__isnull=False),
+            ),
         ]
 
     def __str__(self):

@@ -324,6 +324,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The announced-space sweep: how many sweepers share the work on PostgreSQL (one per core).
+SWEEP_PARALLELISM = env.int("SWEEP_PARALLELISM", default=2)
+
 # Notifications: how long a claimed email may stay "sending" before it is retried.
 NOTIFICATION_CLAIM_TIMEOUT = timedelta(minutes=env.int("NOTIFICATION_CLAIM_MINUTES", default=10))
 

@@ -382,3 +382,21 @@ def test_no_code_is_sent_for_an_active_or_destroyed_space():
     for state in (Space.State.ACTIVE, Space.State.DESTROYED, Space.State.SUSPENDED):
         with pytest.raises(SpaceError, match="Aucun code"):
             lifecycle.send_new_code(space=factories.SpaceFactory(state=state), by=SYSTEM)
+
+
+@pytest.mark.skipif(
+    __import__("django.db").db.connection.vendor != "postgresql",
+    reason="parallel sweepers are PostgreSQL's (SKIP LOCKED, one connection per thread)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_parallel_sweepers_take_every_space_once():
+    spaces = [_announced()[0] for _ in range(7)]
+    with time_machine.travel(timezone.now() + timedelta(weeks=6, minutes=1)):
+        assert lifecycle.sweep_announced(parallel=3, batch_size=2) == 7
+        assert lifecycle.sweep_announced(parallel=3) == 0
+    from acces.audit import verify_chain
+
+    for space in spaces:
+        assert _reload(space).state == Space.State.CREATED
+        assert _actions(space).count("space_created") == 1
+        assert verify_chain(f"space:{space.pk}") is None
