@@ -22,8 +22,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from espace_sante import emails
 from espace_sante.identity import normalise_nir
-from espace_sante.models import LegalRepresentative, Patient, ProvisionalCode, Space, User
+from espace_sante.models import (
+    LegalRepresentative,
+    Notification,
+    Patient,
+    ProvisionalCode,
+    Space,
+    User,
+)
 from espace_sante.notifications import notify_space
 from espace_sante.services import SpaceError, open_account
 from espace_sante.tracing import Actor, trace, trace_many
@@ -269,8 +277,51 @@ def _sweep_share(*, now: datetime, batch_size: int, share: tuple[int, int]) -> i
                 spaces=[SimpleNamespace(pk=pk, public_id=public_id) for pk, public_id in claimed],
                 detail={"from": Space.State.ANNOUNCED},
             )
+            _notify_created([pk for pk, _ in claimed], now=now)
         after = max(pk for pk, _ in claimed)
         total += len(claimed)
+
+
+def _notify_created(space_ids: list[int], *, now: datetime) -> None:
+    """Tell each holder with an email address that their space is created, in bulk.
+
+    The outbox rows are written in the sweep's transaction; the notification
+    sweep (`send_pending_notifications`) sends them at its own pace.
+    """
+    from django.db import connection
+
+    subject, body = emails.render("space_created", {})
+    if connection.vendor == "postgresql":
+        notification, space, patient = (
+            Notification._meta.db_table,
+            Space._meta.db_table,
+            Patient._meta.db_table,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {notification} (recipient_id, address, space_id, kind, subject, "  # noqa: S608
+                "body, link, created_at, email_state, email_attempts, email_error) "
+                f"SELECT NULL, p.email, s.id, %s, %s, %s, '', %s, %s, 0, '' FROM {space} s "
+                f"JOIN {patient} p ON p.id = s.holder_id WHERE s.id = ANY(%s) AND p.email <> ''",
+                ["space_created", subject, body, now, Notification.EmailState.PENDING, space_ids],
+            )
+        return
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                address=email,
+                space_id=pk,
+                kind="space_created",
+                subject=subject,
+                body=body,
+                created_at=now,
+            )
+            for pk, email in Space.objects.filter(pk__in=space_ids)
+            .exclude(holder__email="")
+            .values_list("pk", "holder__email")
+        ],
+        batch_size=2000,
+    )
 
 
 # --- Activation and reactivation ---------------------------------------------------------

@@ -150,7 +150,10 @@ def test_silence_for_six_weeks_creates_the_space_in_bulk_and_idempotently():
     for space in waiting:
         assert _reload(space).state == Space.State.CREATED
         assert _actions(space)[-1] == "space_created"
+        told = Notification.objects.get(space=space, kind="space_created")
+        assert (told.address, told.email_state) == (space.holder.email, "pending")
     assert _reload(recent).state == Space.State.ANNOUNCED
+    assert not Notification.objects.filter(space=recent).exists()
     from acces.audit import verify_chain
 
     assert all(verify_chain(f"space:{s.pk}") is None for s in waiting)
