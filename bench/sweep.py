@@ -68,7 +68,7 @@ def main() -> None:
         from acces.audit import verify_chain
         from acces.models import AuditChainHead, AuditEvent
         from espace_sante import lifecycle
-        from espace_sante.models import Space
+        from espace_sante.models import Notification, Space
 
         with common.timed(f"generate {N:,} announced spaces (SQL)", results):
             generate(N)
@@ -81,14 +81,18 @@ def main() -> None:
 
         created = Space.objects.filter(state=Space.State.CREATED).count()
         events = AuditEvent.objects.filter(action="space_created").count()
-        assert swept == created == events == N, (swept, created, events)
+        told = Notification.objects.filter(kind="space_created").count()
+        assert swept == created == events == told == N, (swept, created, events, told)
         assert again == 0, again
         with connection.cursor() as cursor:
             cursor.execute("SELECT chain FROM acces_auditchainhead ORDER BY random() LIMIT 500")
             sample = [row[0] for row in cursor.fetchall()]
         broken = [c for c in sample if verify_chain(c, head=AuditChainHead.objects.get(chain=c))]
         assert not broken, broken
-        print(f"  checked: {created:,} created, {events:,} events, 500 chains verified")
+        print(
+            f"  checked: {created:,} created, {events:,} events, {told:,} notifications, "
+            "500 chains verified"
+        )
         elapsed = results[label]
         verdict = "OK" if elapsed < TARGET_SECONDS * N / 1_000_000 else "TOO SLOW"
         print(
