@@ -28,6 +28,7 @@ portal_patterns = [
 urlpatterns = [
     path("", include((portal_patterns, "espace_sante"))),
     path("espace/<uuid:space_id>/documents/", include("dossier.urls")),
+    path("espace/<uuid:space_id>/profil/", include("dossier.profile_urls")),
     path("comptes/", include("allauth.urls")),
     path("pro/", include("acces.urls")),
     # The admin signs in through the same door, so its second factor is enforced too.
