@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
@@ -27,12 +29,15 @@ class AccessError(Exception):
     """A request about access that cannot be carried out; the message is for the user."""
 
 
-def check_and_trace(*, actor: Actor, space: Space, action: Action) -> Decision:
+def check_and_trace(*, actor: Actor, space: Space, action: Action, target: Any = None) -> Decision:
     """Ask the policy, write the audit event, and tell the patient of a professional's access.
 
-    The patient hears of a professional's first access of the day, not of every click.
+    `target` is what is read or changed in the space (a document…), the space itself
+    by default. The patient hears of a professional's first access of the day, not of
+    every click.
     """
-    decision = decide(actor.user, action, space)
+    target = space if target is None else target
+    decision = decide(actor.user, action, target)
     with transaction.atomic():
         first_today = (
             decision.allowed
@@ -48,7 +53,7 @@ def check_and_trace(*, actor: Actor, space: Space, action: Action) -> Decision:
             actor=actor,
             action=str(action),
             space=space,
-            target=space,
+            target=target,
             outcome=AuditEvent.Outcome.ALLOWED if decision else AuditEvent.Outcome.DENIED,
             basis=str(decision.basis or ""),
             detail={} if decision else {"reason": decision.reason},

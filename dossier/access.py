@@ -11,7 +11,8 @@ from django.http import Http404
 
 from acces import audit
 from acces.models import AuditEvent
-from acces.policy import Action, decide
+from acces.policy import Action
+from acces.services import check_and_trace
 from dossier.models import Document
 from espace_sante.tracing import Actor
 
@@ -38,17 +39,7 @@ def get_document_for(request, space_id, document_id, action: Action) -> Document
                 detail={"reason": "not_found"},
             )
         raise Http404("Document introuvable")
-    decision = decide(request.user, action, document)
-    with transaction.atomic():
-        audit.record(
-            actor=actor,
-            action=str(action),
-            space=document.space,
-            target=document,
-            outcome=AuditEvent.Outcome.ALLOWED if decision else AuditEvent.Outcome.DENIED,
-            basis=str(decision.basis or ""),
-            detail={} if decision else {"reason": decision.reason},
-        )
+    decision = check_and_trace(actor=actor, space=document.space, action=action, target=document)
     if not decision:
         raise PermissionDenied("Accès refusé")
     request.access = decision

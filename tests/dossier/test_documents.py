@@ -354,3 +354,16 @@ def test_a_wrong_date_filter_keeps_the_title_search(client):
         reverse("dossier:list", args=[space.public_id]), {"q": "genou", "start": "pas-une-date"}
     ).content.decode()
     assert "Radio du genou" in body and "Bilan lipidique" not in body
+
+
+def test_a_professionals_first_document_read_of_the_day_is_told_to_the_patient(client):
+    from espace_sante.models import Notification
+
+    relation = factories.CareRelationFactory(basis=CareRelation.Basis.AUTHORISED)
+    factories.TOTPDeviceFactory(user=relation.professional.user)
+    document = make_document(relation.space)
+    sign_in(client, relation.professional.user)
+    assert client.get(_url("download", document)).content == PDF_BYTES
+    client.get(_url("download", document))
+    told = Notification.objects.filter(recipient=relation.space.holder.user, kind="space_accessed")
+    assert told.count() == 1
