@@ -8,6 +8,7 @@ class DossierConfig(AppConfig):
 
     def ready(self):
         from dossier import services
-        from espace_sante import lifecycle
+        from espace_sante import export, lifecycle
 
         lifecycle.on_destroy(services.destroy_documents)
+        export.on_export(services.export_documents)

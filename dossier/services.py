@@ -203,3 +203,29 @@ def destroy_documents(space: Space, *, keep_occupational: bool) -> int:
     Document.objects.filter(pk__in=ids).update(replaces=None)
     Document.objects.filter(pk__in=ids).delete()
     return len(ids)
+
+
+def export_documents(space: Space):
+    """The documents for the space's full download (registered with `espace_sante.export`).
+
+    Documents invisible to the patient stay out; while a minor's space has legal
+    representatives, so do those invisible to them (they are the ones downloading).
+    """
+    from django.utils import timezone
+    from django.utils.text import slugify
+
+    documents = Document.objects.filter(space=space, invisible_to_patient=False).select_related(
+        "data_key"
+    )
+    now = timezone.now()
+    representatives = space.representatives.filter(since__lte=now).exclude(until__lte=now)
+    if representatives.exists():
+        documents = documents.exclude(invisible_to_representatives=True)
+    for document in documents.order_by("act_date", "pk"):
+        status = "" if document.is_current else "-version-obsolete"
+        name = slugify(document.title)[:60] or "document"
+        path = (
+            f"documents/{document.act_date:%Y-%m-%d}-{name}-{str(document.public_id)[:8]}"
+            f"{status}.{document.extension}"
+        )
+        yield path, read_content(document)

@@ -367,3 +367,22 @@ def test_a_professionals_first_document_read_of_the_day_is_told_to_the_patient(c
     client.get(_url("download", document))
     told = Notification.objects.filter(recipient=relation.space.holder.user, kind="space_accessed")
     assert told.count() == 1
+
+
+def test_full_download_holds_the_decrypted_documents_the_downloader_may_see():
+    import io
+    import zipfile
+
+    from espace_sante.export import build_archive
+
+    parent = factories.UserFactory()
+    space = factories.MinorSpaceFactory()
+    factories.LegalRepresentativeFactory(space=space, user=parent)
+    pro = factories.ProfessionalFactory()
+    make_document(space, by_user=parent, title="Carnet", data=b"%PDF-1.4 carnet")
+    make_document(space, professional=pro, title="Secret", invisible_to_representatives=True)
+    make_document(space, professional=pro, title="Pas encore annonce", invisible_to_patient=True)
+    archive = zipfile.ZipFile(io.BytesIO(build_archive(space)))
+    documents = [n for n in archive.namelist() if n.startswith("documents/")]
+    assert len(documents) == 1 and "carnet" in documents[0]
+    assert archive.read(documents[0]) == b"%PDF-1.4 carnet"
