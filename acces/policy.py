@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from acces.models import CareRelation
+from espace_sante import labels
 from espace_sante.models import Space, User
 
 
@@ -39,13 +40,8 @@ class Basis(StrEnum):
     CARE_TEAM = CareRelation.Basis.CARE_TEAM.value
 
 
-BASIS_LABELS = {
-    Basis.HOLDER: "Titulaire",
-    Basis.LEGAL_REPRESENTATIVE: "Représentant légal",
-    Basis.ATTENDING: "Médecin traitant",
-    Basis.AUTHORISED: "Autorisation du patient",
-    Basis.CARE_TEAM: "Équipe de soins",
-}
+# French labels of the bases, shared with every page and export that shows them.
+BASIS_LABELS = labels.BASIS_LABELS
 
 # What each professional basis allows, until the document matrix arrives.
 _PROFESSIONAL_ACTIONS = {Action.VIEW_SPACE, Action.VIEW_DOCUMENT}

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from espace_sante.labels import OUTCOME_LABELS, action_label, basis_label, role_label
 from espace_sante.models import Notification, Space
 
 ExportPart = Callable[[Space], Iterable[tuple[str, bytes]]]
@@ -32,56 +33,6 @@ def on_export(part: ExportPart) -> None:
     for instance ("documents/compte-rendu.pdf", b"...") or ("dmp.fhir.json", b"...").
     """
     _export_parts.append(part)
-
-
-ROLE_LABELS = {
-    "patient": "Patient",
-    "professional": "Professionnel de santé",
-    "agent": "Agent CPAM",
-    "admin": "Administrateur technique",
-    "system": "Système",
-    "anonymous": "Non connecté",
-}
-BASIS_LABELS = {
-    "holder": "Titulaire",
-    "legal_representative": "Représentant légal",
-    "attending": "Médecin traitant",
-    "authorised": "Autorisation du patient",
-    "care_team": "Équipe de soins",
-}
-OUTCOME_LABELS = {"allowed": "autorisé", "denied": "refusé"}
-ACTION_LABELS = {
-    "view_space": "Consultation de l'espace",
-    "view_history": "Consultation de l'historique",
-    "view_notifications": "Consultation des notifications",
-    "export_space": "Téléchargement des données",
-    "close_space": "Clôture de l'espace",
-    "request_deletion": "Demande de suppression définitive",
-    "sign_in_password": "Connexion (mot de passe)",
-    "sign_in_second_factor": "Connexion (second facteur)",
-    "sign_out": "Déconnexion",
-    "totp_enrolled": "Application d'authentification enregistrée",
-    "space_announced": "Annonce de la création de l'espace",
-    "space_created": "Création de l'espace",
-    "space_opposed": "Opposition à la création de l'espace",
-    "space_activated": "Activation de l'espace",
-    "space_closed": "Clôture de l'espace",
-    "space_reactivated": "Réactivation de l'espace",
-    "space_suspended": "Suspension de l'espace",
-    "space_suspension_lifted": "Fin de la suspension",
-    "space_handed_over": "Remise de l'espace au titulaire majeur",
-    "space_destroyed": "Destruction de l'espace",
-    "deletion_requested": "Demande de suppression définitive",
-    "death_recorded": "Enregistrement du décès",
-    "code_issued": "Envoi d'un code provisoire",
-    "code_requested": "Demande d'un nouveau code provisoire",
-    "code_checked": "Code provisoire refusé",
-    "legal_representative_added": "Ajout d'un représentant légal",
-    "grant_authorised": "Autorisation d'un professionnel",
-    "grant_care_team": "Ajout à l'équipe de soins",
-    "grant_attending": "Désignation du médecin traitant",
-    "designate_attending": "Désignation du médecin traitant",
-}
 
 
 def build_archive(space: Space) -> bytes:
@@ -165,10 +116,10 @@ def _history(space: Space) -> bytes:
             [
                 _iso(occurred_at),
                 actor_label,
-                ROLE_LABELS.get(role, role),
-                BASIS_LABELS.get(basis, basis),
-                ACTION_LABELS.get(action, action),
-                OUTCOME_LABELS.get(outcome, outcome),
+                role_label(role),
+                basis_label(basis) if basis else "",
+                action_label(action),
+                str(OUTCOME_LABELS.get(outcome, outcome)),
             ]
             for occurred_at, actor_label, role, basis, action, outcome in events.iterator()
         ),

@@ -386,3 +386,15 @@ def test_full_download_holds_the_decrypted_documents_the_downloader_may_see():
     documents = [n for n in archive.namelist() if n.startswith("documents/")]
     assert len(documents) == 1 and "carnet" in documents[0]
     assert archive.read(documents[0]) == b"%PDF-1.4 carnet"
+
+
+def test_history_names_document_actions_in_french(client):
+    space = factories.SpaceFactory()
+    document = make_document(space)
+    sign_in(client, space.holder.user)
+    client.get(_url("download", document))
+    client.post(_url("mask", document), {"masked": "1"})
+    body = client.get(reverse("espace_sante:history", args=[space.public_id])).content.decode()
+    assert "Consultation d&#x27;un document" in body or "Consultation d'un document" in body
+    assert "Document masqué aux professionnels" in body
+    assert "view_document" not in body

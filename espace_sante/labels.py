@@ -1,0 +1,84 @@
+"""French labels of the codes the audit trail stores, for every page and export that shows them.
+
+An unknown code is shown as it is, so a new action is never hidden from the patient.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+ROLE_LABELS = {
+    "patient": _("Patient"),
+    "professional": _("Professionnel de santé"),
+    "agent": _("Agent CPAM"),
+    "admin": _("Administrateur technique"),
+    "system": _("Système"),
+    "anonymous": _("Non connecté"),
+}
+
+BASIS_LABELS = {
+    "holder": _("Titulaire"),
+    "legal_representative": _("Représentant légal"),
+    "attending": _("Médecin traitant"),
+    "authorised": _("Autorisation du patient"),
+    "care_team": _("Équipe de soins"),
+}
+
+OUTCOME_LABELS = {"allowed": _("autorisé"), "denied": _("refusé")}
+
+ACTION_LABELS = {
+    "view_space": _("Consultation de l'espace"),
+    "view_history": _("Consultation de l'historique"),
+    "view_notifications": _("Consultation des notifications"),
+    "export_space": _("Téléchargement des données"),
+    "close_space": _("Clôture de l'espace"),
+    "request_deletion": _("Demande de suppression définitive"),
+    "sign_in_password": _("Connexion (mot de passe)"),
+    "sign_in_second_factor": _("Connexion (second facteur)"),
+    "sign_out": _("Déconnexion"),
+    "totp_enrolled": _("Application d'authentification enregistrée"),
+    "space_announced": _("Annonce de la création de l'espace"),
+    "space_created": _("Création de l'espace"),
+    "space_opposed": _("Opposition à la création de l'espace"),
+    "space_activated": _("Activation de l'espace"),
+    "space_closed": _("Clôture de l'espace"),
+    "space_reactivated": _("Réactivation de l'espace"),
+    "space_suspended": _("Suspension de l'espace"),
+    "space_suspension_lifted": _("Fin de la suspension"),
+    "space_handed_over": _("Remise de l'espace au titulaire majeur"),
+    "space_destroyed": _("Destruction de l'espace"),
+    "space_content_destroyed": _("Destruction du contenu de l'espace"),
+    "deletion_requested": _("Demande de suppression définitive"),
+    "death_recorded": _("Enregistrement du décès"),
+    "code_issued": _("Envoi d'un code provisoire"),
+    "code_requested": _("Demande d'un nouveau code provisoire"),
+    "code_checked": _("Code provisoire refusé"),
+    "legal_representative_added": _("Ajout d'un représentant légal"),
+    "grant_authorised": _("Autorisation d'un professionnel"),
+    "grant_care_team": _("Ajout à l'équipe de soins"),
+    "designate_attending": _("Désignation du médecin traitant"),
+    "professional_registered": _("Enregistrement d'un professionnel"),
+    "agent_created": _("Création d'un compte agent"),
+    "view_document": _("Consultation d'un document"),
+    "add_document": _("Ajout d'un document"),
+    "manage_document": _("Gestion d'un document"),
+    "document_added": _("Ajout d'un document"),
+    "document_masked": _("Document masqué aux professionnels"),
+    "document_unmasked": _("Document de nouveau visible des professionnels"),
+    "documents_masked_all": _("Tous les documents masqués aux professionnels"),
+    "documents_unmasked_all": _("Tous les documents de nouveau visibles"),
+    "document_revealed_to_representatives": _("Document rendu visible des représentants légaux"),
+    "document_announced": _("Document rendu visible du patient"),
+}
+
+
+def action_label(code: str) -> str:
+    if code.startswith("profile_"):
+        return str(_("Modification du profil médical"))
+    return str(ACTION_LABELS.get(code, code))
+
+
+def role_label(code: str) -> str:
+    return str(ROLE_LABELS.get(code, code))
+
+
+def basis_label(code: str) -> str:
+    return str(BASIS_LABELS.get(code, code or "—"))

@@ -1,0 +1,9 @@
+from django import template
+
+from espace_sante import labels
+
+register = template.Library()
+
+register.filter("action_label", labels.action_label)
+register.filter("role_label", labels.role_label)
+register.filter("basis_label", labels.basis_label)
