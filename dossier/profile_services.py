@@ -9,15 +9,17 @@ notifications, emails or the admin.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import models, transaction
+from django.utils import timezone
 
 from dossier.models import MedicalProfile, ProfileChange
 from dossier.profile import ENTRY_PARTS, SINGLE_PARTS, EntryPart
-from espace_sante.models import Space, SpaceError
+from espace_sante.models import Notification, Space, SpaceError
+from espace_sante.notifications import notify_space
 from espace_sante.tracing import Actor, trace
 
 
@@ -50,10 +52,33 @@ def _check_open(space: Space) -> None:
         raise ProfileError("Le profil médical d'un espace fermé ne peut plus être modifié.")
 
 
+# A burst of edits (ten vaccinations typed in a row) makes one notification, not ten.
+NOTIFY_AT_MOST_EVERY = timedelta(hours=1)
+
+
 def _record(*, space: Space, part: str, action: str, obj, summary: dict, by: Actor) -> None:
     trace(actor=by, action=f"profile_{part}_{action}", space=space, target=obj)
     ProfileChange.objects.create(
         space=space, part=part, action=action, by_label=by.label, summary=summary
+    )
+    _tell_the_others(space=space, by=by)
+
+
+def _tell_the_others(*, space: Space, by: Actor) -> None:
+    """A content-free "your profile changed" to the holder and representatives, but not `by`."""
+    recent = Notification.objects.filter(
+        space=space,
+        kind="profile_changed",
+        created_at__gte=timezone.now() - NOTIFY_AT_MOST_EVERY,
+    )
+    if recent.exists():
+        return
+    notify_space(
+        space=space,
+        template="profile_changed",
+        context={"actor_label": by.label},
+        link=f"/espace/{space.public_id}/profil/historique/",
+        except_user=by.user,
     )
 
 

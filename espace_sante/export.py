@@ -1,5 +1,9 @@
 """The archive of all the data of a space, offered to the holder before closure (and at will).
 
+The archive is built by a Celery task (`request_archive` queues an `ExportJob`,
+`run_job` builds it while counting files for the page's progress bar, stores it
+encrypted, and the holder downloads it for a day before `purge_exports` shreds it).
+
 `build_archive(space)` returns a ZIP: the holder's identity and the space's
 state, its audit trail, its notifications, and a French LISEZMOI. Other parts
 of the space (the DMP's documents and FHIR export, messages, agenda) add their
@@ -16,38 +20,185 @@ import zipfile
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 
+from django.core.files.base import ContentFile
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from espace_sante import crypto
 from espace_sante.labels import OUTCOME_LABELS, action_label, basis_label, role_label
-from espace_sante.models import Notification, Space
+from espace_sante.models import ExportJob, Notification, Space
+from espace_sante.tracing import Actor, trace
 
 ExportPart = Callable[[Space], Iterable[tuple[str, bytes]]]
-_export_parts: list[ExportPart] = []
+StepCount = Callable[[Space], int]
+Progress = Callable[[int, int], None]
+_export_parts: list[tuple[ExportPart, StepCount | None]] = []
+
+# The files this module writes itself: LISEZMOI, identity, history, notifications.
+_OWN_FILES = 4
 
 
-def on_export(part: ExportPart) -> None:
+def on_export(part: ExportPart, *, count: StepCount | None = None) -> None:
     """Register a part of the space that adds files to the archive.
 
     Called as part(space); it yields (path inside the archive, content) pairs,
     for instance ("documents/compte-rendu.pdf", b"...") or ("dmp.fhir.json", b"...").
+    `count(space)`, when given, says how many files the part will yield, so that
+    the progress shown while the archive is built moves file by file; a part
+    without it counts as one step.
     """
-    _export_parts.append(part)
+    _export_parts.append((part, count))
 
 
-def build_archive(space: Space) -> bytes:
-    """A ZIP of everything the space holds that its holder may take away."""
+def count_steps(space: Space) -> int:
+    """How many files `build_archive` will write for `space` (its progress total)."""
+    return _OWN_FILES + sum(count(space) if count else 1 for _, count in _export_parts)
+
+
+def build_archive(space: Space, progress: Progress | None = None) -> bytes:
+    """A ZIP of everything the space holds that its holder may take away.
+
+    `progress(done, total)` is called after each file written.
+    """
     now = timezone.now()
+    total = count_steps(space)
+    done = 0
+
+    def step() -> None:
+        nonlocal done, total
+        done += 1
+        total = max(total, done)
+        if progress is not None:
+            progress(done, total)
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("LISEZMOI.txt", _readme(space, now))
-        archive.writestr("identite.json", _identity(space, now))
-        archive.writestr("historique.csv", _history(space))
-        archive.writestr("notifications.csv", _notifications(space))
-        for part in _export_parts:
+        for name, build in (
+            ("LISEZMOI.txt", lambda: _readme(space, now)),
+            ("identite.json", lambda: _identity(space, now)),
+            ("historique.csv", lambda: _history(space)),
+            ("notifications.csv", lambda: _notifications(space)),
+        ):
+            archive.writestr(name, build())
+            step()
+        for part, count in _export_parts:
             for name, content in part(space):
                 archive.writestr(name, content)
+                if count is not None:
+                    step()
+            if count is None:
+                step()
     return buffer.getvalue()
+
+
+# --- The archive as a background job ------------------------------------------------------
+
+
+def request_archive(*, space: Space, by: Actor) -> ExportJob:
+    """Queue the building of the archive for `by`, or give back the one already under way.
+
+    The task starts once the transaction commits, so it never sees a job that was rolled back.
+    """
+    from espace_sante import tasks
+
+    with transaction.atomic():
+        job = (
+            ExportJob.objects.select_for_update()
+            .filter(
+                space=space,
+                requested_by=by.user,
+                state__in=[ExportJob.State.QUEUED, ExportJob.State.RUNNING],
+            )
+            .first()
+        )
+        if job is not None:
+            return job
+        job = ExportJob.objects.create(space=space, requested_by=by.user, total=count_steps(space))
+        trace(actor=by, action="export_requested", space=space, target=job)
+        transaction.on_commit(lambda: tasks.build_export.delay(job.pk))
+    return job
+
+
+def run_job(job_id: int) -> str:
+    """Build the archive of a queued job and store it encrypted. Idempotent: claims the job."""
+    now = timezone.now()
+    claimed = ExportJob.objects.filter(pk=job_id, state=ExportJob.State.QUEUED).update(
+        state=ExportJob.State.RUNNING, started_at=now
+    )
+    if not claimed:
+        return "skipped"
+    job = ExportJob.objects.select_related("space__holder").get(pk=job_id)
+    last_saved = 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last_saved
+        # A row update per file, but not more than ten a second on a large record.
+        tick = timezone.now().timestamp()
+        if done == total or tick - last_saved >= 0.1:
+            ExportJob.objects.filter(pk=job_id).update(done=done, total=total)
+            last_saved = tick
+
+    try:
+        archive = build_archive(job.space, progress=progress)
+        data_key = crypto.new_data_key()
+        ciphertext = crypto.encrypt(archive, data_key, context=_job_context(job))
+        with transaction.atomic():
+            job.file.save(f"{job.public_id}.zip.enc", ContentFile(ciphertext), save=False)
+            finished = timezone.now()
+            ExportJob.objects.filter(pk=job_id).update(
+                state=ExportJob.State.READY,
+                data_key=data_key,
+                file=job.file.name,
+                size=len(archive),
+                finished_at=finished,
+                expires_at=finished + ExportJob.KEPT_FOR,
+            )
+    except Exception:
+        ExportJob.objects.filter(pk=job_id).update(
+            state=ExportJob.State.FAILED, finished_at=timezone.now()
+        )
+        raise
+    return "ready"
+
+
+def read_archive(*, job: ExportJob, by: Actor) -> bytes:
+    """The decrypted archive of a ready job, its download traced."""
+    if job.state != ExportJob.State.READY or job.expires_at <= timezone.now():
+        raise ValueError("archive not available")
+    with job.file.open("rb") as handle:
+        archive = crypto.decrypt(handle.read(), job.data_key, context=_job_context(job))
+    with transaction.atomic():
+        trace(actor=by, action="export_downloaded", space=job.space, target=job)
+    return archive
+
+
+def purge_exports(*, now: datetime | None = None) -> int:
+    """Shred archives past their day, and fail jobs whose worker died."""
+    now = now or timezone.now()
+    ExportJob.objects.filter(
+        state__in=[ExportJob.State.QUEUED, ExportJob.State.RUNNING],
+        created_at__lt=now - ExportJob.STALE_AFTER,
+    ).update(state=ExportJob.State.FAILED, finished_at=now)
+    expired = ExportJob.objects.filter(state=ExportJob.State.READY, expires_at__lte=now)
+    count = 0
+    for job in expired.select_related("data_key").iterator():
+        shred_job(job)
+        count += 1
+    return count
+
+
+def shred_job(job: ExportJob) -> None:
+    """Destroy a job's archive: its key, then its file."""
+    if job.data_key_id:
+        crypto.destroy_data_key(job.data_key)
+    if job.file:
+        job.file.delete(save=False)
+    ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.EXPIRED, file="", size=0)
+
+
+def _job_context(job: ExportJob) -> bytes:
+    return f"export:{job.public_id}".encode()
 
 
 def archive_filename(day: date | None = None) -> str:

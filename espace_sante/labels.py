@@ -29,6 +29,8 @@ ACTION_LABELS = {
     "view_history": _("Consultation de l'historique"),
     "view_notifications": _("Consultation des notifications"),
     "export_space": _("Téléchargement des données"),
+    "export_requested": _("Préparation de l'archive des données"),
+    "export_downloaded": _("Téléchargement de l'archive des données"),
     "close_space": _("Clôture de l'espace"),
     "request_deletion": _("Demande de suppression définitive"),
     "sign_in_password": _("Connexion (mot de passe)"),

@@ -563,6 +563,10 @@ def destroy(*, space: Space, by: Actor) -> Space:
         )
         for destroyer in _content_destroyers:
             destroyer(space, keep_occupational=keep_occupational)
+        from espace_sante.export import shred_job
+
+        for job in space.export_jobs.select_related("data_key"):
+            shred_job(job)
         for letter in space.letters.select_related("data_key"):
             crypto.destroy_data_key(letter.data_key)
             letter.file.delete(save=False)

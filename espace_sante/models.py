@@ -408,3 +408,57 @@ class Letter(models.Model):
 
     def __str__(self):
         return f"Courrier {self.pk} ({self.kind})"
+
+
+class ExportJob(models.Model):
+    """The full download of a space, built by a Celery task and kept encrypted for a day.
+
+    `done`/`total` count the files written so far, for the progress shown in the page.
+    """
+
+    KEPT_FOR = timedelta(hours=24)
+    # A job still "running" after this long belonged to a worker that died.
+    STALE_AFTER = timedelta(hours=1)
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("En attente")
+        RUNNING = "running", _("En préparation")
+        READY = "ready", _("Prête")
+        FAILED = "failed", _("Échec")
+        EXPIRED = "expired", _("Expirée")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="export_jobs")
+    requested_by = models.ForeignKey(
+        "espace_sante.User", on_delete=models.CASCADE, related_name="+"
+    )
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    data_key = models.ForeignKey(
+        DataKey, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("téléchargement des données")
+        verbose_name_plural = _("téléchargements des données")
+        indexes = [models.Index(fields=["space", "requested_by", "-created_at"])]
+
+    def __str__(self):
+        return f"Export {self.public_id}"
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.READY:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def in_progress(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)

@@ -51,12 +51,20 @@ def notify(
     return notification
 
 
-def notify_space(*, space: Space, template: str, context: dict | None = None, link: str = ""):
+def notify_space(
+    *,
+    space: Space,
+    template: str,
+    context: dict | None = None,
+    link: str = "",
+    except_user: User | None = None,
+):
     """Notify the holder of `space` and, for a minor, each current legal representative.
 
     A holder without an account yet is written to at their contact address, by email only.
+    `except_user`, the person who made the change, is not told of what they just did.
     """
-    users = recipients_of(space)
+    users = [u for u in recipients_of(space) if except_user is None or u.pk != except_user.pk]
     for user in users:
         notify(recipient=user, template=template, context=context, space=space, link=link)
     holder = space.holder

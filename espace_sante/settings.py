@@ -318,6 +318,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "espace_sante.tasks.destroy_due_spaces",
         "schedule": crontab(hour=3, minute=0),
     },
+    "purge-exports": {
+        "task": "espace_sante.tasks.purge_exports",
+        "schedule": crontab(minute=5),
+    },
     "seal-audit-chains": {
         "task": "acces.tasks.seal_audit_chains",
         "schedule": crontab(minute="*/15"),

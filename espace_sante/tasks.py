@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from espace_sante import emails, letters, lifecycle, notifications
+from espace_sante import emails, export, letters, lifecycle, notifications
 from espace_sante.models import Letter, ProvisionalCode, Space
 from espace_sante.tracing import Actor
 
@@ -99,3 +99,13 @@ def hand_over_adults() -> int:
 @shared_task(ignore_result=True)
 def destroy_due_spaces() -> int:
     return lifecycle.destroy_due()
+
+
+@shared_task(ignore_result=True)
+def build_export(job_id: int) -> str:
+    return export.run_job(job_id)
+
+
+@shared_task(ignore_result=True)
+def purge_exports() -> int:
+    return export.purge_exports()

@@ -15,6 +15,12 @@ portal_patterns = [
     path("espace/<uuid:space_id>/", views.space_home, name="space"),
     path("espace/<uuid:space_id>/historique/", views.space_history, name="history"),
     path("espace/<uuid:space_id>/telecharger/", views.space_export, name="export"),
+    path("espace/<uuid:space_id>/telecharger/<uuid:job_id>/", views.export_job, name="export_job"),
+    path(
+        "espace/<uuid:space_id>/telecharger/<uuid:job_id>/archive/",
+        views.export_download,
+        name="export_download",
+    ),
     path("espace/<uuid:space_id>/cloture/", views.space_close, name="close"),
     path("espace/<uuid:space_id>/suppression/", views.space_deletion, name="deletion"),
     # The paths the codes' emails and letters print: keep them as they are.

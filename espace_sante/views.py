@@ -14,8 +14,9 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,12 +27,12 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from acces import audit, selectors
-from acces.access import space_view
+from acces.access import space_view, trace_refusal
 from acces.models import AuditEvent
 from acces.policy import Action
 from espace_sante import auth, export, forms, lifecycle, notifications
 from espace_sante.forms import TokenForm
-from espace_sante.models import Notification, Space, SpaceError, User
+from espace_sante.models import ExportJob, Notification, Space, SpaceError, User
 from espace_sante.tracing import Actor
 
 PAGE_SIZE = 25
@@ -403,13 +404,94 @@ def reactivate(request):
 
 @space_view(Action.EXPORT_SPACE)
 def space_export(request, space: Space):
-    """GET shows what the archive holds; POST (a form, so no other site can trigger it) sends it."""
-    if request.method != "POST":
-        return render(request, "espace_sante/export.html", {"space": space})
-    response = HttpResponse(export.build_archive(space), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{export.archive_filename()}"'
+    """GET shows what the archive holds and the user's latest one; POST queues a new one.
+
+    The archive is built by a task; the page then follows its progress.
+    """
+    back = _export_back(request, space)
+    if request.method == "POST":
+        job = export.request_archive(space=space, by=Actor.from_request(request))
+        url = reverse("espace_sante:export_job", args=[space.public_id, job.public_id])
+        return redirect(f"{url}?retour={back['key']}" if back else url)
+    latest = (
+        ExportJob.objects.filter(space=space, requested_by=request.user)
+        .order_by("-created_at")
+        .first()
+    )
+    return render(
+        request,
+        "espace_sante/export.html",
+        {"space": space, "latest": latest, "back": back, "now": timezone.now()},
+    )
+
+
+@space_view(Action.EXPORT_SPACE)
+def export_job(request, space: Space, job_id):
+    """The progress of an archive being built, then its download link (JSON for the script)."""
+    job = _export_job_for(request, space, job_id)
+    if request.GET.get("format") == "json":
+        response = JsonResponse(
+            {
+                "state": job.state,
+                "label": str(job.get_state_display()),
+                "done": job.done,
+                "total": job.total,
+                "percent": job.percent,
+            }
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+    return render(
+        request,
+        "espace_sante/export_job.html",
+        {"space": space, "job": job, "back": _export_back(request, space), "now": timezone.now()},
+    )
+
+
+@space_view(Action.EXPORT_SPACE)
+def export_download(request, space: Space, job_id):
+    job = _export_job_for(request, space, job_id)
+    try:
+        archive = export.read_archive(job=job, by=Actor.from_request(request))
+    except ValueError:
+        messages.error(
+            request,
+            _("Cette archive n'est plus disponible : préparez-en une nouvelle."),
+        )
+        return redirect("espace_sante:export", space_id=space.public_id)
+    response = HttpResponse(archive, content_type="application/zip")
+    filename = export.archive_filename(timezone.localdate(job.created_at))
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _export_job_for(request, space: Space, job_id) -> ExportJob:
+    """The user's own job on this space: another's id is a traced 404."""
+    job = (
+        ExportJob.objects.select_related("data_key")
+        .filter(space=space, public_id=job_id, requested_by=request.user)
+        .first()
+    )
+    if job is None:
+        trace_refusal(request, space.public_id, Action.EXPORT_SPACE, "export_not_found")
+        raise Http404("Archive introuvable")
+    return job
+
+
+# Where the archive's pages lead back to: the closure and deletion pages offer it first.
+_EXPORT_BACK = {
+    "cloture": ("espace_sante:close", _lazy("Revenir à la clôture de l'espace")),
+    "suppression": ("espace_sante:deletion", _lazy("Revenir à la demande de suppression")),
+}
+
+
+def _export_back(request, space: Space) -> dict | None:
+    key = request.POST.get("retour") or request.GET.get("retour") or ""
+    if key not in _EXPORT_BACK:
+        return None
+    name, label = _EXPORT_BACK[key]
+    return {"key": key, "url": reverse(name, args=[space.public_id]), "label": label}
 
 
 @space_view(Action.CLOSE_SPACE)

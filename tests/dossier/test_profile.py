@@ -23,6 +23,7 @@ from dossier.models import (
     Vaccination,
 )
 from dossier.profile import ENTRY_PARTS, SINGLE_PARTS, bmi, chart
+from espace_sante.models import Notification
 from espace_sante.tracing import Actor
 from tests import factories
 from tests.conftest import sign_in
@@ -429,3 +430,49 @@ def test_closed_space_profile_cannot_change(patient_space):
         services.add_entry(
             space=patient_space, part="allergy", values={"substance": "X"}, by=Actor.system()
         )
+
+
+# --- Notifications ---------------------------------------------------------------------
+
+
+def test_a_representatives_change_tells_the_others_without_medical_content():
+    space = factories.MinorSpaceFactory()
+    first = factories.LegalRepresentativeFactory(space=space)
+    second = factories.LegalRepresentativeFactory(space=space)
+    services.add_entry(
+        space=space,
+        part="allergy",
+        values={"substance": "Pénicilline", "reaction": "Urticaire", "severity": "severe"},
+        by=Actor(user=first.user, role=first.user.kind),
+    )
+    told = Notification.objects.filter(space=space, kind="profile_changed")
+    assert set(told.values_list("recipient", flat=True)) == {second.user.pk}
+    notification = told.get()
+    assert "a modifié le profil médical" in notification.body
+    assert "Pénicilline" not in notification.body + notification.subject
+    assert "Urticaire" not in notification.body
+
+
+def test_the_holder_is_not_told_of_their_own_change(patient_space):
+    holder = patient_space.holder.user
+    services.update_profile(
+        space=patient_space,
+        part="blood_group",
+        values={"blood_group": "O+"},
+        by=Actor(user=holder, role=holder.kind),
+    )
+    assert not Notification.objects.filter(space=patient_space, kind="profile_changed").exists()
+
+
+def test_a_burst_of_changes_makes_one_notification():
+    space = factories.MinorSpaceFactory()
+    first = factories.LegalRepresentativeFactory(space=space)
+    factories.LegalRepresentativeFactory(space=space)
+    for vaccine in ("DTP", "ROR", "Hépatite B"):
+        services.add_entry(
+            space=space,
+            part="vaccination",
+            values={"vaccine": vaccine, "date": date(2024, 1, 5)},
+            by=Actor(user=first.user, role=first.user.kind),
+        )
+    assert Notification.objects.filter(space=space, kind="profile_changed").count() == 1

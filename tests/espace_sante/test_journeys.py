@@ -5,6 +5,7 @@ import csv
 import html
 import io
 import json
+import os
 import re
 import zipfile
 from datetime import timedelta
@@ -19,7 +20,7 @@ from django.utils import timezone
 from acces.models import AuditEvent, CareRelation
 from acces.policy import Action, decide
 from espace_sante import lifecycle
-from espace_sante.models import ProvisionalCode, Space
+from espace_sante.models import ExportJob, ProvisionalCode, Space
 from espace_sante.tracing import Actor
 from tests import factories
 from tests.conftest import sign_in
@@ -383,12 +384,36 @@ def test_reactivation_with_a_wrong_code_changes_nothing(client):
 # --- Download ------------------------------------------------------------------------------
 
 
-def test_holder_downloads_all_the_data_as_a_zip(client, patient_space):
+def _prepare_archive(client, space, django_capture_on_commit_callbacks, **data):
+    """Ask for the archive; the task runs (eagerly) when the request's transaction commits."""
+    url = reverse("espace_sante:export", args=[space.public_id])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, data)
+    assert response.status_code == 302
+    return ExportJob.objects.get(space=space), response["Location"]
+
+
+def test_holder_downloads_all_the_data_as_a_zip(
+    client, patient_space, django_capture_on_commit_callbacks
+):
     sign_in(client, patient_space.holder.user)
     client.get(reverse("espace_sante:space", args=[patient_space.public_id]))
     url = reverse("espace_sante:export", args=[patient_space.public_id])
-    assert "Télécharger toutes mes données" in _text(client.get(url))
-    response = client.post(url)
+    assert "Préparer le téléchargement de toutes mes données" in _text(client.get(url))
+    job, location = _prepare_archive(client, patient_space, django_capture_on_commit_callbacks)
+    assert location == reverse(
+        "espace_sante:export_job", args=[patient_space.public_id, job.public_id]
+    )
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.READY
+    assert job.done == job.total > 4
+    page = _text(client.get(location))
+    assert "Votre archive est prête" in page
+    download = reverse(
+        "espace_sante:export_download", args=[patient_space.public_id, job.public_id]
+    )
+    assert download in page
+    response = client.get(download)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
     today = timezone.localdate().isoformat()
@@ -411,15 +436,132 @@ def test_holder_downloads_all_the_data_as_a_zip(client, patient_space):
     assert rows[0] == ["date", "actor_label", "role", "basis", "action", "outcome"]
     assert any(row[4] == "Consultation de l'espace" for row in rows[1:])
     assert "Mon espace santé" in archive.read("LISEZMOI.txt").decode()
-    assert AuditEvent.objects.filter(
-        space=patient_space, action="export_space", outcome="allowed"
-    ).exists()
+    for action in ("export_requested", "export_downloaded"):
+        assert AuditEvent.objects.filter(
+            space=patient_space, action=action, outcome="allowed"
+        ).exists()
+
+
+def test_the_archive_is_stored_encrypted(client, patient_space, django_capture_on_commit_callbacks):
+    sign_in(client, patient_space.holder.user)
+    job, _ = _prepare_archive(client, patient_space, django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    with job.file.open("rb") as handle:
+        stored = handle.read()
+    assert not stored.startswith(b"PK")
+    assert patient_space.holder.nir.encode() not in stored
+
+
+def test_the_page_follows_an_archive_under_way(client, patient_space):
+    sign_in(client, patient_space.holder.user)
+    url = reverse("espace_sante:export", args=[patient_space.public_id])
+    response = client.post(url)  # no commit in this test: the task has not run yet
+    job = ExportJob.objects.get(space=patient_space)
+    ExportJob.objects.filter(pk=job.pk).update(state=ExportJob.State.RUNNING, done=2, total=8)
+    page = _text(client.get(response["Location"]))
+    assert 'value="25"' in page
+    assert "2 fichier(s) sur 8 (25 %)" in page
+    assert "export-progress.js" in page
+    status = client.get(response["Location"], {"format": "json"}).json()
+    assert status == {
+        "state": "running",
+        "label": "En préparation",
+        "done": 2,
+        "total": 8,
+        "percent": 25,
+    }
+    # Asking again while it is under way gives the same job, not a second one.
+    client.post(url)
+    assert ExportJob.objects.filter(space=patient_space).count() == 1
+
+
+def test_an_expired_archive_is_shredded_and_no_longer_downloadable(
+    client, patient_space, django_capture_on_commit_callbacks
+):
+    from espace_sante import export
+
+    sign_in(client, patient_space.holder.user)
+    job, _location = _prepare_archive(client, patient_space, django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    path = job.file.path
+    later = timezone.now() + ExportJob.KEPT_FOR + timedelta(minutes=1)
+    assert export.purge_exports(now=later) == 1
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.EXPIRED
+    assert job.data_key.destroyed_at is not None
+    assert not os.path.exists(path)
+    download = reverse(
+        "espace_sante:export_download", args=[patient_space.public_id, job.public_id]
+    )
+    response = client.get(download, follow=True)
+    assert "Cette archive n'est plus disponible" in _text(response)
+
+
+def test_a_failed_build_is_shown_and_can_be_asked_again(
+    client, patient_space, django_capture_on_commit_callbacks, monkeypatch
+):
+    from espace_sante import export
+
+    def broken(space):
+        raise RuntimeError("disque plein")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(export, "_export_parts", [(broken, None)])
+    sign_in(client, patient_space.holder.user)
+    with pytest.raises(RuntimeError):
+        _prepare_archive(client, patient_space, django_capture_on_commit_callbacks)
+    job = ExportJob.objects.get(space=patient_space)
+    assert job.state == ExportJob.State.FAILED
+    page = _text(
+        client.get(
+            reverse("espace_sante:export_job", args=[patient_space.public_id, job.public_id])
+        )
+    )
+    assert "La préparation de l'archive a échoué" in page
+    assert "Préparer le téléchargement" in page
+
+
+def test_another_user_cannot_follow_or_download_someone_elses_archive(
+    client, patient_space, django_capture_on_commit_callbacks
+):
+    representative = factories.LegalRepresentativeFactory(space=patient_space)
+    sign_in(client, patient_space.holder.user)
+    job, _ = _prepare_archive(client, patient_space, django_capture_on_commit_callbacks)
+    client.logout()
+    sign_in(client, representative.user)
+    for name in ("export_job", "export_download"):
+        response = client.get(
+            reverse(f"espace_sante:{name}", args=[patient_space.public_id, job.public_id])
+        )
+        assert response.status_code == 404
+    assert (
+        AuditEvent.objects.filter(
+            space=patient_space,
+            action="export_space",
+            outcome="denied",
+            detail__reason="export_not_found",
+        ).count()
+        == 2
+    )
+
+
+def test_closure_page_leads_to_the_archive_and_back(
+    client, patient_space, django_capture_on_commit_callbacks
+):
+    sign_in(client, patient_space.holder.user)
+    _job, location = _prepare_archive(
+        client, patient_space, django_capture_on_commit_callbacks, retour="cloture"
+    )
+    assert location.endswith("?retour=cloture")
+    page = _text(client.get(location))
+    assert reverse("espace_sante:close", args=[patient_space.public_id]) in page
+    assert "Revenir à la clôture de l'espace" in page
 
 
 def test_export_registry_adds_other_parts_files(client, patient_space, monkeypatch):
     from espace_sante import export
 
-    monkeypatch.setattr(export, "_export_parts", [lambda space: [("dmp/test.txt", b"dmp")]])
+    monkeypatch.setattr(export, "_export_parts", [(lambda space: [("dmp/test.txt", b"dmp")], None)])
     archive = zipfile.ZipFile(io.BytesIO(export.build_archive(patient_space)))
     assert archive.read("dmp/test.txt") == b"dmp"
 

@@ -14,6 +14,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from acces.models import AuditEvent, CareRelation
+from espace_sante import export
+from espace_sante.models import ExportJob
 from tests import factories
 from tests.conftest import sign_in
 
@@ -62,6 +64,7 @@ ROUTES = sorted(set(_walk(get_resolver().url_patterns)), key=lambda r: r.templat
 SAMPLE_BUILDERS = {
     "space_id": lambda w: w.space_a.public_id,
     "document_id": lambda w: w.document_a.public_id,
+    "job_id": lambda w: w.export_a.public_id,
     # Django admin and allauth parameters: A's identity where the admin would show it.
     "app_label": lambda w: "espace_sante",
     "object_id": lambda w: w.space_a.holder.pk,
@@ -89,6 +92,7 @@ class World:
     pro_of_a: object
     agent: object
     document_a: object
+    export_a: object
 
 
 @pytest.fixture
@@ -106,7 +110,10 @@ def world(agent):
     document_a = factories.make_document(
         space_a, professional=pro_of_a, title=f"Compte rendu {SECRET_NAME}"
     )
+    export_a = ExportJob.objects.create(space=space_a, requested_by=space_a.holder.user)
+    export.run_job(export_a.pk)
     return World(
+        export_a=export_a,
         document_a=document_a,
         space_a=space_a,
         holder_a=space_a.holder.user,
