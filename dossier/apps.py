@@ -7,8 +7,10 @@ class DossierConfig(AppConfig):
     verbose_name = "Dossier médical partagé"
 
     def ready(self):
-        from dossier import services
+        from dossier import fhir, services, summary
         from espace_sante import export, lifecycle
 
         lifecycle.on_destroy(services.destroy_documents)
-        export.on_export(services.export_documents)
+        export.on_export(services.export_documents, count=services.count_exported_documents)
+        export.on_export(fhir.export_bundle, count=lambda space: 1)
+        export.on_export(summary.export_summary, count=lambda space: 1)

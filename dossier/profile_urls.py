@@ -9,6 +9,8 @@ urlpatterns = [
     path("", views.profile, name="profile"),
     path("courbes/", views.measurements, name="measurements"),
     path("historique/", views.history, name="changes"),
+    path("synthese.pdf", views.summary_pdf, name="summary_pdf"),
+    path("carte-urgence.pdf", views.emergency_card_pdf, name="emergency_card_pdf"),
     *(
         path(f"{p.slug}/", views.edit_single, {"part": p.key}, name=p.key)
         for p in SINGLE_PARTS.values()

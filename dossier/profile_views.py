@@ -1,20 +1,22 @@
 """The medical profile's pages: read everything, change one part at a time, history.
 
 Reading asks VIEW_SPACE, changing asks MANAGE_DOCUMENT (the holder and, for a
-minor, the legal representatives). Entries are named by a query parameter
+minor, the legal representatives); the PDFs (summary, emergency card) are taken
+away, so they ask EXPORT_SPACE. Entries are named by a query parameter
 (`?entree=` to edit, `?supprimer=` to confirm a removal), so each part has one
 route that shows its form to the holder.
 """
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from acces.access import space_view
 from acces.policy import Action, Basis
 from dossier import profile_services as services
+from dossier import summary
 from dossier.models import Measurement, ProfileChange
 from dossier.profile import (
     ENTRY_PARTS,
@@ -51,6 +53,8 @@ def profile(request, space):
         "space": space,
         "basis": request.access.basis,
         "can_edit": _can_edit(request),
+        # The PDFs ask EXPORT_SPACE, which the policy grants on these same bases.
+        "can_download": _can_edit(request),
         "single_parts": SINGLE_PARTS,
         "entry_parts": ENTRY_PARTS,
         "history_groups": [
@@ -59,6 +63,31 @@ def profile(request, space):
         ],
     }
     return render(request, "dossier/profile/profile.html", context)
+
+
+def _pdf_response(pdf: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@space_view(Action.EXPORT_SPACE)
+def summary_pdf(request, space):
+    """The printable summary of the profile, for the holder or a legal representative."""
+    pdf = summary.download_summary(
+        space=space, by=Actor.from_request(request), decision=request.access
+    )
+    return _pdf_response(pdf, summary.filename(summary.SUMMARY_FILENAME))
+
+
+@space_view(Action.EXPORT_SPACE)
+def emergency_card_pdf(request, space):
+    """The emergency card to cut out and carry, for the holder or a legal representative."""
+    pdf = summary.download_emergency_card(
+        space=space, by=Actor.from_request(request), decision=request.access
+    )
+    return _pdf_response(pdf, summary.filename(summary.EMERGENCY_CARD_FILENAME))
 
 
 @space_view(Action.VIEW_SPACE)

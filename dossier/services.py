@@ -7,17 +7,20 @@ these; each service validates, writes, traces and notifies in one transaction.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import date
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.text import slugify
 
 from acces.models import Professional
 from dossier.models import Category, Document, DocumentType
 from dossier.validation import RejectedFile, sniff
 from espace_sante import crypto
-from espace_sante.models import Space, SpaceError
+from espace_sante.models import Space, SpaceError, User
 from espace_sante.notifications import notify_space
 from espace_sante.tracing import Actor, trace
 
@@ -45,11 +48,16 @@ def add_document(
     replaces: Document | None = None,
     source: str | None = None,
     written: bool = False,
+    author_label: str | None = None,
+    added_by: User | None = None,
 ) -> Document:
     """Store a document encrypted under its own data key; refuse what is not PDF/JPEG/PNG/text.
 
     Nothing is stored when the content is refused (RejectedFile is a DocumentError).
     `written` is text typed in the portal's form: always plain text, whatever it mentions.
+    An import (`source=Document.Source.IMPORT`) names its author as the old record did
+    (`author_label`), records `added_by` as the account it was added for, and may carry
+    any type: a professional wrote it in the old DMP, but is not linked to one here.
     """
     try:
         sniffed = sniff(data, written=written)
@@ -64,7 +72,8 @@ def add_document(
         raise DocumentError("Donnez un titre au document.")
     if act_date > timezone.localdate():
         raise DocumentError("La date de l'acte ne peut pas être dans le futur.")
-    if author_professional is None and not doc_type.patient_may_add:
+    imported = source == Document.Source.IMPORT
+    if author_professional is None and not doc_type.patient_may_add and not imported:
         raise DocumentError("Ce type de document est réservé aux professionnels de santé.")
     if author_professional is None and invisible_to_patient:
         raise DocumentError("Seul un professionnel peut rendre un document invisible du patient.")
@@ -80,9 +89,11 @@ def add_document(
         act_date=act_date,
         source=source
         or (Document.Source.PROFESSIONAL if author_professional else Document.Source.PATIENT),
-        added_by=by.user,
+        added_by=added_by or by.user,
         author_professional=author_professional,
-        author_label=(author_professional.title if author_professional else by.label)[:200],
+        author_label=(
+            author_label or (author_professional.title if author_professional else by.label)
+        )[:200],
         content_type=sniffed.content_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
@@ -205,27 +216,48 @@ def destroy_documents(space: Space, *, keep_occupational: bool) -> int:
     return len(ids)
 
 
-def export_documents(space: Space):
-    """The documents for the space's full download (registered with `espace_sante.export`).
+def exportable_documents(space: Space) -> QuerySet[Document]:
+    """The documents of the space's full download, oldest act first.
 
     Documents invisible to the patient stay out; while a minor's space has legal
     representatives, so do those invisible to them (they are the ones downloading).
     """
-    from django.utils import timezone
-    from django.utils.text import slugify
-
-    documents = Document.objects.filter(space=space, invisible_to_patient=False).select_related(
-        "data_key"
-    )
+    documents = Document.objects.filter(space=space, invisible_to_patient=False)
     now = timezone.now()
     representatives = space.representatives.filter(since__lte=now).exclude(until__lte=now)
     if representatives.exists():
         documents = documents.exclude(invisible_to_representatives=True)
-    for document in documents.order_by("act_date", "pk"):
-        status = "" if document.is_current else "-version-obsolete"
-        name = slugify(document.title)[:60] or "document"
-        path = (
-            f"documents/{document.act_date:%Y-%m-%d}-{name}-{str(document.public_id)[:8]}"
-            f"{status}.{document.extension}"
+    return documents.order_by("act_date", "pk")
+
+
+def archive_path(document: Document) -> str:
+    """Its path in the download: documents/<date>-<title>-<id>[-version-obsolete].<ext>"""
+    status = "" if document.is_current else "-version-obsolete"
+    name = slugify(document.title)[:60] or "document"
+    return (
+        f"documents/{document.act_date:%Y-%m-%d}-{name}-{str(document.public_id)[:8]}"
+        f"{status}.{document.extension}"
+    )
+
+
+def exported_documents(space: Space) -> list[tuple[Document, str]]:
+    """Each document of the full download with its path in the archive.
+
+    The one source of both the files and the FHIR Bundle's DocumentReferences that point at them.
+    """
+    return [
+        (document, archive_path(document))
+        for document in exportable_documents(space).select_related(
+            "data_key", "type", "author_professional"
         )
+    ]
+
+
+def count_exported_documents(space: Space) -> int:
+    return exportable_documents(space).count()
+
+
+def export_documents(space: Space) -> Iterator[tuple[str, bytes]]:
+    """The documents' files for the space's download (registered with `espace_sante.export`)."""
+    for document, path in exported_documents(space):
         yield path, read_content(document)

@@ -20,6 +20,9 @@ BASIS_LABELS = {
     "attending": _("Médecin traitant"),
     "authorised": _("Autorisation du patient"),
     "care_team": _("Équipe de soins"),
+    "occupational": _("Médecine du travail"),
+    "emergency": _("Accès en urgence (bris de glace)"),
+    "samu": _("Régulation du SAMU"),
 }
 
 OUTCOME_LABELS = {"allowed": _("autorisé"), "denied": _("refusé")}
@@ -69,6 +72,22 @@ ACTION_LABELS = {
     "documents_unmasked_all": _("Tous les documents de nouveau visibles"),
     "document_revealed_to_representatives": _("Document rendu visible des représentants légaux"),
     "document_announced": _("Document rendu visible du patient"),
+    "view_profile": _("Consultation du profil médical"),
+    "manage_access": _("Gestion des accès au dossier"),
+    "announce_document": _("Annonce d'un document au patient"),
+    "access_revoked": _("Retrait de l'accès d'un professionnel"),
+    "professional_blocked": _("Blocage d'un professionnel"),
+    "professional_unblocked": _("Déblocage d'un professionnel"),
+    "emergency_settings_changed": _("Modification des réglages d'accès en urgence"),
+    "patient_search": _("Recherche d'un patient"),
+    "consent_declared": _("Déclaration du consentement du patient"),
+    "emergency_break_glass": _("Accès en urgence (bris de glace)"),
+    "emergency_samu": _("Accès du SAMU (régulation)"),
+    "matrix_rule_added": _("Ajout d'une règle d'accès aux types de documents"),
+    "matrix_rule_changed": _("Modification d'une règle d'accès aux types de documents"),
+    "matrix_rule_removed": _("Retrait d'une règle d'accès aux types de documents"),
+    "medical_summary_downloaded": _("Téléchargement de la synthèse du profil médical"),
+    "emergency_card_downloaded": _("Téléchargement de la carte d'urgence"),
 }
 
 
