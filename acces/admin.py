@@ -20,6 +20,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -29,7 +30,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from acces.models import AuditEvent, Professional
+from acces import audit
+from acces.models import AuditEvent, DocumentAccessRule, Professional
 from espace_sante import lifecycle
 from espace_sante.admin import IdentitySearchMixin
 from espace_sante.models import LegalRepresentative, Space, SpaceError, User
@@ -585,3 +587,66 @@ class ProfessionalAdmin(admin.ModelAdmin):
     search_fields = ["rpps", "user__last_name", "user__first_name", "practice_town"]
     raw_id_fields = ["user"]
     list_select_related = ["user"]
+
+
+@admin.register(DocumentAccessRule)
+class DocumentAccessRuleAdmin(admin.ModelAdmin):
+    """The profession × document-type matrix (docs/MATRICE.md): superusers only.
+
+    CPAM agents and other staff neither see nor change it, whatever permissions
+    they were given. Every addition, change and removal is traced in the same
+    transaction as the change; the rule's own save and delete forget the
+    cached matrix in every process.
+    """
+
+    list_display = ["profession", "type_code"]
+    list_filter = ["profession"]
+    search_fields = ["type_code"]
+    search_help_text = _("Code LOINC du type de document, par exemple 57833-6.")
+    ordering = ["profession", "type_code"]
+    fields = ["profession", "type_code"]
+    list_per_page = 200  # the whole matrix on one page, grouped by profession
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            if change:
+                before = {field: form.initial.get(field) for field in self.fields}
+                super().save_model(request, obj, form, change)
+                _trace_rule(request, "matrix_rule_changed", obj, before=before)
+            else:
+                super().save_model(request, obj, form, change)
+                _trace_rule(request, "matrix_rule_added", obj)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            _trace_rule(request, "matrix_rule_removed", obj)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        # The changelist's "delete selected" action: one trace per rule removed.
+        with transaction.atomic():
+            for rule in queryset:
+                _trace_rule(request, "matrix_rule_removed", rule)
+            super().delete_queryset(request, queryset)
+
+
+def _trace_rule(request, action: str, rule: DocumentAccessRule, before: dict | None = None):
+    detail = {"profession": rule.profession, "type_code": rule.type_code}
+    if before is not None:
+        detail["before"] = before
+    audit.record(actor=Actor.from_request(request), action=action, target=rule, detail=detail)

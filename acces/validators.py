@@ -22,7 +22,7 @@ def luhn_complete(prefix: str) -> str:
 
 def validate_rpps(value: str) -> None:
     """An RPPS number: 11 digits, the last one a Luhn check digit."""
-    if not (value and value.isdigit() and len(value) == 11):
+    if not (value and value.isascii() and value.isdigit() and len(value) == 11):
         raise ValidationError(
             _("Le numéro RPPS compte exactement 11 chiffres."), code="rpps_format"
         )
