@@ -2,9 +2,10 @@
 
 import hashlib
 import json
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -73,6 +74,7 @@ class CareRelation(models.Model):
         ATTENDING = "attending", _("Médecin traitant")
         AUTHORISED = "authorised", _("Autorisation du patient")
         CARE_TEAM = "care_team", _("Équipe de soins")
+        OCCUPATIONAL = "occupational", _("Médecine du travail")
 
     space = models.ForeignKey(
         "espace_sante.Space", on_delete=models.CASCADE, related_name="care_relations"
@@ -83,6 +85,8 @@ class CareRelation(models.Model):
     basis = models.CharField(max_length=16, choices=Basis.choices)
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # When the professional declared that the patient consented (care team, occupational).
+    consent_declared_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("relation de soins")
@@ -102,6 +106,82 @@ class CareRelation(models.Model):
 
     def __str__(self):
         return f"Relation {self.pk} ({self.basis})"
+
+
+class AccessSettings(models.Model):
+    """The patient's switches on emergency access; no row means the defaults (both on)."""
+
+    space = models.OneToOneField(
+        "espace_sante.Space", on_delete=models.CASCADE, related_name="access_settings"
+    )
+    # Bris de glace: a professional in an emergency may open the record with a written reason.
+    emergency_access = models.BooleanField(_("accès en urgence (bris de glace)"), default=True)
+    # The SAMU's regulating physician (centre 15) may open it during a call.
+    samu_access = models.BooleanField(_("accès du médecin régulateur du SAMU"), default=True)
+    # "Mask everything, emergencies included": masked documents stay hidden in emergencies too.
+    masked_from_emergencies = models.BooleanField(
+        _("documents masqués cachés aussi en urgence"), default=False
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("réglages d'accès en urgence")
+        verbose_name_plural = _("réglages d'accès en urgence")
+
+    def __str__(self):
+        return f"Réglages d'accès {self.pk}"
+
+
+class Block(models.Model):
+    """A professional the patient blocked: a block beats every other basis."""
+
+    space = models.ForeignKey("espace_sante.Space", on_delete=models.CASCADE, related_name="blocks")
+    professional = models.ForeignKey(Professional, on_delete=models.CASCADE, related_name="blocks")
+    created_at = models.DateTimeField(default=timezone.now)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("professionnel bloqué")
+        verbose_name_plural = _("professionnels bloqués")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["space", "professional"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="one_live_block",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Blocage {self.pk}"
+
+
+class EmergencyAccess(models.Model):
+    """A time-limited emergency access: broken glass, or the SAMU's regulation."""
+
+    DURATION = timedelta(hours=4)
+
+    class Mode(models.TextChoices):
+        BREAK_GLASS = "break_glass", _("Bris de glace")
+        SAMU = "samu", _("Régulation du SAMU")
+
+    space = models.ForeignKey(
+        "espace_sante.Space", on_delete=models.CASCADE, related_name="emergency_accesses"
+    )
+    professional = models.ForeignKey(
+        Professional, on_delete=models.CASCADE, related_name="emergency_accesses"
+    )
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    reason = models.TextField(_("motif"))
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("accès en urgence")
+        verbose_name_plural = _("accès en urgence")
+        indexes = [models.Index(fields=["space", "professional", "-expires_at"])]
+
+    def __str__(self):
+        return f"Accès en urgence {self.pk} ({self.mode})"
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -263,3 +343,88 @@ class AuditSeal(models.Model):
             separators=(",", ":"),
         )
         return hashlib.sha256(body.encode()).hexdigest()
+
+
+# A LOINC code: up to seven digits, a hyphen, the check digit.
+_LOINC_CODE = RegexValidator(
+    r"^\d{1,7}-\d$",
+    _("Saisissez un code LOINC, par exemple 57833-6 (chiffres, tiret, chiffre de contrôle)."),
+)
+
+
+class DocumentAccessRuleQuerySet(models.QuerySet):
+    """Bulk changes forget the cached matrix too (the admin deletes selected rules in bulk)."""
+
+    def update(self, **kwargs):
+        from acces import matrix
+
+        count = super().update(**kwargs)
+        matrix.invalidate(using=self.db)
+        return count
+
+    def delete(self):
+        from acces import matrix
+
+        result = super().delete()
+        matrix.invalidate(using=self.db)
+        return result
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from acces import matrix
+
+        created = super().bulk_create(objs, *args, **kwargs)
+        matrix.invalidate(using=self.db)
+        return created
+
+    def bulk_update(self, objs, *args, **kwargs):
+        from acces import matrix
+
+        count = super().bulk_update(objs, *args, **kwargs)
+        matrix.invalidate(using=self.db)
+        return count
+
+
+class DocumentAccessRule(models.Model):
+    """One cell of the profession × document-type matrix: this profession may see this type.
+
+    Document types belong to `dossier`, which `acces` never imports: the rule
+    names the type by its LOINC code. A profession without any rule sees no
+    document at all. Read through `acces.matrix`, which caches the matrix.
+    """
+
+    profession = models.CharField(_("profession"), max_length=32, choices=Profession.choices)
+    type_code = models.CharField(
+        _("code LOINC du type de document"),
+        max_length=16,
+        validators=[_LOINC_CODE],
+        help_text=_("Le code LOINC du type de document, par exemple 57833-6 pour une ordonnance."),
+    )
+
+    objects = DocumentAccessRuleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("règle d'accès aux types de documents")
+        verbose_name_plural = _("règles d'accès aux types de documents")
+        ordering = ["profession", "type_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profession", "type_code"], name="one_rule_per_profession_and_type"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_profession_display()} — {self.type_code}"
+
+    def save(self, *args, **kwargs):
+        from acces import matrix
+
+        super().save(*args, **kwargs)
+        matrix.invalidate(using=self._state.db)
+
+    def delete(self, *args, **kwargs):
+        from acces import matrix
+
+        using = self._state.db
+        result = super().delete(*args, **kwargs)
+        matrix.invalidate(using=using)
+        return result

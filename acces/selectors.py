@@ -1,11 +1,15 @@
 """Reads that several views share."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from acces.models import AuditEvent, CareRelation
-from acces.policy import spaces_visible_to
+from acces.models import AuditEvent, CareRelation, EmergencyAccess
+from acces.policy import PATIENT_BASES, Basis, Decision, spaces_visible_to
 from espace_sante.models import LegalRepresentative, Space, User
+
+# How far back "my recent patients" looks, in the professional's own trail.
+RECENT_EVENTS_SCANNED = 300
+RECENT_PATIENTS = 10
 
 
 def spaces_for_patient(user: User) -> QuerySet[Space]:
@@ -47,6 +51,105 @@ def history(space: Space) -> QuerySet[AuditEvent]:
     """The space's trail, newest first, for the holder to read."""
     return (
         AuditEvent.objects.filter(space=space)
+        .select_related("actor__professional")
         .order_by("-occurred_at", "-seq")
-        .only("occurred_at", "actor_label", "role", "basis", "action", "outcome", "detail")
+        .only(
+            "occurred_at",
+            "actor_label",
+            "role",
+            "basis",
+            "action",
+            "outcome",
+            "detail",
+            "actor__id",
+            "actor__kind",
+            "actor__professional__profession",
+            "actor__professional__specialty",
+        )
     )
+
+
+def history_for(space: Space, user: User, decision: Decision) -> QuerySet[AuditEvent]:
+    """The part of the trail `user` may read: all of it for the holder and representatives;
+    what professionals did for the attending physician; their own entries for the others."""
+    events = history(space)
+    if decision.basis in PATIENT_BASES:
+        return events
+    if decision.basis == Basis.ATTENDING:
+        return events.filter(role=User.Kind.PROFESSIONAL)
+    return events.filter(actor=user)
+
+
+def recent_patients(user: User) -> list[Space]:
+    """The spaces the professional opened lately and may still open, most recent first.
+
+    Read from the professional's own trail (indexed by actor and date), so the cost
+    does not grow with the size of the trail.
+    """
+    recent = (
+        AuditEvent.objects.filter(
+            actor=user, outcome=AuditEvent.Outcome.ALLOWED, space__isnull=False
+        )
+        .order_by("-occurred_at")
+        .values_list("space_id", "occurred_at")[:RECENT_EVENTS_SCANNED]
+    )
+    last_seen: dict[int, object] = {}
+    for space_id, occurred_at in recent:
+        last_seen.setdefault(space_id, occurred_at)
+    if not last_seen:
+        return []
+    now = timezone.now()
+    emergency = EmergencyAccess.objects.filter(professional__user=user, expires_at__gt=now).values(
+        "space_id"
+    )
+    spaces = (
+        Space.objects.filter(pk__in=list(last_seen))
+        .filter(
+            spaces_visible_to(user)
+            | Q(pk__in=emergency, state__in=[Space.State.CREATED, Space.State.ACTIVE])
+        )
+        .select_related("holder")
+        .distinct()
+    )
+    ordered = sorted(spaces, key=lambda space: last_seen[space.pk], reverse=True)
+    for space in ordered:
+        space.last_seen = last_seen[space.pk]
+    return ordered[:RECENT_PATIENTS]
+
+
+# The kinds of action the trail page filters on, as prefixes of the audit codes.
+ACTION_KINDS = {
+    "consultations": ("view_",),
+    "documents": ("document", "add_document", "manage_document", "announce_document"),
+    "profil": ("profile_",),
+    "acces": (
+        "grant_",
+        "access_",
+        "professional_",
+        "consent_",
+        "designate_",
+        "emergency_settings",
+        "manage_access",
+        "patient_search",
+    ),
+    "urgences": ("emergency_break_glass", "emergency_samu"),
+    "espace": ("space_", "export", "close_", "request_deletion", "sign_", "code_", "death_"),
+}
+
+
+def filter_history(events: QuerySet[AuditEvent], data: dict) -> QuerySet[AuditEvent]:
+    """Apply the trail page's filters (who, kind of action, outcome, dates)."""
+    if data.get("qui"):
+        events = events.filter(role=data["qui"])
+    if data.get("type") in ACTION_KINDS:
+        kind = Q()
+        for prefix in ACTION_KINDS[data["type"]]:
+            kind |= Q(action__startswith=prefix)
+        events = events.filter(kind)
+    if data.get("resultat"):
+        events = events.filter(outcome=data["resultat"])
+    if data.get("du"):
+        events = events.filter(occurred_at__date__gte=data["du"])
+    if data.get("au"):
+        events = events.filter(occurred_at__date__lte=data["au"])
+    return events

@@ -9,9 +9,24 @@ from django.db import transaction
 from django.utils import timezone
 
 from acces import audit
-from acces.models import AuditEvent, CareRelation, Professional
-from acces.policy import Action, Decision, decide
-from espace_sante.models import Space, User
+from acces.models import (
+    AccessSettings,
+    AuditEvent,
+    Block,
+    CareRelation,
+    EmergencyAccess,
+    Professional,
+)
+from acces.policy import (
+    OCCUPATIONAL_SPECIALTY,
+    Action,
+    Decision,
+    decide,
+    emergency_settings,
+    may_open_emergency_access,
+)
+from espace_sante.identity import normalise_nir
+from espace_sante.models import Patient, Space, User
 from espace_sante.notifications import notify_space
 from espace_sante.tracing import Actor
 
@@ -137,8 +152,10 @@ def designate_attending_physician(
     *, space: Space, professional: Professional, by: Actor
 ) -> CareRelation:
     """Make `professional` the attending physician of `space`, ending any previous one."""
-    if professional.profession != "medecin":
+    if professional.profession != "medecin" or professional.specialty == OCCUPATIONAL_SPECIALTY:
         raise AccessError("Seul un médecin peut être désigné médecin traitant.")
+    if is_blocked(space, professional):
+        raise AccessError("Ce médecin est bloqué : débloquez-le d'abord.")
     current = (
         CareRelation.objects.select_for_update()
         .filter(space=space, basis=CareRelation.Basis.ATTENDING, ended_at__isnull=True)
@@ -187,3 +204,304 @@ def grant_access(
             detail={"professional": professional.rpps},
         )
     return relation
+
+
+# --- The patient's control page -------------------------------------------------------------
+
+
+def _check_open(space: Space) -> None:
+    if not space.is_open:
+        raise AccessError("Les accès d'un espace fermé ne peuvent plus être modifiés.")
+
+
+def _tell(space: Space, template: str, **context) -> None:
+    # Access changes are security events: everyone on the space hears of them, the author too.
+    notify_space(
+        space=space,
+        template=template,
+        context={"when": timezone.localtime(), **context},
+        link=f"/espace/{space.public_id}/acces/",
+    )
+
+
+@transaction.atomic
+def authorise(*, space: Space, professional: Professional, by: Actor) -> CareRelation:
+    """The patient authorises a professional found in the directory."""
+    _check_open(space)
+    if professional.specialty == OCCUPATIONAL_SPECIALTY:
+        raise AccessError(
+            "Le médecin du travail n'accède qu'au volet santé au travail, avec votre accord "
+            "donné lors de la visite : il ne peut pas être autorisé sur tout le dossier."
+        )
+    if is_blocked(space, professional):
+        raise AccessError("Ce professionnel est bloqué : débloquez-le d'abord.")
+    relation = grant_access(
+        space=space, professional=professional, basis=CareRelation.Basis.AUTHORISED, by=by
+    )
+    _tell(space, "access_granted", actor_title=professional.title)
+    return relation
+
+
+@transaction.atomic
+def revoke(*, relation: CareRelation, by: Actor) -> CareRelation:
+    """End a professional's basis on the space (the attending physician's too)."""
+    if relation.ended_at is None:
+        relation.ended_at = timezone.now()
+        relation.save(update_fields=["ended_at"])
+        audit.record(
+            actor=by,
+            action="access_revoked",
+            space=relation.space,
+            target=relation,
+            basis=relation.basis,
+            detail={"professional": relation.professional.rpps},
+        )
+        _tell(relation.space, "access_revoked", actor_title=relation.professional.title)
+    return relation
+
+
+def is_blocked(space: Space, professional: Professional) -> bool:
+    return Block.objects.filter(
+        space=space, professional=professional, lifted_at__isnull=True
+    ).exists()
+
+
+@transaction.atomic
+def block(*, space: Space, professional: Professional, by: Actor) -> Block:
+    """Block a professional: whatever else holds, they see nothing while the block lasts."""
+    _check_open(space)
+    current = Block.objects.filter(
+        space=space, professional=professional, lifted_at__isnull=True
+    ).first()
+    if current is not None:
+        return current
+    blocked = Block.objects.create(space=space, professional=professional)
+    audit.record(
+        actor=by,
+        action="professional_blocked",
+        space=space,
+        target=blocked,
+        detail={"professional": professional.rpps},
+    )
+    _tell(space, "professional_blocked", actor_title=professional.title)
+    return blocked
+
+
+@transaction.atomic
+def unblock(*, blocked: Block, by: Actor) -> Block:
+    if blocked.lifted_at is None:
+        blocked.lifted_at = timezone.now()
+        blocked.save(update_fields=["lifted_at"])
+        audit.record(
+            actor=by,
+            action="professional_unblocked",
+            space=blocked.space,
+            target=blocked,
+            detail={"professional": blocked.professional.rpps},
+        )
+        _tell(blocked.space, "professional_unblocked", actor_title=blocked.professional.title)
+    return blocked
+
+
+@transaction.atomic
+def set_emergency_settings(
+    *,
+    space: Space,
+    by: Actor,
+    emergency_access: bool | None = None,
+    samu_access: bool | None = None,
+    masked_from_emergencies: bool | None = None,
+) -> AccessSettings:
+    """Switch emergency access, SAMU access, or hiding masked documents from emergencies."""
+    _check_open(space)
+    settings = AccessSettings.objects.select_for_update().filter(space=space).first()
+    settings = settings or AccessSettings(space=space)  # saved only if something changes
+    wanted = {
+        "emergency_access": emergency_access,
+        "samu_access": samu_access,
+        "masked_from_emergencies": masked_from_emergencies,
+    }
+    changed = {
+        name: value
+        for name, value in wanted.items()
+        if value is not None and getattr(settings, name) != value
+    }
+    if not changed:
+        return settings
+    for name, value in changed.items():
+        setattr(settings, name, value)
+    settings.save()
+    audit.record(
+        actor=by,
+        action="emergency_settings_changed",
+        space=space,
+        target=settings,
+        detail=changed,
+    )
+    _tell(space, "emergency_settings_changed")
+    return settings
+
+
+# --- The pro portal: finding a patient, consent, emergencies ---------------------------------
+
+
+def find_space(*, actor: Actor, nir: str, last_name: str, birth_date) -> Space | None:
+    """The open space whose holder has exactly this INS, birth name and birth date.
+
+    Nothing else is matched (no prefix, no fuzzy name), and a space that is not open
+    answers like an unknown one: the search can only confirm what the professional
+    already knows from the patient in front of them. Every search is traced.
+    """
+    nir = normalise_nir(nir)
+    patient = (
+        Patient.objects.select_related("space")
+        .filter(nir=nir, birth_date=birth_date, last_name__iexact=last_name.strip())
+        .first()
+    )
+    space = getattr(patient, "space", None) if patient else None
+    found = space is not None and space.is_open
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action="patient_search",
+            space=space if found else None,
+            target=("espace_sante.space", space.public_id if found else ""),
+            outcome=AuditEvent.Outcome.ALLOWED if found else AuditEvent.Outcome.DENIED,
+            detail={} if found else {"reason": "no_match"},
+        )
+    return space if found else None
+
+
+def declare_consent(*, space: Space, professional: Professional, by: Actor) -> CareRelation:
+    """The professional declares that the patient consented: they join the care team.
+
+    The occupational physician joins as such, for the occupational-health part only.
+    A refusal is traced (in its own transaction, so raising does not undo the trace).
+    """
+    if not space.is_open:
+        raise AccessError("Ce dossier n'est pas accessible.")
+    if is_blocked(space, professional):
+        with transaction.atomic():
+            audit.record(
+                actor=by,
+                action="consent_declared",
+                space=space,
+                target=space,
+                outcome=AuditEvent.Outcome.DENIED,
+                detail={"reason": "blocked"},
+            )
+        raise AccessError("Le patient ne vous a pas autorisé à accéder à son dossier.")
+    with transaction.atomic():
+        return _join(space=space, professional=professional, by=by)
+
+
+def _join(*, space: Space, professional: Professional, by: Actor) -> CareRelation:
+    basis = (
+        CareRelation.Basis.OCCUPATIONAL
+        if professional.specialty == OCCUPATIONAL_SPECIALTY
+        else CareRelation.Basis.CARE_TEAM
+    )
+    relation, created = CareRelation.objects.get_or_create(
+        space=space,
+        professional=professional,
+        basis=basis,
+        ended_at__isnull=True,
+        defaults={"consent_declared_at": timezone.now()},
+    )
+    if created:
+        audit.record(
+            actor=by,
+            action="consent_declared",
+            space=space,
+            target=relation,
+            basis=basis,
+            detail={"professional": professional.rpps},
+        )
+        _tell(space, "care_team_joined", actor_title=professional.title)
+    return relation
+
+
+def open_emergency_access(
+    *, space: Space, professional: Professional, mode: str, reason: str, by: Actor
+) -> EmergencyAccess:
+    """Break the glass (or open the SAMU's regulation access): time-limited, traced, told.
+
+    Refused, and traced as refused (in its own transaction, so raising does not undo
+    the trace), when the patient switched that access off or blocked the professional,
+    or when the professional may not use that mode.
+    """
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise AccessError(
+            "Décrivez la situation d'urgence qui justifie l'accès (10 caractères au moins)."
+        )
+    refusal = may_open_emergency_access(professional, space, mode)
+    if refusal:
+        with transaction.atomic():
+            audit.record(
+                actor=by,
+                action=f"emergency_{mode}",
+                space=space,
+                target=space,
+                outcome=AuditEvent.Outcome.DENIED,
+                detail={"reason": refusal},
+            )
+        raise AccessError(EMERGENCY_REFUSALS.get(refusal, EMERGENCY_REFUSALS["default"]))
+    with transaction.atomic():
+        return _open(space=space, professional=professional, mode=mode, reason=reason, by=by)
+
+
+def _open(*, space: Space, professional: Professional, mode: str, reason: str, by: Actor):
+    now = timezone.now()
+    access = EmergencyAccess.objects.create(
+        space=space,
+        professional=professional,
+        mode=mode,
+        reason=reason[:2000],
+        started_at=now,
+        expires_at=now + EmergencyAccess.DURATION,
+    )
+    audit.record(
+        actor=by,
+        action=f"emergency_{mode}",
+        space=space,
+        target=access,
+        basis="samu" if mode == EmergencyAccess.Mode.SAMU else "emergency",
+        detail={"reason_given": access.reason, "until": access.expires_at.isoformat()},
+    )
+    notify_space(
+        space=space,
+        template="emergency_access",
+        context={
+            "actor_title": professional.title,
+            "mode": access.get_mode_display(),
+            "when": timezone.localtime(now),
+            "until": timezone.localtime(access.expires_at),
+        },
+        link=f"/espace/{space.public_id}/historique/",
+    )
+    return access
+
+
+EMERGENCY_REFUSALS = {
+    "emergency_access_off": "Le patient n'autorise pas l'accès en urgence à son dossier.",
+    "samu_access_off": "Le patient n'autorise pas l'accès du SAMU à son dossier.",
+    "blocked": "Le patient ne vous a pas autorisé à accéder à son dossier.",
+    "not_a_regulating_physician": "Cet accès est réservé aux médecins régulateurs du SAMU.",
+    "profession_may_not_break_glass": "Votre profession ne permet pas l'accès en urgence.",
+    "default": "Ce dossier n'est pas accessible.",
+}
+
+
+def live_emergency_access(space: Space, professional: Professional) -> EmergencyAccess | None:
+    return (
+        EmergencyAccess.objects.filter(
+            space=space, professional=professional, expires_at__gt=timezone.now()
+        )
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def settings_of(space: Space) -> AccessSettings:
+    return emergency_settings(space)

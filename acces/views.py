@@ -1,14 +1,30 @@
-"""The pro portal."""
+"""The pro portal: my patients, finding a patient, consent, a patient's page, emergencies."""
 
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
-from acces import selectors
-from acces.access import get_space_for
+from acces import selectors, services
+from acces.access import get_space_for, trace_refusal
 from acces.decorators import professional_required
-from acces.policy import BASIS_LABELS, Action
+from acces.models import EmergencyAccess
+from acces.policy import BASIS_LABELS, Action, Basis, decide
+from acces.pro_forms import ConsentForm, EmergencyForm, PatientIdentityForm
+from espace_sante.models import Space
+from espace_sante.tracing import Actor
 
 PAGE_SIZE = 25
+# Exact-match searches a professional may run per window: enough for a day of consultations,
+# too few to walk the population.
+SEARCHES_PER_WINDOW = 60
+SEARCH_WINDOW_SECONDS = 3600
+# The spaces a professional found by a search, which they may declare consent for.
+FOUND_SESSION_KEY = "pro_found_spaces"
 
 
 @professional_required
@@ -22,20 +38,165 @@ def dashboard(request):
         {
             "professional": request.user.professional,
             "page": page,
+            "recent": selectors.recent_patients(request.user),
         },
     )
+
+
+def _search_allowed(request) -> bool:
+    key = f"pro-search:{request.user.pk}"
+    cache.add(key, 0, SEARCH_WINDOW_SECONDS)
+    return cache.incr(key) <= SEARCHES_PER_WINDOW
+
+
+def _remember_found(request, space: Space) -> None:
+    found = [str(space.public_id)] + [
+        s for s in request.session.get(FOUND_SESSION_KEY, []) if s != str(space.public_id)
+    ]
+    request.session[FOUND_SESSION_KEY] = found[:20]
+
+
+@professional_required
+def find_patient(request):
+    """INS + birth name + birth date, exactly; then the record, or the consent first."""
+    form = PatientIdentityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not _search_allowed(request):
+            form.add_error(None, _("Trop de recherches en peu de temps : réessayez plus tard."))
+        else:
+            space = services.find_space(actor=Actor.from_request(request), **form.cleaned_data)
+            if space is None:
+                form.add_error(
+                    None,
+                    _(
+                        "Aucun dossier accessible ne correspond exactement à ces informations. "
+                        "Vérifiez l'INS, le nom de naissance et la date de naissance sur la "
+                        "carte Vitale ou la pièce d'identité du patient."
+                    ),
+                )
+            else:
+                _remember_found(request, space)
+                if decide(request.user, Action.VIEW_SPACE, space):
+                    return redirect("pro:patient", space_id=space.public_id)
+                return redirect("pro:consent", space_id=space.public_id)
+    return render(request, "acces/pro/find.html", {"form": form})
+
+
+@professional_required
+def consent(request, space_id):
+    """Before a first access, the professional declares that the patient consented."""
+    space = Space.objects.select_related("holder").filter(public_id=space_id).first()
+    found = str(space_id) in request.session.get(FOUND_SESSION_KEY, [])
+    current = decide(request.user, Action.VIEW_SPACE, space) if space else None
+    if space is None or not (found or current):
+        # Only a space found by an exact search opens the consent: an id alone proves nothing.
+        trace_refusal(request, space_id, Action.VIEW_SPACE, reason="not_searched")
+        raise PermissionDenied("Recherchez d'abord le patient.")
+    if current:
+        return render(
+            request,
+            "acces/pro/consent.html",
+            {"space": space, "holder": space.holder, "already": True},
+        )
+    form = ConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.declare_consent(
+                space=space,
+                professional=request.user.professional,
+                by=Actor.from_request(request),
+            )
+        except services.AccessError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _("Votre déclaration est enregistrée : vous faites partie de l'équipe de soins."),
+            )
+            return redirect("pro:patient", space_id=space.public_id)
+    # The name is not shown before consent: the professional typed it, and an id proves nothing.
+    return render(request, "acces/pro/consent.html", {"space": space, "form": form})
 
 
 @professional_required
 def patient(request, space_id):
     space, decision = get_space_for(request, space_id, Action.VIEW_SPACE)
+    professional = request.user.professional
+    emergency = None
+    if decision.basis in (Basis.EMERGENCY, Basis.SAMU):
+        emergency = services.live_emergency_access(space, professional)
     return render(
         request,
         "acces/pro/patient.html",
         {
             "space": space,
             "holder": space.holder,
+            "basis": decision.basis,
             "basis_label": BASIS_LABELS[decision.basis],
+            "decision": decision,
+            "emergency": emergency,
             "care_team": selectors.care_team(space),
+            "may_view_profile": bool(decide(request.user, Action.VIEW_PROFILE, space)),
         },
+    )
+
+
+@professional_required
+def patient_history(request, space_id):
+    """The entries of the patient's trail that concern this professional."""
+    space, decision = get_space_for(request, space_id, Action.VIEW_HISTORY)
+    events = selectors.history_for(space, request.user, decision)
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "acces/pro/history.html",
+        {"space": space, "holder": space.holder, "page": page, "decision": decision},
+    )
+
+
+@professional_required
+def emergency(request):
+    """Break the glass, or open the SAMU's regulation access: reason, time limit, patient told."""
+    form = EmergencyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        actor = Actor.from_request(request)
+        if not _search_allowed(request):
+            form.add_error(None, _("Trop de recherches en peu de temps : réessayez plus tard."))
+            return render(request, "acces/pro/emergency.html", {"form": form})
+        space = services.find_space(
+            actor=actor,
+            nir=data["nir"],
+            last_name=data["last_name"],
+            birth_date=data["birth_date"],
+        )
+        if space is None:
+            form.add_error(
+                None, _("Aucun dossier accessible ne correspond exactement à ces informations.")
+            )
+        else:
+            try:
+                access = services.open_emergency_access(
+                    space=space,
+                    professional=request.user.professional,
+                    mode=data["mode"],
+                    reason=data["reason"],
+                    by=actor,
+                )
+            except services.AccessError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.warning(
+                    request,
+                    _(
+                        "Accès en urgence ouvert jusqu'à %(until)s. Le patient en est informé "
+                        "et lira votre motif dans l'historique des accès."
+                    )
+                    % {"until": date_format(timezone.localtime(access.expires_at), "H:i")},
+                )
+                return redirect("pro:patient", space_id=space.public_id)
+    return render(
+        request,
+        "acces/pro/emergency.html",
+        {"form": form, "duration_hours": int(EmergencyAccess.DURATION.total_seconds() // 3600)},
     )

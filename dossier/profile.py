@@ -151,7 +151,7 @@ def profile_page(space: Space, user: User, decision: Decision) -> dict:
     attending = [r for r in care_team(space) if r.basis == "attending"]
     directives = list(
         Document.objects.filter(space=space, is_current=True, type_code=ADVANCE_DIRECTIVES_TYPE)
-        .filter(documents_visible_to(user, decision))
+        .filter(documents_visible_to(decision))
         .only("public_id", "title", "act_date")
     )
     return {

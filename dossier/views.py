@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from acces.access import space_view
 from acces.policy import Action, documents_visible_to
+from acces.services import set_emergency_settings
 from dossier import services
 from dossier.access import document_view
 from dossier.forms import ConfirmForm, FilterForm, NewVersionForm, UploadForm, WriteForm
@@ -23,12 +24,8 @@ def _list_url(space):
     return f"/espace/{space.public_id}/documents/"
 
 
-@space_view(Action.VIEW_SPACE)
-def document_list(request, space):
-    documents = Document.objects.filter(space=space, is_current=True).filter(
-        documents_visible_to(request.user, request.access)
-    )
-    filters = FilterForm(request.GET or None)
+def filter_documents(documents, filters: FilterForm):
+    """Apply the list's filters (title, category, dates, author)."""
     data = {}
     if filters.is_bound:
         filters.is_valid()  # a wrong date only drops that filter: cleaned_data keeps the rest
@@ -43,7 +40,17 @@ def document_list(request, space):
         documents = documents.filter(act_date__lte=data["end"])
     if data.get("author"):
         documents = documents.filter(author_label__icontains=data["author"])
-    documents = documents.select_related("type").only(
+    return documents.select_related("type")
+
+
+@space_view(Action.VIEW_SPACE)
+def document_list(request, space):
+    documents = Document.objects.filter(space=space, is_current=True).filter(
+        documents_visible_to(request.access)
+    )
+    filters = FilterForm(request.GET or None)
+    documents = filter_documents(documents, filters)
+    documents = documents.only(
         "public_id",
         "title",
         "act_date",
@@ -186,8 +193,20 @@ def document_mask(request, document):
 @require_POST
 @space_view(Action.MANAGE_DOCUMENT)
 def mask_all(request, space):
+    """Mask or unmask everything; with `emergencies`, masked documents hide in emergencies too."""
     masked = request.POST.get("masked") == "1"
-    count = services.set_all_masked(space=space, masked=masked, by=Actor.from_request(request))
+    actor = Actor.from_request(request)
+    count = services.set_all_masked(space=space, masked=masked, by=actor)
+    if request.POST.get("emergencies") == "1" or not masked:
+        # Unmasking everything also ends "hidden in emergencies": nothing is masked any more.
+        set_emergency_settings(space=space, masked_from_emergencies=masked, by=actor)
+    if request.POST.get("emergencies") == "1":
+        messages.info(
+            request,
+            _("Vos documents masqués sont aussi cachés en cas d'urgence (bris de glace, SAMU).")
+            if masked
+            else _("En cas d'urgence, vos documents sont de nouveau accessibles."),
+        )
     if masked:
         text = ngettext(
             "%d document masqué aux professionnels de santé.",
@@ -199,6 +218,8 @@ def mask_all(request, space):
             "%d document de nouveau visible.", "%d documents de nouveau visibles.", count
         )
     messages.success(request, text % count)
+    if request.POST.get("emergencies") == "1":
+        return redirect("acces_patient:page", space_id=space.public_id)
     return redirect(_list_url(space))
 
 

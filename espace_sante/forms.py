@@ -233,3 +233,39 @@ class DeletionForm(ReauthenticationForm):
     confirm_label = _(
         "Je confirme demander la suppression définitive de cet espace et de toutes ses données"
     )
+
+
+class HistoryFilterForm(forms.Form):
+    """Filters of the trail page: who, what kind of action, outcome, dates."""
+
+    WHO = [
+        ("", _("Tout le monde")),
+        ("professional", _("Professionnels de santé")),
+        ("patient", _("Vous et vos représentants")),
+        ("agent", _("Agents de l'Assurance Maladie")),
+        ("system", _("Système")),
+    ]
+    KINDS = [
+        ("", _("Toutes les actions")),
+        ("consultations", _("Consultations")),
+        ("documents", _("Documents")),
+        ("profil", _("Profil médical")),
+        ("acces", _("Gestion des accès")),
+        ("urgences", _("Accès en urgence")),
+        ("espace", _("Vie de l'espace et connexions")),
+    ]
+    OUTCOMES = [
+        ("", _("Autorisés et refusés")),
+        ("allowed", _("Autorisés")),
+        ("denied", _("Refusés")),
+    ]
+
+    qui = forms.ChoiceField(label=_("Qui"), choices=WHO, required=False)
+    type = forms.ChoiceField(label=_("Type d'action"), choices=KINDS, required=False)
+    resultat = forms.ChoiceField(label=_("Résultat"), choices=OUTCOMES, required=False)
+    du = forms.DateField(
+        label=_("Du"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    au = forms.DateField(
+        label=_("Au"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )

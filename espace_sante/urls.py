@@ -35,8 +35,10 @@ urlpatterns = [
     path("", include((portal_patterns, "espace_sante"))),
     path("espace/<uuid:space_id>/documents/", include("dossier.urls")),
     path("espace/<uuid:space_id>/profil/", include("dossier.profile_urls")),
+    path("espace/<uuid:space_id>/acces/", include("acces.patient_urls")),
     path("comptes/", include("allauth.urls")),
     path("pro/", include("acces.urls")),
+    path("pro/patients/<uuid:space_id>/documents/", include("dossier.pro_urls")),
     # The admin signs in through the same door, so its second factor is enforced too.
     path(
         "admin/login/", RedirectView.as_view(url=reverse_lazy("account_login"), query_string=True)

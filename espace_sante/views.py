@@ -228,8 +228,20 @@ def space_home(request, space: Space):
 
 @space_view(Action.VIEW_HISTORY)
 def space_history(request, space: Space):
-    page = Paginator(selectors.history(space), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "espace_sante/history.html", {"space": space, "page": page})
+    """The trail of the space, filterable; a professional reads only what concerns them."""
+    events = selectors.history_for(space, request.user, request.access)
+    filters = forms.HistoryFilterForm(request.GET or None)
+    filtered = False
+    if filters.is_bound:
+        filters.is_valid()  # a wrong date drops that filter only
+        events = selectors.filter_history(events, filters.cleaned_data)
+        filtered = any(filters.cleaned_data.values())
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "espace_sante/history.html",
+        {"space": space, "page": page, "filters": filters, "filtered": filtered},
+    )
 
 
 # --- Lifecycle journeys --------------------------------------------------------------------

@@ -43,7 +43,8 @@ def test_former_legal_representative_loses_access():
 
 @pytest.mark.parametrize("basis", [b.value for b in CareRelation.Basis])
 def test_professional_with_a_live_relation_sees_the_space_on_that_basis(basis):
-    relation = factories.CareRelationFactory(basis=basis)
+    specialty = "medecine_travail" if basis == "occupational" else ""
+    relation = factories.CareRelationFactory(basis=basis, professional__specialty=specialty)
     decision = decide(relation.professional.user, Action.VIEW_SPACE, relation.space)
     assert decision.allowed and decision.basis == basis
     assert _visible(relation.professional.user, relation.space)
@@ -60,9 +61,32 @@ def test_ended_relation_gives_nothing():
     assert not _visible(relation.professional.user, relation.space)
 
 
-def test_professional_never_reads_the_patient_trail():
-    relation = factories.CareRelationFactory(basis=CareRelation.Basis.ATTENDING)
-    assert not decide(relation.professional.user, Action.VIEW_HISTORY, relation.space)
+def test_professionals_read_only_the_entries_of_the_trail_that_concern_them():
+    from acces import audit, selectors
+    from espace_sante.tracing import Actor
+
+    space = factories.SpaceFactory()
+    attending = factories.CareRelationFactory(space=space, basis=CareRelation.Basis.ATTENDING)
+    other = factories.CareRelationFactory(space=space, basis=CareRelation.Basis.CARE_TEAM)
+    holder = space.holder.user
+    for user in (holder, attending.professional.user, other.professional.user):
+        audit.record(actor=Actor(user=user, role=user.kind), action="view_space", space=space)
+
+    def readers_of(user):
+        decision = decide(user, Action.VIEW_HISTORY, space)
+        assert decision
+        return {e.actor_id for e in selectors.history_for(space, user, decision)}
+
+    assert readers_of(holder) == {
+        holder.pk,
+        attending.professional.user.pk,
+        other.professional.user.pk,
+    }
+    assert readers_of(attending.professional.user) == {
+        attending.professional.user.pk,
+        other.professional.user.pk,
+    }
+    assert readers_of(other.professional.user) == {other.professional.user.pk}
 
 
 @pytest.mark.parametrize(

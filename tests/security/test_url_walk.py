@@ -65,6 +65,9 @@ SAMPLE_BUILDERS = {
     "space_id": lambda w: w.space_a.public_id,
     "document_id": lambda w: w.document_a.public_id,
     "job_id": lambda w: w.export_a.public_id,
+    # The patient's control page: A's attending physician (a relation of A's space, an RPPS).
+    "relation_id": lambda w: w.pro_of_a.professional.care_relations.get().pk,
+    "rpps": lambda w: w.pro_of_a.professional.rpps,
     # Django admin and allauth parameters: A's identity where the admin would show it.
     "app_label": lambda w: "espace_sante",
     "object_id": lambda w: w.space_a.holder.pk,
@@ -185,7 +188,9 @@ def test_the_samples_reach_real_pages_for_their_owners(world):
     for route in ROUTES:
         if "space_id" not in route.params:
             continue
-        owner = world.pro_of_a if route.name.startswith("pro:") else world.holder_a
+        owner = (
+            world.pro_of_a if route.name.startswith(("pro:", "pro_documents:")) else world.holder_a
+        )
         response = sign_in(Client(), owner).get(route.url(samples))
         if response.status_code == 405:
             continue  # an action that only takes POST: the page itself is checked elsewhere

@@ -1,0 +1,227 @@
+"""The patient's control page, "Qui a accès à mon dossier": who sees the record and why,
+the attending physician, authorisations, blocks, and the emergency switches.
+
+Every view asks MANAGE_ACCESS (the holder, or a minor's legal representatives) through
+`space_view`; every change goes through a service that traces it and tells the patient.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_POST
+
+from acces import selectors, services
+from acces.access import space_view, trace_refusal
+from acces.directory import DirectorySearchForm
+from acces.models import AuditEvent, Block, CareRelation, EmergencyAccess, Professional
+from acces.policy import Action
+from espace_sante.models import Space
+from espace_sante.tracing import Actor
+
+SEARCH_RESULTS = 20
+
+
+class EmergencySettingsForm(forms.Form):
+    emergency_access = forms.BooleanField(
+        label=_lazy("Autoriser l'accès en urgence (bris de glace)"),
+        help_text=_lazy(
+            "Un professionnel face à une urgence vitale peut ouvrir votre dossier sans votre "
+            "accord, en donnant un motif écrit, pour quelques heures. Vous en êtes informé."
+        ),
+        required=False,
+    )
+    samu_access = forms.BooleanField(
+        label=_lazy("Autoriser l'accès du médecin régulateur du SAMU (centre 15)"),
+        help_text=_lazy(
+            "Pendant un appel au 15, le médecin régulateur peut consulter votre dossier."
+        ),
+        required=False,
+    )
+
+
+def _redirect(space: Space):
+    return redirect("acces_patient:page", space_id=space.public_id)
+
+
+def _professional(request, space: Space, rpps: str | None) -> Professional:
+    professional = (
+        Professional.objects.select_related("user").filter(rpps=rpps or "").first()
+        if rpps
+        else None
+    )
+    if professional is None:
+        trace_refusal(request, space.public_id, Action.MANAGE_ACCESS, "professional_not_found")
+        raise Http404("Professionnel introuvable")
+    return professional
+
+
+@space_view(Action.MANAGE_ACCESS)
+def access_page(request, space: Space):
+    relations = list(selectors.care_team(space))
+    added = dict(
+        AuditEvent.objects.filter(space=space, action="document_added", role="professional")
+        .values("actor_id")
+        .annotate(count=Count("pk"))
+        .values_list("actor_id", "count")
+    )
+    for relation in relations:
+        relation.documents_added = added.get(relation.professional.user_id, 0)
+    search = DirectorySearchForm(request.GET or None)
+    results = (
+        list(search.results(limit=SEARCH_RESULTS).select_related("user")) if search.is_bound else []
+    )
+    settings = services.settings_of(space)
+    return render(
+        request,
+        "acces/patient/access.html",
+        {
+            "space": space,
+            "relations": relations,
+            "attending": next((r for r in relations if r.basis == "attending"), None),
+            "blocks": Block.objects.filter(space=space, lifted_at__isnull=True)
+            .select_related("professional__user")
+            .order_by("-created_at"),
+            "emergencies": EmergencyAccess.objects.filter(space=space)
+            .select_related("professional__user")
+            .order_by("-started_at")[:10],
+            "settings": settings,
+            "settings_form": EmergencySettingsForm(
+                initial={
+                    "emergency_access": settings.emergency_access,
+                    "samu_access": settings.samu_access,
+                }
+            ),
+            "search": search,
+            "results": results,
+            "blocked_ids": {
+                b.professional_id for b in Block.objects.filter(space=space, lifted_at__isnull=True)
+            },
+        },
+    )
+
+
+@require_POST
+@space_view(Action.MANAGE_ACCESS)
+def authorise(request, space: Space):
+    professional = _professional(request, space, request.POST.get("rpps"))
+    try:
+        services.authorise(space=space, professional=professional, by=Actor.from_request(request))
+    except services.AccessError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("%(name)s peut désormais consulter votre dossier.") % {"name": professional.title},
+        )
+    return _redirect(space)
+
+
+@require_POST
+@space_view(Action.MANAGE_ACCESS)
+def designate(request, space: Space):
+    professional = _professional(request, space, request.POST.get("rpps"))
+    try:
+        services.designate_attending_physician(
+            space=space, professional=professional, by=Actor.from_request(request)
+        )
+    except services.AccessError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("%(name)s est désormais votre médecin traitant.") % {"name": professional.title},
+        )
+    return _redirect(space)
+
+
+@space_view(Action.MANAGE_ACCESS)
+def revoke(request, space: Space, relation_id: int):
+    """Withdraw one basis (confirmation first: the professional loses access at once)."""
+    relation = (
+        CareRelation.objects.select_related("professional__user")
+        .filter(space=space, pk=relation_id, ended_at__isnull=True)
+        .first()
+    )
+    if relation is None:
+        trace_refusal(request, space.public_id, Action.MANAGE_ACCESS, "relation_not_found")
+        raise Http404("Accès introuvable")
+    if request.method == "POST" and request.POST.get("confirm") == "1":
+        services.revoke(relation=relation, by=Actor.from_request(request))
+        messages.success(
+            request,
+            _("L'accès de %(name)s est retiré.") % {"name": relation.professional.title},
+        )
+        return _redirect(space)
+    return render(
+        request,
+        "acces/patient/confirm.html",
+        {
+            "space": space,
+            "kind": "revoke",
+            "professional": relation.professional,
+            "relation": relation,
+        },
+    )
+
+
+@space_view(Action.MANAGE_ACCESS)
+def block(request, space: Space, rpps: str):
+    """Block a professional (confirmation first): a block beats every other basis."""
+    professional = _professional(request, space, rpps)
+    if request.method == "POST" and request.POST.get("confirm") == "1":
+        services.block(space=space, professional=professional, by=Actor.from_request(request))
+        messages.success(
+            request,
+            _("%(name)s est bloqué : il ne peut plus accéder à votre dossier, même en urgence.")
+            % {"name": professional.title},
+        )
+        return _redirect(space)
+    return render(
+        request,
+        "acces/patient/confirm.html",
+        {"space": space, "kind": "block", "professional": professional},
+    )
+
+
+@require_POST
+@space_view(Action.MANAGE_ACCESS)
+def unblock(request, space: Space):
+    blocked = (
+        Block.objects.select_related("professional__user")
+        .filter(space=space, pk=_int(request.POST.get("block")), lifted_at__isnull=True)
+        .first()
+    )
+    if blocked is None:
+        trace_refusal(request, space.public_id, Action.MANAGE_ACCESS, "block_not_found")
+        raise Http404("Blocage introuvable")
+    services.unblock(blocked=blocked, by=Actor.from_request(request))
+    messages.success(
+        request, _("%(name)s n'est plus bloqué.") % {"name": blocked.professional.title}
+    )
+    return _redirect(space)
+
+
+@require_POST
+@space_view(Action.MANAGE_ACCESS)
+def emergency_settings(request, space: Space):
+    form = EmergencySettingsForm(request.POST)
+    form.is_valid()  # two checkboxes: always valid
+    services.set_emergency_settings(
+        space=space,
+        by=Actor.from_request(request),
+        emergency_access=form.cleaned_data["emergency_access"],
+        samu_access=form.cleaned_data["samu_access"],
+    )
+    messages.success(request, _("Vos réglages d'accès en urgence sont enregistrés."))
+    return _redirect(space)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
