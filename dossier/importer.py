@@ -10,10 +10,10 @@ What it guarantees:
 - everything goes through the services: documents through `add_document`
   (checked by content, encrypted under their own key, traced), profile entries
   through `profile_services.add_entry` (validated, traced, kept in the profile's
-  history). The actor is the one given (the command: the system); a document records
-  as added_by the account of the space (the holder's, or a legal representative's for
-  a minor), since the model needs one and nobody here wrote it, and it is marked
-  `source=import` with the author named as the old record named them. It is never
+  history). The actor is the one given (the command: the system); a document has no
+  `added_by` account (nobody here added it), it is marked `source=import` with the
+  author named as the old record named them, and it imports into a space whose holder
+  has not activated it yet as well as into an active one. It is never
   linked to a professional of this service: an archive is not proof of authorship,
   and authorship opens masked documents;
 - idempotent: a document already in the space with the same content (SHA-256 of the
@@ -51,14 +51,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from dossier import fhir, profile_services
 from dossier.models import Allergy, Document, DocumentType, HistoryEntry, Measurement
 from dossier.services import add_document, set_masked
 from dossier.validation import MAX_SIZE
 from espace_sante.identity import normalise_nir
-from espace_sante.models import Space, SpaceError, User
+from espace_sante.models import Space, SpaceError
 from espace_sante.notifications import notify_space
 from espace_sante.tracing import Actor
 
@@ -611,7 +610,6 @@ class _Importer:
             replaces.refresh_from_db(fields=["is_current"])
             if not replaces.is_current:
                 replaces = None  # already replaced here: keep this one beside it
-        added_by = self._account()
         document = add_document(
             space=self.space,
             type_code=type_code,
@@ -621,7 +619,6 @@ class _Importer:
             by=self.by,
             source=Document.Source.IMPORT,
             author_label=author,
-            added_by=added_by,
             replaces=replaces,
         )
         restricted = any(
@@ -632,23 +629,6 @@ class _Importer:
         if restricted and not document.masked:
             set_masked(document=document, masked=True, by=self.by)
         return document, True
-
-    def _account(self) -> User:
-        holder = self.space.holder
-        if holder.user_id:
-            return holder.user
-        now = timezone.now()
-        representative = (
-            self.space.representatives.filter(since__lte=now, user__isnull=False)
-            .exclude(until__lte=now)
-            .select_related("user")
-            .first()
-        )
-        if representative is None:
-            raise Malformed(
-                "l'espace n'a pas encore de compte : importez les documents après son activation"
-            )
-        return representative.user
 
 
 def _read_json(source: _Source, member: str) -> Any:

@@ -63,8 +63,9 @@ class Document(models.Model):
     title = models.CharField(_("titre"), max_length=200)
     act_date = models.DateField(_("date de l'acte"))
     source = models.CharField(max_length=16, choices=Source.choices)
+    # Who put it here; none for a document taken back from an old DMP by the system.
     added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     author_professional = models.ForeignKey(
         "acces.Professional", null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -1,6 +1,6 @@
 """The medical profile's pages: read everything, change one part at a time, history.
 
-Reading asks VIEW_SPACE, changing asks MANAGE_DOCUMENT (the holder and, for a
+Reading asks VIEW_PROFILE, changing asks MANAGE_DOCUMENT (the holder and, for a
 minor, the legal representatives); the PDFs (summary, emergency card) are taken
 away, so they ask EXPORT_SPACE. Entries are named by a query parameter
 (`?entree=` to edit, `?supprimer=` to confirm a removal), so each part has one
@@ -46,7 +46,7 @@ def _back(space, anchor: str):
     return response
 
 
-@space_view(Action.VIEW_SPACE)
+@space_view(Action.VIEW_PROFILE)
 def profile(request, space):
     context = profile_page(space, request.user, request.access)
     context |= {
@@ -90,7 +90,7 @@ def emergency_card_pdf(request, space):
     return _pdf_response(pdf, summary.filename(summary.EMERGENCY_CARD_FILENAME))
 
 
-@space_view(Action.VIEW_SPACE)
+@space_view(Action.VIEW_PROFILE)
 def measurements(request, space):
     rows = list(space.profile_measurements.all())
     return render(
@@ -107,7 +107,7 @@ def measurements(request, space):
     )
 
 
-@space_view(Action.VIEW_SPACE)
+@space_view(Action.VIEW_PROFILE)
 def history(request, space):
     changes = ProfileChange.objects.filter(space=space)
     page = Paginator(changes, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))

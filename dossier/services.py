@@ -56,7 +56,7 @@ def add_document(
     Nothing is stored when the content is refused (RejectedFile is a DocumentError).
     `written` is text typed in the portal's form: always plain text, whatever it mentions.
     An import (`source=Document.Source.IMPORT`) names its author as the old record did
-    (`author_label`), records `added_by` as the account it was added for, and may carry
+    (`author_label`), records `added_by` as given (none for the system), and may carry
     any type: a professional wrote it in the old DMP, but is not linked to one here.
     """
     try:
@@ -89,7 +89,7 @@ def add_document(
         act_date=act_date,
         source=source
         or (Document.Source.PROFESSIONAL if author_professional else Document.Source.PATIENT),
-        added_by=added_by or by.user,
+        added_by=added_by or by.user,  # None when the system imports
         author_professional=author_professional,
         author_label=(
             author_label or (author_professional.title if author_professional else by.label)

@@ -306,7 +306,7 @@ def test_a_document_of_a_type_the_patient_may_not_add_is_imported_as_written_by_
     document = _documents(target)["Compte rendu corrigé"]
     assert document.type_code == "11488-4"
     assert document.author_label.startswith("Dr ")
-    assert document.added_by == target.holder.user
+    assert document.added_by is None
 
 
 # --- paths out of the archive -------------------------------------------------------------
@@ -380,3 +380,13 @@ def test_a_traversal_inside_a_zip_is_refused(target, tmp_path):
     assert failure is not None
     assert "chemin refusé « ../../evasion.pdf » : il sort de l'archive" in err
     assert not Document.objects.filter(space=target).exists()
+
+
+def test_a_space_not_yet_activated_gets_its_documents_too(archive):
+    """A created space whose holder has no account yet: nobody's account is put on the rows."""
+    waiting = factories.SpaceFactory(holder__user=None, state=Space.State.CREATED)
+    _out, err, failure = run(archive, space_nir=waiting.holder.nir)
+    assert failure is None, err
+    documents = _documents(waiting)
+    assert len(documents) == 4
+    assert {d.added_by_id for d in documents.values()} == {None}
