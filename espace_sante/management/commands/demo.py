@@ -207,11 +207,26 @@ class Command(BaseCommand):
         self._print_journeys(journeys)
 
     def _simulate_activity(self, spaces, pros):
-        """A few consultations, allowed and refused, as the history pages would show them."""
+        """A filled DMP, a pharmacist who declared consent, the sample directory, and a few
+        consultations, allowed and refused, as the history pages would show them."""
+        from acces import directory
+        from dossier import demo as dossier_demo  # the demo is glue, like urls.py
+
+        dossier_demo.load(spaces["camille"], pros)
+        pharmacist = pros["pharmacien"]
+        acces_services.declare_consent(
+            space=spaces["camille"],
+            professional=pharmacist,
+            by=Actor(user=pharmacist.user, role=pharmacist.user.kind, ip="192.0.2.10"),
+        )
+        directory.import_file(
+            settings.BASE_DIR / "docs" / "exemples" / "professionnels.csv", by=Actor.system()
+        )
         for key, space in [
             ("generaliste", spaces["camille"]),
             ("cardiologue", spaces["camille"]),
             ("pharmacien", spaces["camille"]),
+            ("urgentiste", spaces["camille"]),  # no basis: refused, as the history shows
             ("generaliste", spaces["leo"]),
         ]:
             user = pros[key].user
@@ -286,4 +301,9 @@ class Command(BaseCommand):
         out.write(
             "Patient : http://127.0.0.1:8000/   Professionnel : http://127.0.0.1:8000/pro/   "
             "Agent : http://127.0.0.1:8000/admin/"
+        )
+        key, nir13, last, first, born = PATIENTS[1][:5]
+        out.write(
+            f"Recherche d'un patient par un professionnel (/pro/patients/recherche/) : {first} "
+            f"{last}, INS {with_key(nir13)}, né le {born:%d/%m/%Y}"
         )
