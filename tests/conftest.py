@@ -127,6 +127,8 @@ def celery_worker(transactional_db, settings):
         "EMAIL_URL": f"filemail:///{mail_dir}",  # django-environ drops one leading slash
         "CELERY_QUEUE": queue,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        # The worker reads and writes the same files as the test (documents, archives).
+        "MEDIA_ROOT": str(django_settings.STORAGES["default"]["OPTIONS"]["location"]),
     }
     log_path = Path(mail_dir).with_suffix(".worker.log")
     log = log_path.open("w")
