@@ -25,7 +25,6 @@ import csv
 import io
 import re
 import secrets
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,11 +34,11 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from acces import audit
-from acces.models import Profession, Professional, Specialty
+from acces.models import Profession, Professional, Specialty, normalise, words
 from acces.validators import validate_rpps
 from espace_sante.enrolment import Rejection
 from espace_sante.models import User
@@ -72,13 +71,6 @@ class DirectoryFileError(Exception):
 
 
 # --- Normalising -------------------------------------------------------------------------
-
-
-def normalise(text: str) -> str:
-    """`Lœtitia ÉLÉONORE` → `loetitia eleonore`: lower case, no accents, ligatures spelt out."""
-    text = text.lower().replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
-    plain = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in plain if not unicodedata.combining(ch))
 
 
 def _key(text: str) -> str:
@@ -511,13 +503,15 @@ def _create(rows: list[_Row]) -> None:
     )
     Professional.objects.bulk_create(
         [
-            Professional(
-                user=user,
-                rpps=row.rpps,
-                profession=row.profession,
-                specialty=row.specialty or "",
-                practice_name=row.practice_name or "",
-                practice_town=row.practice_town or "",
+            _with_search_keys(
+                Professional(
+                    user=user,
+                    rpps=row.rpps,
+                    profession=row.profession,
+                    specialty=row.specialty or "",
+                    practice_name=row.practice_name or "",
+                    practice_town=row.practice_town or "",
+                )
             )
             for user, row in zip(users, rows, strict=True)
         ],
@@ -525,11 +519,17 @@ def _create(rows: list[_Row]) -> None:
     )
 
 
+def _with_search_keys(professional: Professional) -> Professional:
+    professional.refresh_search_keys()  # bulk_create does not call save()
+    return professional
+
+
 def _update(professionals: list[Professional], changes: dict[str, dict[str, str]]) -> None:
     if not professionals:
         return
     user_fields: set[str] = set()
     professional_fields: set[str] = set()
+    rekeyed: set[str] = set()
     for professional in professionals:
         for name, value in changes[professional.rpps].items():
             if name in _USER_FIELDS:
@@ -538,12 +538,21 @@ def _update(professionals: list[Professional], changes: dict[str, dict[str, str]
             else:
                 setattr(professional, name, value)
                 professional_fields.add(name)
+        if {"first_name", "last_name", "practice_town"} & set(changes[professional.rpps]):
+            # Names or town changed: the search keys follow (bulk_update does not call save()).
+            professional.refresh_search_keys()
+            rekeyed.add(professional.rpps)
+            professional_fields |= {"search_name", "search_town"}
     # Small batches: bulk_update writes one CASE per row and field.
     if user_fields:
         users = [p.user for p in professionals if user_fields & set(changes[p.rpps])]
         User.objects.bulk_update(users, sorted(user_fields), batch_size=500)
     if professional_fields:
-        changed = [p for p in professionals if professional_fields & set(changes[p.rpps])]
+        changed = [
+            p
+            for p in professionals
+            if p.rpps in rekeyed or professional_fields & set(changes[p.rpps])
+        ]
         Professional.objects.bulk_update(changed, sorted(professional_fields), batch_size=500)
 
 
@@ -553,49 +562,11 @@ def import_file(path: str | Path, *, by: Actor, dry_run: bool = False, **options
 
 # --- Searching ---------------------------------------------------------------------------
 
-# What a plain letter of the query may stand for in a name, in both cases: a PostgreSQL
-# database with the C locale does not fold the case of accented letters by itself.
-_ACCENTED = {
-    "a": "àâäáãåæ",
-    "c": "ç",
-    "e": "éèêë",
-    "i": "îïíì",
-    "n": "ñ",
-    "o": "ôöóòõøœ",
-    "u": "ùûüú",
-    "y": "ÿý",
-}
-_LIGATURES = {"oe": "œ", "ae": "æ"}
-# What separates the words of a name or a town: spaces, hyphens, apostrophes.
-_SEPARATORS = r"[\s'’-]"
 RPPS_QUERY = re.compile(r"^\d{11}$")
 
 
-def _letter(ch: str) -> str:
-    extra = _ACCENTED.get(ch, "")
-    if not extra:
-        return ch
-    return f"[{ch}{extra}{extra.upper()}]"
-
-
-def _word_pattern(word: str) -> str:
-    """A regular expression matching `word` (normalised) with any accents and ligatures."""
-    parts, position = [], 0
-    while position < len(word):
-        pair = word[position : position + 2]
-        if pair in _LIGATURES:
-            ligature = _LIGATURES[pair]
-            both = f"{ligature}{ligature.upper()}"
-            parts.append(f"(?:{_letter(pair[0])}{_letter(pair[1])}|[{both}])")
-            position += 2
-        else:
-            parts.append(_letter(word[position]))
-            position += 1
-    return "".join(parts)
-
-
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", normalise(text))
+    return words(text)
 
 
 def search_professionals(
@@ -617,11 +588,9 @@ def search_professionals(
     if RPPS_QUERY.match(compact):
         found = found.filter(rpps=compact)
     else:
+        # " dupont jean " contains " jean" and " dup": each word begins a word of the name.
         for word in _words(query):
-            pattern = f"(^|{_SEPARATORS}){_word_pattern(word)}"
-            found = found.filter(
-                Q(user__last_name__iregex=pattern) | Q(user__first_name__iregex=pattern)
-            )
+            found = found.filter(search_name__contains=f" {word}")
     if profession:
         code = profession_code(profession)
         if code is None:
@@ -629,9 +598,9 @@ def search_professionals(
         found = found.filter(profession=code)
     town_words = _words(town)
     if town_words:
-        pattern = "^" + f"{_SEPARATORS}+".join(_word_pattern(word) for word in town_words)
-        found = found.filter(practice_town__iregex=pattern)
-    found = found.order_by("user__last_name", "user__first_name", "rpps")
+        found = found.filter(search_town__startswith=" ".join(town_words))
+    # The normalised key sorts Élodie with the E's, whatever the database's collation.
+    found = found.order_by("search_name", "rpps")
     if limit is not None:
         found = found[:limit]
     return found

@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import re
+import unicodedata
 from datetime import UTC, timedelta
 
 from django.conf import settings
@@ -34,8 +36,25 @@ class Specialty(models.TextChoices):
     RADIOLOGIE = "radiologie", _("Radiologie")
 
 
+def normalise(text: str) -> str:
+    """`Lœtitia ÉLÉONORE` → `loetitia eleonore`: lower case, no accents, ligatures spelt out."""
+    text = text.lower().replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
+    plain = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in plain if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    """The words of a name or a town, normalised: hyphens and apostrophes separate them."""
+    return re.findall(r"[a-z0-9]+", normalise(text))
+
+
 class Professional(models.Model):
-    """A health professional, identified by their RPPS number."""
+    """A health professional, identified by their RPPS number.
+
+    `search_name` (" last names first names ", normalised) and `search_town` are what the
+    directory searches, with indexes (trigram on PostgreSQL): `refresh_search_keys` keeps
+    them in step with the names and the town whenever they are written.
+    """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="professional"
@@ -49,6 +68,8 @@ class Professional(models.Model):
     )
     practice_name = models.CharField(_("lieu d'exercice"), max_length=200, blank=True)
     practice_town = models.CharField(_("commune d'exercice"), max_length=100, blank=True)
+    search_name = models.CharField(max_length=310, editable=False, default="")
+    search_town = models.CharField(max_length=100, editable=False, default="")
 
     class Meta:
         verbose_name = _("professionnel de santé")
@@ -56,6 +77,17 @@ class Professional(models.Model):
 
     def __str__(self):
         return f"{self.user.get_full_name()} ({self.get_profession_display()})"
+
+    def save(self, *args, **kwargs):
+        self.refresh_search_keys()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_name", "search_town"}
+        super().save(*args, **kwargs)
+
+    def refresh_search_keys(self) -> None:
+        user = self.user
+        self.search_name = f" {' '.join(words(user.last_name) + words(user.first_name))} "
+        self.search_town = " ".join(words(self.practice_town))[:100]
 
     @property
     def title(self) -> str:

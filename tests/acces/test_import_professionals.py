@@ -373,3 +373,22 @@ def test_an_unreadable_csv_is_refused_with_its_line(tmp_path):
     with pytest.raises(CommandError, match="pas un CSV lisible vers la ligne 3"):
         call_command("import_professionals", str(path))
     assert not Professional.objects.exists()
+
+
+def test_the_directory_finds_a_professional_by_the_name_and_town_a_later_file_gave(tmp_path):
+    number = rpps()
+    run(csv_file(tmp_path, line(number, last="Martin", first="Claire", town="Nantes")))
+    run(
+        csv_file(
+            tmp_path,
+            line(number, last="Lœuvre-Dupré", first="Élodie", town="Saint-Étienne"),
+            name="v2.csv",
+        )
+    )
+    found = directory.search_professionals(query="loeuvre elo", town="saint etienne")
+    assert [p.rpps for p in found] == [number]
+    assert not directory.search_professionals(query="martin")
+    assert not directory.search_professionals(query="claire", town="nantes")
+    professional = Professional.objects.get(rpps=number)
+    assert professional.search_name == " loeuvre dupre elodie "
+    assert professional.search_town == "saint etienne"
