@@ -47,7 +47,8 @@ class Action(StrEnum):
     REQUEST_DELETION = "request_deletion"
     MANAGE_ACCESS = "manage_access"
     VIEW_DOCUMENT = "view_document"
-    ADD_DOCUMENT = "add_document"
+    ADD_DOCUMENT = "add_document"  # a professional's, of a type their profession may add
+    ADD_OWN_DOCUMENT = "add_own_document"  # the patient's own, from the patient's pages
     MANAGE_DOCUMENT = "manage_document"
     ANNOUNCE_DOCUMENT = "announce_document"
 
@@ -207,7 +208,13 @@ def _decide_for_patient(actor: User, action: Action, space: Space) -> Decision:
     if action == Action.ANNOUNCE_DOCUMENT:
         return DENY_ACTION
     if (
-        action in (Action.ADD_DOCUMENT, Action.MANAGE_DOCUMENT, Action.MANAGE_ACCESS)
+        action
+        in (
+            Action.ADD_DOCUMENT,
+            Action.ADD_OWN_DOCUMENT,
+            Action.MANAGE_DOCUMENT,
+            Action.MANAGE_ACCESS,
+        )
         and not space.is_open
     ):
         return DENY_NOT_OPEN

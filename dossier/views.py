@@ -93,7 +93,7 @@ def _add(request, space, form, data: bytes, success: str, *, written: bool = Fal
     return redirect("dossier:detail", space_id=space.public_id, document_id=document.public_id)
 
 
-@space_view(Action.ADD_DOCUMENT)
+@space_view(Action.ADD_OWN_DOCUMENT)
 def document_add(request, space):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -109,7 +109,7 @@ def document_add(request, space):
     return render(request, "dossier/add.html", {"space": space, "form": form})
 
 
-@space_view(Action.ADD_DOCUMENT)
+@space_view(Action.ADD_OWN_DOCUMENT)
 def document_write(request, space):
     form = WriteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

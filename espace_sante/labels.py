@@ -64,6 +64,7 @@ ACTION_LABELS = {
     "agent_created": _("Création d'un compte agent"),
     "view_document": _("Consultation d'un document"),
     "add_document": _("Ajout d'un document"),
+    "add_own_document": _("Ajout d'un document personnel"),
     "manage_document": _("Gestion d'un document"),
     "document_added": _("Ajout d'un document"),
     "document_masked": _("Document masqué aux professionnels"),

@@ -435,3 +435,15 @@ def test_the_decision_for_a_document_list_costs_a_constant_number_of_queries(spa
         return len(queries)
 
     assert cost(1) == cost(200)
+
+
+def test_a_professional_cannot_add_through_the_patients_own_pages(space):
+    """The patient's upload form would skip the matrix and the occupational part."""
+    occupational = _pro(specialty="medecine_travail")
+    services.declare_consent(space=space, professional=occupational, by=_actor(occupational.user))
+    attending = _pro()
+    _relate(space, attending, CareRelation.Basis.ATTENDING)
+    for professional in (occupational, attending):
+        decision = decide(professional.user, Action.ADD_OWN_DOCUMENT, space)
+        assert (decision.allowed, decision.reason) == (False, "action_not_allowed")
+    assert decide(space.holder.user, Action.ADD_OWN_DOCUMENT, space)

@@ -302,7 +302,7 @@ class Command(BaseCommand):
             "Patient : http://127.0.0.1:8000/   Professionnel : http://127.0.0.1:8000/pro/   "
             "Agent : http://127.0.0.1:8000/admin/"
         )
-        key, nir13, last, first, born = PATIENTS[1][:5]
+        _key, nir13, last, first, born = PATIENTS[1][:5]
         out.write(
             f"Recherche d'un patient par un professionnel (/pro/patients/recherche/) : {first} "
             f"{last}, INS {with_key(nir13)}, né le {born:%d/%m/%Y}"
