@@ -51,6 +51,20 @@ def _lock_head(chain: str) -> AuditChainHead:
     return head
 
 
+def hidden_from(target: Any) -> dict:
+    """Who may not read this event: those the target (a document) is hidden from.
+
+    An event about a document a professional made invisible to the patient (or to the
+    legal representatives) would tell them it exists: their trail leaves it out
+    (`acces.selectors.history_for`), as their lists leave the document out.
+    """
+    if getattr(target, "invisible_to_patient", False):
+        return {"hidden_from": "patient"}
+    if getattr(target, "invisible_to_representatives", False):
+        return {"hidden_from": "representatives"}
+    return {}
+
+
 def record(
     *,
     actor: Actor,
@@ -70,6 +84,7 @@ def record(
     """
     chain = chain_for(space=space, actor=actor)
     target_type, target_id = _target_ref(target)
+    detail = {**(detail or {}), **hidden_from(target)}
     with transaction.atomic():
         head = _lock_head(chain)
         event = AuditEvent(

@@ -18,7 +18,7 @@ from acces import selectors, services
 from acces.access import space_view, trace_refusal
 from acces.directory import DirectorySearchForm
 from acces.models import AuditEvent, Block, CareRelation, EmergencyAccess, Professional
-from acces.policy import Action
+from acces.policy import Action, Basis
 from espace_sante.models import Space
 from espace_sante.tracing import Actor
 
@@ -63,7 +63,10 @@ def _professional(request, space: Space, rpps: str | None) -> Professional:
 def access_page(request, space: Space):
     relations = list(selectors.care_team(space))
     added = dict(
-        AuditEvent.objects.filter(space=space, action="document_added", role="professional")
+        selectors.without_hidden(
+            AuditEvent.objects.filter(space=space, action="document_added", role="professional"),
+            _hidden_from_reader(request.access),
+        )
         .values("actor_id")
         .annotate(count=Count("pk"))
         .values_list("actor_id", "count")
@@ -176,7 +179,7 @@ def block(request, space: Space, rpps: str):
         services.block(space=space, professional=professional, by=Actor.from_request(request))
         messages.success(
             request,
-            _("%(name)s est bloqué : il ne peut plus accéder à votre dossier, même en urgence.")
+            _("Accès bloqué pour %(name)s : plus aucun accès à votre dossier, même en urgence.")
             % {"name": professional.title},
         )
         return _redirect(space)
@@ -200,7 +203,7 @@ def unblock(request, space: Space):
         raise Http404("Blocage introuvable")
     services.unblock(blocked=blocked, by=Actor.from_request(request))
     messages.success(
-        request, _("%(name)s n'est plus bloqué.") % {"name": blocked.professional.title}
+        request, _("Blocage levé pour %(name)s.") % {"name": blocked.professional.title}
     )
     return _redirect(space)
 
@@ -218,6 +221,13 @@ def emergency_settings(request, space: Space):
     )
     messages.success(request, _("Vos réglages d'accès en urgence sont enregistrés."))
     return _redirect(space)
+
+
+def _hidden_from_reader(decision) -> list[str]:
+    """Events about documents this reader may not see stay out of what they are shown."""
+    if decision.basis == Basis.HOLDER:
+        return ["patient"]
+    return ["patient", "representatives"]
 
 
 def _int(value) -> int:

@@ -335,11 +335,21 @@ def spaces_visible_to(actor: User) -> Q:
             & (Q(representatives__until__isnull=True) | Q(representatives__until__gt=now))
         )
     if actor.kind == User.Kind.PROFESSIONAL:
+        professional = professional_of(actor)
+        if professional is None:
+            return Q(pk__in=[])
         open_states = [Space.State.CREATED, Space.State.ACTIVE]
-        blocked = Block.objects.filter(professional__user=actor, lifted_at__isnull=True)
+        blocked = Block.objects.filter(professional=professional, lifted_at__isnull=True)
+        # The bases `_relation_basis` counts for this professional, and no other: a relation
+        # left from a former specialty (the directory changes it) opens nothing.
+        if professional.specialty == OCCUPATIONAL_SPECIALTY:
+            bases = [Basis.OCCUPATIONAL]
+        else:
+            bases = [basis for basis in _RELATION_RANK if basis != Basis.OCCUPATIONAL]
         return Q(
             state__in=open_states,
-            care_relations__professional__user=actor,
+            care_relations__professional=professional,
+            care_relations__basis__in=bases,
             care_relations__ended_at__isnull=True,
         ) & ~Q(pk__in=blocked.values("space_id"))
     return Q(pk__in=[])

@@ -3,8 +3,8 @@
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from acces.models import AuditEvent, CareRelation, EmergencyAccess
-from acces.policy import PATIENT_BASES, Basis, Decision, spaces_visible_to
+from acces.models import AuditEvent, Block, CareRelation, EmergencyAccess
+from acces.policy import Basis, Decision, spaces_visible_to
 from espace_sante.models import LegalRepresentative, Space, User
 
 # How far back "my recent patients" looks, in the professional's own trail.
@@ -69,12 +69,23 @@ def history(space: Space) -> QuerySet[AuditEvent]:
     )
 
 
+def without_hidden(events: QuerySet[AuditEvent], hidden_from: list[str]) -> QuerySet[AuditEvent]:
+    """Leave out the events about documents hidden from these readers (`audit.hidden_from`).
+
+    Written so that an event without the key is kept on every database (a bare
+    `exclude` on a missing JSON key would compare NULL and drop it).
+    """
+    return events.exclude(Q(detail__has_key="hidden_from") & Q(detail__hidden_from__in=hidden_from))
+
+
 def history_for(space: Space, user: User, decision: Decision) -> QuerySet[AuditEvent]:
     """The part of the trail `user` may read: all of it for the holder and representatives;
     what professionals did for the attending physician; their own entries for the others."""
     events = history(space)
-    if decision.basis in PATIENT_BASES:
-        return events
+    if decision.basis == Basis.HOLDER:
+        return without_hidden(events, ["patient"])
+    if decision.basis == Basis.LEGAL_REPRESENTATIVE:
+        return without_hidden(events, ["patient", "representatives"])
     if decision.basis == Basis.ATTENDING:
         return events.filter(role=User.Kind.PROFESSIONAL)
     return events.filter(actor=user)
@@ -99,7 +110,20 @@ def recent_patients(user: User) -> list[Space]:
     if not last_seen:
         return []
     now = timezone.now()
-    emergency = EmergencyAccess.objects.filter(professional__user=user, expires_at__gt=now).values(
+    # A live emergency access counts only while the patient allows its mode and has not
+    # blocked the professional, as in `policy._emergency_basis`.
+    defaults = Q(space__access_settings__isnull=True)
+    emergency = (
+        EmergencyAccess.objects.filter(professional__user=user, expires_at__gt=now)
+        .filter(
+            Q(mode=EmergencyAccess.Mode.BREAK_GLASS)
+            & (defaults | Q(space__access_settings__emergency_access=True))
+            | Q(mode=EmergencyAccess.Mode.SAMU)
+            & (defaults | Q(space__access_settings__samu_access=True))
+        )
+        .values("space_id")
+    )
+    blocked = Block.objects.filter(professional__user=user, lifted_at__isnull=True).values(
         "space_id"
     )
     spaces = (
@@ -107,6 +131,7 @@ def recent_patients(user: User) -> list[Space]:
         .filter(
             spaces_visible_to(user)
             | Q(pk__in=emergency, state__in=[Space.State.CREATED, Space.State.ACTIVE])
+            & ~Q(pk__in=blocked)
         )
         .select_related("holder")
         .distinct()
@@ -153,3 +178,20 @@ def filter_history(events: QuerySet[AuditEvent], data: dict) -> QuerySet[AuditEv
     if data.get("au"):
         events = events.filter(occurred_at__date__lte=data["au"])
     return events
+
+
+def name_subjects(events) -> None:
+    """Give each event about a professional (authorised, blocked…) the name of that
+    professional, read in one query for the page: the trail stores their RPPS."""
+    from acces.models import Professional
+
+    events = list(events)
+    numbers = {e.detail.get("professional") for e in events if isinstance(e.detail, dict)}
+    numbers.discard(None)
+    titles = {
+        p.rpps: p.title
+        for p in Professional.objects.filter(rpps__in=numbers).select_related("user")
+    }
+    for event in events:
+        detail = event.detail if isinstance(event.detail, dict) else {}
+        event.subject_label = titles.get(detail.get("professional"), "")

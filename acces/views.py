@@ -90,7 +90,10 @@ def consent(request, space_id):
     current = decide(request.user, Action.VIEW_SPACE, space) if space else None
     if space is None or not (found or current):
         # Only a space found by an exact search opens the consent: an id alone proves nothing.
-        trace_refusal(request, space_id, Action.VIEW_SPACE, reason="not_searched")
+        # The patient's trail says when it was a professional they blocked who tried.
+        blocked = current is not None and current.reason == "blocked"
+        reason = "blocked" if blocked else "not_searched"
+        trace_refusal(request, space_id, Action.VIEW_SPACE, reason=reason)
         raise PermissionDenied("Recherchez d'abord le patient.")
     if current:
         return render(
@@ -147,6 +150,8 @@ def patient_history(request, space_id):
     space, decision = get_space_for(request, space_id, Action.VIEW_HISTORY)
     events = selectors.history_for(space, request.user, decision)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)  # named once, shown as named
+    selectors.name_subjects(page.object_list)
     return render(
         request,
         "acces/pro/history.html",

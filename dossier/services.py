@@ -73,6 +73,12 @@ def add_document(
     if act_date > timezone.localdate():
         raise DocumentError("La date de l'acte ne peut pas être dans le futur.")
     imported = source == Document.Source.IMPORT
+    if by.role == User.Kind.PROFESSIONAL and author_professional is None and not imported:
+        # A professional's document names them as its author, so the matrix, masking and the
+        # patient's notice apply: the patient's own pages would let them pass for the patient.
+        raise DocumentError(
+            "Un professionnel de santé ajoute ses documents depuis l'espace professionnel."
+        )
     if author_professional is None and not doc_type.patient_may_add and not imported:
         raise DocumentError("Ce type de document est réservé aux professionnels de santé.")
     if author_professional is None and invisible_to_patient:
@@ -136,12 +142,20 @@ def read_content(document: Document) -> bytes:
 
 @transaction.atomic
 def set_masked(*, document: Document, masked: bool, by: Actor) -> Document:
-    """Mask from (or show again to) professionals; the attending physician and author still see."""
+    """Mask from (or show again to) professionals; the attending physician and author still see.
+
+    Every version of the document goes with it: an obsolete version still opens by its id,
+    and it holds what the patient wants hidden as much as the current one does.
+    """
     if masked and document.invisible_to_patient:
         raise DocumentError("Un document invisible du patient ne peut pas être masqué.")
-    if document.masked != masked:
+    changed = (
+        Document.objects.filter(pk__in=_version_ids(document), invisible_to_patient=False)
+        .exclude(masked=masked)
+        .update(masked=masked)
+    )
+    if changed:
         document.masked = masked
-        document.save(update_fields=["masked"])
         trace(
             actor=by,
             action="document_masked" if masked else "document_unmasked",
@@ -149,6 +163,20 @@ def set_masked(*, document: Document, masked: bool, by: Actor) -> Document:
             target=document,
         )
     return document
+
+
+def _version_ids(document: Document) -> set[int]:
+    """The ids of every version of `document`, older and newer (a chain through `replaces`)."""
+    ids = {document.pk}
+    older = document.replaces_id
+    while older is not None and older not in ids:
+        ids.add(older)
+        older = Document.objects.filter(pk=older).values_list("replaces_id", flat=True).first()
+    newer = Document.objects.filter(replaces_id=document.pk).values_list("pk", flat=True).first()
+    while newer is not None and newer not in ids:
+        ids.add(newer)
+        newer = Document.objects.filter(replaces_id=newer).values_list("pk", flat=True).first()
+    return ids
 
 
 @transaction.atomic

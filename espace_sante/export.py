@@ -22,6 +22,7 @@ from datetime import date, datetime
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -256,8 +257,11 @@ def _csv(header: list[str], rows: Iterable[list]) -> bytes:
 def _history(space: Space) -> bytes:
     from acces.models import AuditEvent  # the trail lives in acces, which plugs into us
 
+    # As the trail page: events about documents hidden from the downloader stay out.
+    hidden = ["patient", "representatives"] if _has_representatives(space) else ["patient"]
     events = (
         AuditEvent.objects.filter(space=space)
+        .exclude(Q(detail__has_key="hidden_from") & Q(detail__hidden_from__in=hidden))
         .order_by("occurred_at", "seq")
         .values_list("occurred_at", "actor_label", "role", "basis", "action", "outcome")
     )
@@ -275,6 +279,11 @@ def _history(space: Space) -> bytes:
             for occurred_at, actor_label, role, basis, action, outcome in events.iterator()
         ),
     )
+
+
+def _has_representatives(space: Space) -> bool:
+    now = timezone.now()
+    return space.representatives.filter(since__lte=now).exclude(until__lte=now).exists()
 
 
 def _notifications(space: Space) -> bytes:

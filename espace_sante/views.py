@@ -29,7 +29,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from acces import audit, selectors
 from acces.access import space_view, trace_refusal
 from acces.models import AuditEvent
-from acces.policy import Action
+from acces.policy import Action, Basis
 from espace_sante import auth, export, forms, lifecycle, notifications
 from espace_sante.forms import TokenForm
 from espace_sante.models import ExportJob, Notification, Space, SpaceError, User
@@ -220,7 +220,10 @@ def space_home(request, space: Space):
             "space": space,
             "holder": space.holder,
             "basis": request.access.basis,
-            "care_team": selectors.care_team(space),
+            # The occupational physician sees only the occupational part: not who else cares.
+            "care_team": selectors.care_team(space)
+            if request.access.basis != Basis.OCCUPATIONAL
+            else [],
             "representatives": selectors.representatives(space),
         },
     )
@@ -237,6 +240,8 @@ def space_history(request, space: Space):
         events = selectors.filter_history(events, filters.cleaned_data)
         filtered = any(filters.cleaned_data.values())
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)  # named once, shown as named
+    selectors.name_subjects(page.object_list)
     return render(
         request,
         "espace_sante/history.html",

@@ -447,3 +447,54 @@ def test_a_professional_cannot_add_through_the_patients_own_pages(space):
         decision = decide(professional.user, Action.ADD_OWN_DOCUMENT, space)
         assert (decision.allowed, decision.reason) == (False, "action_not_allowed")
     assert decide(space.holder.user, Action.ADD_OWN_DOCUMENT, space)
+
+
+def test_the_trail_names_the_professional_an_access_change_was_about(space, client):
+    from django.urls import reverse
+
+    from tests.conftest import sign_in
+
+    doctor = _pro()
+    services.authorise(space=space, professional=doctor, by=_actor(space.holder.user))
+    sign_in(client, space.holder.user)
+    body = client.get(reverse("espace_sante:history", args=[space.public_id])).content.decode()
+    assert f"Autorisation d&#x27;un professionnel : {doctor.title}" in body
+
+
+def test_the_patients_trail_says_nothing_of_a_document_hidden_from_them(client):
+    """Before the announcement, "Dr X added a document" would give the news away."""
+    from django.urls import reverse
+
+    from espace_sante import export
+    from tests.conftest import sign_in
+
+    space = factories.MinorSpaceFactory()
+    parent = factories.LegalRepresentativeFactory(space=space).user
+    author = _pro()
+    _relate(space, author, CareRelation.Basis.ATTENDING)
+    hidden = make_document(space, professional=author, invisible_to_patient=True)
+    secret = make_document(space, professional=author, invisible_to_representatives=True)
+    for document in (hidden, secret):
+        services.check_and_trace(
+            actor=_actor(author.user), space=space, action=Action.VIEW_DOCUMENT, target=document
+        )
+    assert AuditEvent.objects.filter(space=space, detail__hidden_from="patient").count() == 2
+    sign_in(client, parent)
+    body = client.get(reverse("espace_sante:history", args=[space.public_id])).content.decode()
+    assert "Ajout d&#x27;un document" not in body
+    assert "Consultation d&#x27;un document" not in body
+    assert "Consultation de l&#x27;historique" in body  # the rest of the trail is there
+    control = client.get(reverse("acces_patient:page", args=[space.public_id])).content.decode()
+    assert "1 document" not in control and "2 documents" not in control
+    assert "Aucun" in control  # the attending physician's row: nothing they may be told of
+    archive = __import__("zipfile").ZipFile(__import__("io").BytesIO(export.build_archive(space)))
+    trail = archive.read("historique.csv").decode("utf-8-sig")
+    assert "Ajout d'un document" not in trail
+    assert "Consultation de l'historique" in trail
+    # The attending physician reads them (professionals' entries), and the parent sees the
+    # announcement once it is made.
+    from dossier import services as documents
+
+    documents.announce_to_patient(document=hidden, by=_actor(author.user))
+    body = client.get(reverse("espace_sante:history", args=[space.public_id])).content.decode()
+    assert "Document rendu visible du patient" in body

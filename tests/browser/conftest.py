@@ -30,6 +30,7 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            "--lang=fr-FR",  # date fields and messages as a French user sees them
         ],
     }
 

@@ -84,7 +84,7 @@ def test_person_opposes_the_creation_after_confirming(page, live_server):
     assert_accessible(page)
     _fill_claim(page, space, code)
     page.get_by_role("button", name=re.compile("Confirmer mon opposition")).click()
-    assert "Cochez cette case pour confirmer votre opposition" in page.content()
+    page.get_by_text("Cochez cette case pour confirmer votre opposition").first.wait_for()
     assert_accessible(page)
     space.refresh_from_db()
     assert space.state == Space.State.ANNOUNCED
@@ -109,8 +109,13 @@ def test_holder_downloads_their_data_then_closes_their_space(page, live_server):
     page.wait_for_url(re.compile("/cloture/"))
     assert_accessible(page)
 
+    # The archive is prepared by a task (eager here), then the page offers it and leads back.
+    page.get_by_role("button", name=re.compile("Préparer le téléchargement")).click()
+    page.wait_for_url(re.compile("/telecharger/"))
+    assert "Votre archive est prête" in page.content()
+    assert_accessible(page)
     with page.expect_download() as download_info:
-        page.get_by_role("button", name=re.compile("Télécharger toutes mes données")).click()
+        page.get_by_role("link", name=re.compile("Télécharger l'archive")).click()
     download = download_info.value
     assert re.fullmatch(r"mon-espace-sante-\d{4}-\d{2}-\d{2}\.zip", download.suggested_filename)
     with open(download.path(), "rb") as handle:
@@ -118,6 +123,8 @@ def test_holder_downloads_their_data_then_closes_their_space(page, live_server):
     identity = json.loads(archive.read("identite.json"))
     assert identity["titulaire"]["nom_de_naissance"] == "Lemaire"
 
+    page.get_by_role("link", name=re.compile("Revenir à la clôture")).click()
+    page.wait_for_url(re.compile("/cloture/"))
     page.get_by_label(re.compile("Votre mot de passe actuel")).fill(PASSWORD)
     page.get_by_label(re.compile("Je confirme vouloir clôturer")).check(force=True)
     page.get_by_role("button", name="Clôturer l'espace").click()

@@ -3,7 +3,18 @@
 A new route is covered without anyone remembering to add it: a route whose
 parameters have no sample here fails `test_every_route_parameter_has_a_sample`.
 Each attempt by someone other than A (and A's authorised professional) must be
-refused (redirect to sign-in, 403, 404 or 405) or show nothing of A.
+refused (redirect to sign-in, 403, 404 or 405) or show nothing of A; each
+refusal on A's space is traced in A's trail.
+
+The roles that attack A: nobody signed in, another patient (B), a professional
+with no relation to A, B's professional (care team on B, none on A), A's
+attending physician whom A blocked (after opening A's record and breaking the
+glass), and a CPAM agent. A's pharmacist (care team on A) walks the document
+routes against a hospital report, which the matrix keeps from pharmacists.
+Ids of A and B mixed in one URL are a 404 that shows neither.
+
+The world is built once per test and each role signs in once per test: the walk
+costs one request per route and method, not one set-up.
 """
 
 import re
@@ -13,9 +24,12 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from acces.models import AuditEvent, CareRelation
+from acces import services
+from acces.models import AuditEvent, CareRelation, EmergencyAccess
+from acces.policy import Action
 from espace_sante import export
 from espace_sante.models import ExportJob
+from espace_sante.tracing import Actor
 from tests import factories
 from tests.conftest import sign_in
 
@@ -23,6 +37,13 @@ pytestmark = pytest.mark.django_db
 
 SECRET_NAME = "Zorglubesque"
 SECRET_FIRST = "Hyacinthe-Ondine"
+# Patient B's identity, which must not show where B's ids are mixed into A's URLs.
+B_NAME = "Quetzalcoatlique"
+B_FIRST = "Philomène-Aurore"
+# The title of A's hospital report, which A's pharmacist must never read.
+HOSPITAL_TITLE = "Hospitalisation Xylophonique"
+HOSPITAL_REPORT = "34112-3"
+B_DOCUMENT_TITLE = "Bilan Brontosaurien"
 
 
 @dataclass(frozen=True)
@@ -59,13 +80,19 @@ def _route(pattern) -> str:
 
 
 ROUTES = sorted(set(_walk(get_resolver().url_patterns)), key=lambda r: r.template)
+SPACE_ROUTES = [r for r in ROUTES if "space_id" in r.params]
+DOCUMENT_ROUTES = [r for r in ROUTES if "document_id" in r.params]
+# Routes naming an object of a space besides the space itself.
+OBJECT_ROUTES = [
+    r for r in SPACE_ROUTES if {"document_id", "job_id", "relation_id"} & set(r.params)
+]
 
 # Samples point at patient A's objects wherever a route names one.
 SAMPLE_BUILDERS = {
     "space_id": lambda w: w.space_a.public_id,
     "document_id": lambda w: w.document_a.public_id,
     "job_id": lambda w: w.export_a.public_id,
-    # The patient's control page: A's attending physician (a relation of A's space, an RPPS).
+    # The patient's control page: A's authorised professional (a relation of A's space, an RPPS).
     "relation_id": lambda w: w.pro_of_a.professional.care_relations.get().pk,
     "rpps": lambda w: w.pro_of_a.professional.rpps,
     # Django admin and allauth parameters: A's identity where the admin would show it.
@@ -86,16 +113,50 @@ def test_every_route_parameter_has_a_sample():
     assert not missing, f"add a sample for these route parameters: {sorted(missing)}"
 
 
+def test_the_walk_sees_the_pro_portal_and_the_documents():
+    """A resolver change that hid these routes from the walk would make it prove nothing."""
+    names = {route.name for route in ROUTES}
+    assert {
+        "pro:patient",
+        "pro:consent",
+        "pro:history",
+        "pro_documents:list",
+        "pro_documents:detail",
+        "pro_documents:download",
+        "pro_documents:announce",
+        "pro_documents:add",
+        "dossier:detail",
+        "dossier:download",
+        "acces_patient:page",
+        "espace_sante:history",
+    } <= names
+    assert len(DOCUMENT_ROUTES) >= 8
+
+
 @dataclass
 class World:
     space_a: object
     holder_a: object
+    space_b: object
     patient_b: object
     pro_outsider: object
     pro_of_a: object
+    pro_of_b: object
+    blocked_pro: object
+    pharmacist_of_a: object
     agent: object
     document_a: object
+    hospital_report_a: object
     export_a: object
+
+    def samples(self, **overrides) -> dict:
+        return {name: build(self) for name, build in SAMPLE_BUILDERS.items()} | overrides
+
+
+def _pro(**kwargs):
+    professional = factories.ProfessionalFactory(**kwargs)
+    factories.TOTPDeviceFactory(user=professional.user)
+    return professional
 
 
 @pytest.fixture
@@ -103,43 +164,95 @@ def world(agent):
     space_a = factories.SpaceFactory(
         holder__last_name=SECRET_NAME, holder__first_names=SECRET_FIRST
     )
-    pro_of_a = factories.ProfessionalFactory()
-    factories.TOTPDeviceFactory(user=pro_of_a.user)
+    space_b = factories.SpaceFactory(holder__last_name=B_NAME, holder__first_names=B_FIRST)
+    pro_of_a = _pro()
     factories.CareRelationFactory(
-        space=space_a, professional=pro_of_a, basis=CareRelation.Basis.ATTENDING
+        space=space_a, professional=pro_of_a, basis=CareRelation.Basis.AUTHORISED
     )
-    outsider = factories.ProfessionalFactory()
-    factories.TOTPDeviceFactory(user=outsider.user)
+    # A's attending physician, who opened A's record and broke the glass before A blocked
+    # them: neither their old basis, nor their history, nor a live emergency access helps.
+    blocked_pro = _pro(user__last_name="Bloqué")
+    factories.CareRelationFactory(
+        space=space_a, professional=blocked_pro, basis=CareRelation.Basis.ATTENDING
+    )
+    services.check_and_trace(
+        actor=Actor(user=blocked_pro.user, role="professional"),
+        space=space_a,
+        action=Action.VIEW_SPACE,
+    )
+    services.open_emergency_access(
+        space=space_a,
+        professional=blocked_pro,
+        mode=EmergencyAccess.Mode.BREAK_GLASS,
+        reason="Malaise en salle d'attente",
+        by=Actor(user=blocked_pro.user, role="professional"),
+    )
+    services.block(
+        space=space_a, professional=blocked_pro, by=Actor(space_a.holder.user, "patient")
+    )
+    pharmacist = _pro(profession="pharmacien", specialty="")
+    factories.CareRelationFactory(
+        space=space_a, professional=pharmacist, basis=CareRelation.Basis.CARE_TEAM
+    )
+    pro_of_b = _pro()
+    factories.CareRelationFactory(
+        space=space_b, professional=pro_of_b, basis=CareRelation.Basis.CARE_TEAM
+    )
     document_a = factories.make_document(
         space_a, professional=pro_of_a, title=f"Compte rendu {SECRET_NAME}"
+    )
+    hospital_report_a = factories.make_document(
+        space_a, professional=pro_of_a, type_code=HOSPITAL_REPORT, title=HOSPITAL_TITLE
     )
     export_a = ExportJob.objects.create(space=space_a, requested_by=space_a.holder.user)
     export.run_job(export_a.pk)
     return World(
-        export_a=export_a,
-        document_a=document_a,
         space_a=space_a,
         holder_a=space_a.holder.user,
-        patient_b=factories.SpaceFactory().holder.user,
-        pro_outsider=outsider.user,
+        space_b=space_b,
+        patient_b=space_b.holder.user,
+        pro_outsider=_pro().user,
         pro_of_a=pro_of_a.user,
+        pro_of_b=pro_of_b.user,
+        blocked_pro=blocked_pro.user,
+        pharmacist_of_a=pharmacist.user,
         agent=agent,
+        document_a=document_a,
+        hospital_report_a=hospital_report_a,
+        export_a=export_a,
     )
 
 
-ATTACKERS = ["anonymous", "patient_b", "pro_outsider", "agent"]
+ATTACKERS = ["anonymous", "patient_b", "pro_outsider", "pro_of_b", "blocked_pro", "agent"]
+# Signed-in attackers: each refusal on A's space is traced in A's trail.
+TRACED_ATTACKERS = ["patient_b", "pro_outsider", "pro_of_b", "blocked_pro", "agent"]
 
 
-def _client(world, role):
-    client = Client()
-    if role == "anonymous":
-        return client
-    return sign_in(client, getattr(world, role))
+class Visitor:
+    """One role's browser for a whole walk: signed in once, signed in again if a route
+    (the sign-out, say) ended the session, so every request is made as that role."""
+
+    def __init__(self, user):
+        self.user = user
+        self.client = self._fresh()
+
+    def _fresh(self):
+        return Client() if self.user is None else sign_in(Client(), self.user)
+
+    def request(self, method: str, url: str):
+        response = getattr(self.client, method)(url)
+        if self.user is not None and "_auth_user_id" not in self.client.session:
+            self.client = self._fresh()
+        return response
+
+
+def _visitor(world, role):
+    return Visitor(None if role == "anonymous" else getattr(world, role))
 
 
 def _markers(world):
     holder = world.space_a.holder
-    return [SECRET_NAME, SECRET_FIRST, holder.nir]
+    return [SECRET_NAME, SECRET_FIRST, holder.nir, HOSPITAL_TITLE]
 
 
 def _refused_or_blank(response, markers, route, role, method):
@@ -156,44 +269,158 @@ def _refused_or_blank(response, markers, route, role, method):
 
 @pytest.mark.parametrize("role", ATTACKERS)
 def test_no_role_reaches_another_patients_data(world, role):
-    samples = {name: build(world) for name, build in SAMPLE_BUILDERS.items()}
+    samples = world.samples()
     markers = _markers(world)
+    visitor = _visitor(world, role)
     for route in ROUTES:
         is_admin = route.name.startswith("admin:")
         if is_admin and role == "agent":
             continue  # agents see identities there by design; the admin has its own test
         url = route.url(samples)
         for method in ("get", "post"):
-            response = getattr(_client(world, role), method)(url)
+            response = visitor.request(method, url)
             _refused_or_blank(response, markers, route, role, method)
 
 
-@pytest.mark.parametrize("role", ["patient_b", "pro_outsider", "agent"])
+def _denied_on(space):
+    return AuditEvent.objects.filter(space=space, outcome="denied")
+
+
+@pytest.mark.parametrize("role", TRACED_ATTACKERS)
 def test_each_refusal_on_a_space_is_traced_in_that_space(world, role):
-    samples = {name: build(world) for name, build in SAMPLE_BUILDERS.items()}
-    space_routes = [r for r in ROUTES if "space_id" in r.params]
-    assert space_routes
-    for route in space_routes:
-        before = AuditEvent.objects.filter(space=world.space_a, outcome="denied").count()
-        # POST: it reaches views that only accept POST too; the policy answers first.
-        response = _client(world, role).post(route.url(samples))
-        assert response.status_code == 403, f"{route.name} as {role}"
-        after = AuditEvent.objects.filter(space=world.space_a, outcome="denied").count()
-        assert after == before + 1, f"{route.name} as {role} was not traced"
+    samples = world.samples()
+    visitor = _visitor(world, role)
+    assert SPACE_ROUTES
+    for route in SPACE_ROUTES:
+        # POST reaches views that only accept POST too; the policy answers first.
+        for method in ("post", "get"):
+            before = _denied_on(world.space_a).count()
+            response = visitor.request(method, route.url(samples))
+            if method == "get" and response.status_code == 405:
+                continue  # an action that only takes POST: refused before reading anything
+            assert response.status_code == 403, f"{method} {route.name} as {role}"
+            events = list(_denied_on(world.space_a).order_by("-seq")[:2])
+            assert _denied_on(world.space_a).count() == before + 1, (
+                f"{method} {route.name} as {role} was not traced once"
+            )
+            assert events[0].actor_id == getattr(world, role).pk
+            if role == "blocked_pro":
+                assert events[0].detail["reason"] == "blocked", route.name
+
+
+def test_a_blocked_professional_is_told_nothing_of_the_patient(world):
+    """Blocked after a live emergency access: not on the dashboard, not on any page."""
+    client = sign_in(Client(), world.blocked_pro)
+    dashboard = client.get("/pro/").content.decode()
+    assert SECRET_NAME not in dashboard
+    assert EmergencyAccess.objects.filter(professional__user=world.blocked_pro).exists()
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_pharmacist_of_the_patient_never_reads_a_hospital_report(world, method):
+    """A's pharmacist is in A's care team, but the matrix keeps hospital reports from them."""
+    samples = world.samples(document_id=world.hospital_report_a.public_id)
+    visitor = _visitor(world, "pharmacist_of_a")
+    for route in DOCUMENT_ROUTES:
+        before = _denied_on(world.space_a).count()
+        response = visitor.request(method, route.url(samples))
+        if method == "get" and response.status_code == 405:
+            continue
+        assert response.status_code == 403, f"{method} {route.name}"
+        assert HOSPITAL_TITLE not in response.content.decode(), route.name
+        assert _denied_on(world.space_a).count() == before + 1, f"{route.name} not traced"
+        event = _denied_on(world.space_a).order_by("-seq").first()
+        assert event.actor_id == world.pharmacist_of_a.pk
+        assert event.detail["reason"] in ("document_type_not_allowed", "action_not_allowed")
+    # The lists do not name it either; the biology result beside it is there.
+    for url in (
+        f"/pro/patients/{world.space_a.public_id}/documents/",
+        f"/espace/{world.space_a.public_id}/documents/",
+    ):
+        page = visitor.request("get", url).content.decode()
+        assert HOSPITAL_TITLE not in page
+        assert world.document_a.title in page
+
+
+def test_the_pharmacist_does_read_the_documents_of_their_profession(world):
+    """The refusals above come from the document's type, not from a broken sample."""
+    client = sign_in(Client(), world.pharmacist_of_a)
+    url = f"/pro/patients/{world.space_a.public_id}/documents/{world.document_a.public_id}/"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert world.document_a.title in response.content.decode()
 
 
 def test_the_samples_reach_real_pages_for_their_owners(world):
     """The walk proves something only if A (or A's doctor) does see those pages."""
-    samples = {name: build(world) for name, build in SAMPLE_BUILDERS.items()}
-    for route in ROUTES:
-        if "space_id" not in route.params:
-            continue
-        owner = (
-            world.pro_of_a if route.name.startswith(("pro:", "pro_documents:")) else world.holder_a
-        )
-        response = sign_in(Client(), owner).get(route.url(samples))
+    samples = world.samples()
+    owners = {
+        True: sign_in(Client(), world.pro_of_a),
+        False: sign_in(Client(), world.holder_a),
+    }
+    for route in SPACE_ROUTES:
+        client = owners[route.name.startswith(("pro:", "pro_documents:"))]
+        response = client.get(route.url(samples))
         if response.status_code == 405:
             continue  # an action that only takes POST: the page itself is checked elsewhere
         assert response.status_code == 200, route.name
         if response.get("Content-Type", "").startswith("text/html"):
             assert SECRET_NAME in response.content.decode(), route.name
+
+
+# --- Ids of two spaces mixed in one URL ---------------------------------------------------------
+
+
+@pytest.fixture
+def objects_of_b(world):
+    """B's own document, archive and care relation, to mix into A's URLs (and A's into B's)."""
+    document_b = factories.make_document(
+        world.space_b, professional=world.pro_of_b.professional, title=B_DOCUMENT_TITLE
+    )
+    export_b = ExportJob.objects.create(space=world.space_b, requested_by=world.patient_b)
+    export.run_job(export_b.pk)
+    return {
+        "document_id": document_b.public_id,
+        "job_id": export_b.public_id,
+        "relation_id": world.pro_of_b.professional.care_relations.get().pk,
+    }
+
+
+def _mixed_case(world, objects_of_b, side):
+    """(owner of the space in the URL, pro of that space, samples, markers that must not show)."""
+    if side == "a_space_b_ids":
+        return (
+            world.holder_a,
+            world.pro_of_a,
+            world.samples(**objects_of_b),
+            [B_NAME, B_FIRST, world.space_b.holder.nir, B_DOCUMENT_TITLE],
+        )
+    return (
+        world.patient_b,
+        world.pro_of_b,
+        world.samples(space_id=world.space_b.public_id),
+        [*_markers(world), f"Compte rendu {SECRET_NAME}"],
+    )
+
+
+@pytest.mark.parametrize("side", ["a_space_b_ids", "b_space_a_ids"])
+def test_one_spaces_id_with_another_spaces_object_is_a_404_that_shows_nothing(
+    world, objects_of_b, side
+):
+    holder, professional, samples, markers = _mixed_case(world, objects_of_b, side)
+    assert OBJECT_ROUTES
+    visitors = {True: Visitor(professional), False: Visitor(holder)}
+    for route in OBJECT_ROUTES:
+        user_is_pro = route.name.startswith(("pro:", "pro_documents:"))
+        visitor = visitors[user_is_pro]
+        for method in ("post", "get"):
+            before = AuditEvent.objects.filter(actor=visitor.user, outcome="denied").count()
+            response = visitor.request(method, route.url(samples))
+            if method == "get" and response.status_code == 405:
+                continue
+            assert response.status_code == 404, f"{method} {route.name} ({side})"
+            body = response.content.decode()
+            leaked = [m for m in markers if m in body]
+            assert not leaked, f"{method} {route.name} ({side}) shows {leaked}"
+            after = AuditEvent.objects.filter(actor=visitor.user, outcome="denied").count()
+            assert after == before + 1, f"{method} {route.name} ({side}) was not traced"
