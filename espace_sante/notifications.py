@@ -160,3 +160,21 @@ def mark_read(*, user: User, notification_id: int | None = None) -> int:
     if notification_id is not None:
         unread = unread.filter(pk=notification_id)
     return unread.update(read_at=timezone.now())
+
+
+# What only an email needs: the greeting, the way to the site, the signature.
+_EMAIL_ONLY = ("Bonjour", "Connectez-vous sur", "L'équipe Mon espace santé")
+
+
+def portal_text(body: str) -> str:
+    """The message of a notification as the portal shows it: the email without its greeting,
+    its "connect to the site" line and its signature (the page is the site)."""
+    paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
+    kept = []
+    for paragraph in paragraphs:
+        if paragraph.startswith(_EMAIL_ONLY[2]):
+            break
+        if paragraph.startswith(_EMAIL_ONLY[:2]):
+            continue
+        kept.append(paragraph)
+    return "\n\n".join(kept) or body.strip()

@@ -1,9 +1,10 @@
 from django import template
 
-from espace_sante import labels
+from espace_sante import labels, notifications
 
 register = template.Library()
 
 register.filter("action_label", labels.action_label)
 register.filter("role_label", labels.role_label)
 register.filter("basis_label", labels.basis_label)
+register.filter("portal_text", notifications.portal_text)

@@ -132,3 +132,23 @@ def test_real_worker_sends_the_outbox_once(celery_worker):
 def test_notification_str_has_no_content():
     notification = Notification(pk=3, kind="space_accessed", subject="secret", body="secret")
     assert "secret" not in str(notification)
+
+
+@pytest.mark.django_db
+def test_the_portal_shows_the_message_without_the_emails_greeting_link_and_signature(client):
+    from django.urls import reverse
+
+    from tests.conftest import sign_in
+
+    user = factories.UserFactory()
+    notifications.notify(
+        recipient=user,
+        template="space_accessed",
+        context={"actor_title": "Dr Test — Médecin", "when": timezone.now()},
+    )
+    sign_in(client, user)
+    body = client.get(reverse("espace_sante:notifications")).content.decode()
+    assert "Dr Test — Médecin a consulté votre espace santé" in body
+    assert "Bonjour" not in body
+    assert "Connectez-vous sur" not in body
+    assert "Cet e-mail ne contient jamais" not in body
