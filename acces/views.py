@@ -110,7 +110,12 @@ def consent(request, space_id):
                 by=Actor.from_request(request),
             )
         except services.AccessError as error:
-            form.add_error(None, str(error))
+            return render(
+                request,
+                "acces/pro/consent.html",
+                {"space": space, "refused": str(error)},
+                status=403,
+            )
         else:
             messages.success(
                 request,

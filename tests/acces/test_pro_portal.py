@@ -268,7 +268,9 @@ def test_a_blocked_professional_who_finds_the_patient_cannot_declare_consent(doc
     client = _client(doctor.user)
     client.post("/pro/patients/recherche/", _identity(space))
     response = client.post(_pro_url(space, "consentement/"), {"consent": "on"})
+    assert response.status_code == 403
     assert "Le patient ne vous a pas autorisé" in _text(response)
+    assert "Je déclare" not in _text(response)  # no form to resubmit
     assert not CareRelation.objects.filter(professional=doctor).exists()
     assert client.get(_pro_url(space)).status_code == 403
     assert AuditEvent.objects.filter(
