@@ -7,9 +7,12 @@ class DossierConfig(AppConfig):
     verbose_name = "Dossier médical partagé"
 
     def ready(self):
-        from dossier import fhir, services, summary
+        from django.db.models.signals import post_migrate
+
+        from dossier import fhir, reference, services, summary
         from espace_sante import export, lifecycle
 
+        post_migrate.connect(reference.restore_reference_data, sender=self)
         lifecycle.on_destroy(services.destroy_documents)
         export.on_export(services.export_documents, count=services.count_exported_documents)
         export.on_export(fhir.export_bundle, count=lambda space: 1)
