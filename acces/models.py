@@ -5,6 +5,7 @@ import json
 import re
 import unicodedata
 from datetime import UTC, timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -89,7 +90,7 @@ class Professional(models.Model):
         self.search_name = f" {' '.join(words(user.last_name) + words(user.first_name))} "
         self.search_town = " ".join(words(self.practice_town))[:100]
 
-    @property
+    @cached_property  # named in every audit event a professional writes: worked out once
     def title(self) -> str:
         """How the professional is named to a patient: name, profession, specialty."""
         label = self.get_profession_display()

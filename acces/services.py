@@ -44,6 +44,10 @@ class AccessError(Exception):
     """A request about access that cannot be carried out; the message is for the user."""
 
 
+def _start_of_today():
+    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def check_and_trace(*, actor: Actor, space: Space, action: Action, target: Any = None) -> Decision:
     """Ask the policy, write the audit event, and tell the patient of a professional's access.
 
@@ -61,7 +65,8 @@ def check_and_trace(*, actor: Actor, space: Space, action: Action, target: Any =
                 space=space,
                 actor=actor.user,
                 outcome=AuditEvent.Outcome.ALLOWED,
-                occurred_at__date=timezone.localdate(),
+                # A range, not `__date`: the (space, occurred_at) index reads only today.
+                occurred_at__gte=_start_of_today(),
             ).exists()
         )
         audit.record(
