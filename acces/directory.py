@@ -21,7 +21,6 @@ thousands); a stored, normalised search key with an index is the way to scale
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import secrets
@@ -40,6 +39,7 @@ from django.utils.translation import gettext_lazy as _
 from acces import audit
 from acces.models import Profession, Professional, Specialty, normalise, words
 from acces.validators import validate_rpps
+from espace_sante.csvfile import read_rows
 from espace_sante.enrolment import Rejection
 from espace_sante.models import User
 from espace_sante.tracing import Actor
@@ -136,46 +136,18 @@ def read_csv(source: str | Path | io.TextIOBase) -> Iterator[tuple[int, dict[str
     `COLUMNS` are ignored, so an extract with more columns loads as it is. The
     line number is where the record starts, as a spreadsheet shows it.
     """
-    if isinstance(source, str | Path):
-        with open(source, encoding="utf-8-sig", newline="") as handle:
-            yield from read_csv(handle)
-        return
-    try:
-        header_line = source.readline()
-    except UnicodeDecodeError as exc:
-        raise DirectoryFileError("Le fichier n'est pas encodé en UTF-8.") from exc
-    if not header_line.strip():
-        raise DirectoryFileError("Le fichier est vide : il faut une ligne d'en-tête.")
-    delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
-    header = [_column_name(name) for name in next(csv.reader([header_line], delimiter=delimiter))]
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        raise DirectoryFileError(
-            "Colonne(s) absente(s) de l'en-tête : "
-            + ", ".join(missing)
-            + f". Colonnes attendues : {', '.join(COLUMNS)}."
-        )
-    present = ",".join(name for name in COLUMNS if name in header)
-    reader = csv.reader(source, delimiter=delimiter)
-    consumed = 1  # the header
-    try:
-        for values in reader:
-            line, consumed = consumed + 1, reader.line_num + 1
-            if not any(value.strip() for value in values):
-                continue
-            row = dict(zip(header, values, strict=False))
-            row["__columns__"] = present
-            if len(values) > len(header):
-                row["__extra__"] = "1"
-            yield line, row
-    except UnicodeDecodeError as exc:
-        raise DirectoryFileError(
-            f"Le fichier n'est pas encodé en UTF-8 (vers la ligne {consumed + 1})."
-        ) from exc
-    except csv.Error as exc:
-        raise DirectoryFileError(
-            f"Le fichier n'est pas un CSV lisible vers la ligne {consumed + 1} ({exc})."
-        ) from exc
+    present = None
+    for line, header, row in read_rows(
+        source,
+        columns=COLUMNS,
+        required=REQUIRED_COLUMNS,
+        column_name=_column_name,
+        error=DirectoryFileError,
+    ):
+        if present is None:
+            present = ",".join(name for name in COLUMNS if name in header)
+        row["__columns__"] = present
+        yield line, row
 
 
 # --- Checking one row --------------------------------------------------------------------

@@ -14,7 +14,6 @@ campaign).
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import re
@@ -30,6 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from espace_sante.csvfile import read_rows
 from espace_sante.identity import normalise_nir, validate_carte_vitale_serial, validate_nir
 from espace_sante.models import LegalRepresentative, Patient, Space
 from espace_sante.tracing import Actor, trace_many
@@ -131,42 +131,22 @@ def read_csv(source: str | Path | io.TextIOBase) -> Iterator[tuple[int, dict[str
     columns and so contains no other punctuation. The line number is where the
     record starts, as a spreadsheet shows it (quoted addresses may span lines).
     """
-    if isinstance(source, str | Path):
-        with open(source, encoding="utf-8-sig", newline="") as handle:
-            yield from read_csv(handle)
-        return
-    try:
-        header_line = source.readline()
-    except UnicodeDecodeError as exc:
-        raise EnrolmentFileError("Le fichier n'est pas encodé en UTF-8.") from exc
-    if not header_line.strip():
-        raise EnrolmentFileError("Le fichier est vide : il faut une ligne d'en-tête.")
-    delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
-    header = [_column_name(name) for name in next(csv.reader([header_line], delimiter=delimiter))]
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        raise EnrolmentFileError(
-            "Colonne(s) absente(s) de l'en-tête : "
-            + ", ".join(missing)
-            + f". Colonnes attendues : {', '.join(COLUMNS)}."
-        )
-    if "email" not in header and "adresse" not in header:
-        raise EnrolmentFileError("L'en-tête doit comporter une colonne « email » ou « adresse ».")
-    reader = csv.reader(source, delimiter=delimiter)
-    consumed = 1  # the header
-    try:
-        for values in reader:
-            line, consumed = consumed + 1, reader.line_num + 1
-            if not any(value.strip() for value in values):
-                continue
-            row = dict(zip(header, values, strict=False))
-            if len(values) > len(header):
-                row["__extra__"] = "1"
-            yield line, row
-    except UnicodeDecodeError as exc:
-        raise EnrolmentFileError(
-            f"Le fichier n'est pas encodé en UTF-8 (vers la ligne {consumed + 1})."
-        ) from exc
+
+    def needs_a_contact(header: list[str]) -> None:
+        if "email" not in header and "adresse" not in header:
+            raise EnrolmentFileError(
+                "L'en-tête doit comporter une colonne « email » ou « adresse »."
+            )
+
+    for line, _header, row in read_rows(
+        source,
+        columns=COLUMNS,
+        required=REQUIRED_COLUMNS,
+        column_name=_column_name,
+        error=EnrolmentFileError,
+        check_header=needs_a_contact,
+    ):
+        yield line, row
 
 
 # --- Checking one row --------------------------------------------------------------------
