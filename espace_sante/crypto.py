@@ -81,6 +81,91 @@ def decrypt(ciphertext: bytes, data_key: DataKey, *, context: bytes = b"") -> by
         raise DecryptionError("ciphertext altered or not of this key") from exc
 
 
+# --- Large objects: a stream of chunks -----------------------------------------------------
+# An archive of a whole record can weigh gigabytes: it is encrypted as it is written,
+# chunk by chunk, never held whole in memory. Each chunk is sealed with its index and
+# whether it is the last one in its authenticated data, so chunks cannot be reordered,
+# dropped or cut short without decryption failing.
+
+STREAM_VERSION = b"\x02"
+STREAM_CHUNK = 1 << 20  # plaintext bytes per chunk
+
+
+class EncryptingWriter:
+    """A write-only file object: what is written goes, encrypted, to `sink` (a binary file).
+
+    Call `close()` to seal the last chunk; a stream that was not closed does not decrypt.
+    """
+
+    def __init__(self, sink, data_key: DataKey, *, context: bytes = b""):
+        self._sink = sink
+        self._aesgcm = AESGCM(_unwrap(data_key))
+        self._context = context
+        self._buffer = bytearray()
+        self._index = 0
+        self._closed = False
+        self._written = 0
+        sink.write(STREAM_VERSION)
+
+    def write(self, data) -> int:
+        self._buffer += data
+        self._written += len(data)
+        while len(self._buffer) > STREAM_CHUNK:
+            self._seal(bytes(self._buffer[:STREAM_CHUNK]), last=False)
+            del self._buffer[:STREAM_CHUNK]
+        return len(data)
+
+    def tell(self) -> int:
+        return self._written
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if not self._closed:
+            self._seal(bytes(self._buffer), last=True)
+            self._buffer.clear()
+            self._closed = True
+
+    def _seal(self, chunk: bytes, *, last: bool) -> None:
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aesgcm.encrypt(nonce, chunk, _chunk_aad(self._context, self._index, last))
+        self._sink.write(len(sealed).to_bytes(4, "big") + nonce + sealed)
+        self._index += 1
+
+
+def _chunk_aad(context: bytes, index: int, last: bool) -> bytes:
+    return context + b"|chunk:" + index.to_bytes(8, "big") + (b"|last" if last else b"|more")
+
+
+def decrypt_stream(source, data_key: DataKey, *, context: bytes = b"") -> Iterator[bytes]:
+    """The plaintext of an `EncryptingWriter` stream read from `source`, chunk by chunk."""
+    if source.read(1) != STREAM_VERSION:
+        raise DecryptionError("unknown stream format")
+    aesgcm = AESGCM(_unwrap(data_key))
+    index = 0
+    while True:
+        size = source.read(4)
+        if len(size) != 4:
+            raise DecryptionError("stream cut short")
+        nonce = source.read(NONCE_BYTES)
+        sealed = source.read(int.from_bytes(size, "big"))
+        for last in (False, True):
+            try:
+                chunk = aesgcm.decrypt(nonce, sealed, _chunk_aad(context, index, last))
+            except InvalidTag:
+                continue
+            break
+        else:
+            raise DecryptionError("stream altered or not of this key")
+        yield chunk
+        if last:
+            if source.read(1):
+                raise DecryptionError("data after the last chunk")
+            return
+        index += 1
+
+
 def destroy_data_key(data_key: DataKey) -> None:
     """Crypto-shred: forget the wrapped key, so nothing it protected can be read again."""
     DataKey.objects.filter(pk=data_key.pk).update(wrapped=None, destroyed_at=timezone.now())

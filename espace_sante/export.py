@@ -16,11 +16,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -58,7 +59,14 @@ def count_steps(space: Space) -> int:
 
 
 def build_archive(space: Space, progress: Progress | None = None) -> bytes:
-    """A ZIP of everything the space holds that its holder may take away.
+    """A ZIP of everything the space holds that its holder may take away, in memory."""
+    buffer = io.BytesIO()
+    write_archive(space, buffer, progress)
+    return buffer.getvalue()
+
+
+def write_archive(space: Space, sink, progress: Progress | None = None) -> None:
+    """Write the ZIP into `sink`, a binary file that need not seek (an encrypting writer).
 
     `progress(done, total)` is called after each file written.
     """
@@ -73,8 +81,7 @@ def build_archive(space: Space, progress: Progress | None = None) -> bytes:
         if progress is not None:
             progress(done, total)
 
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, build in (
             ("LISEZMOI.txt", lambda: _readme(space, now)),
             ("identite.json", lambda: _identity(space, now)),
@@ -90,7 +97,6 @@ def build_archive(space: Space, progress: Progress | None = None) -> bytes:
                     step()
             if count is None:
                 step()
-    return buffer.getvalue()
 
 
 # --- The archive as a background job ------------------------------------------------------
@@ -141,20 +147,26 @@ def run_job(job_id: int) -> str:
             last_saved = tick
 
     try:
-        archive = build_archive(job.space, progress=progress)
         data_key = crypto.new_data_key()
-        ciphertext = crypto.encrypt(archive, data_key, context=_job_context(job))
-        with transaction.atomic():
-            job.file.save(f"{job.public_id}.zip.enc", ContentFile(ciphertext), save=False)
-            finished = timezone.now()
-            ExportJob.objects.filter(pk=job_id).update(
-                state=ExportJob.State.READY,
-                data_key=data_key,
-                file=job.file.name,
-                size=len(archive),
-                finished_at=finished,
-                expires_at=finished + ExportJob.KEPT_FOR,
-            )
+        # Encrypted as it is written, into a temporary file of ciphertext only: a record of
+        # hundreds of large documents is never held whole in memory, nor in clear on disk.
+        with tempfile.TemporaryFile() as encrypted:
+            writer = crypto.EncryptingWriter(encrypted, data_key, context=_job_context(job))
+            write_archive(job.space, writer, progress=progress)
+            writer.close()
+            size = writer.tell()
+            encrypted.seek(0)
+            with transaction.atomic():
+                job.file.save(f"{job.public_id}.zip.enc", File(encrypted), save=False)
+                finished = timezone.now()
+                ExportJob.objects.filter(pk=job_id).update(
+                    state=ExportJob.State.READY,
+                    data_key=data_key,
+                    file=job.file.name,
+                    size=size,
+                    finished_at=finished,
+                    expires_at=finished + ExportJob.KEPT_FOR,
+                )
     except Exception:
         ExportJob.objects.filter(pk=job_id).update(
             state=ExportJob.State.FAILED, finished_at=timezone.now()
@@ -163,15 +175,27 @@ def run_job(job_id: int) -> str:
     return "ready"
 
 
-def read_archive(*, job: ExportJob, by: Actor) -> bytes:
-    """The decrypted archive of a ready job, its download traced."""
+def open_archive(*, job: ExportJob, by: Actor) -> Iterator[bytes]:
+    """The decrypted archive of a ready job, chunk by chunk, its download traced first.
+
+    Raises ValueError when the job has no archive (any more).
+    """
     if job.state != ExportJob.State.READY or job.expires_at <= timezone.now():
         raise ValueError("archive not available")
-    with job.file.open("rb") as handle:
-        archive = crypto.decrypt(handle.read(), job.data_key, context=_job_context(job))
+    handle = job.file.open("rb")
     with transaction.atomic():
         trace(actor=by, action="export_downloaded", space=job.space, target=job)
-    return archive
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            yield from crypto.decrypt_stream(handle, job.data_key, context=_job_context(job))
+
+    return chunks()
+
+
+def read_archive(*, job: ExportJob, by: Actor) -> bytes:
+    """The whole decrypted archive (tests, small records): see `open_archive`."""
+    return b"".join(open_archive(job=job, by=by))
 
 
 def purge_exports(*, now: datetime | None = None) -> int:

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -469,14 +469,16 @@ def export_job(request, space: Space, job_id):
 def export_download(request, space: Space, job_id):
     job = _export_job_for(request, space, job_id)
     try:
-        archive = export.read_archive(job=job, by=Actor.from_request(request))
+        chunks = export.open_archive(job=job, by=Actor.from_request(request))
     except ValueError:
         messages.error(
             request,
             _("Cette archive n'est plus disponible : préparez-en une nouvelle."),
         )
         return redirect("espace_sante:export", space_id=space.public_id)
-    response = HttpResponse(archive, content_type="application/zip")
+    # Streamed, decrypted chunk by chunk: an archive of gigabytes never sits in memory.
+    response = StreamingHttpResponse(chunks, content_type="application/zip")
+    response["Content-Length"] = str(job.size)
     filename = export.archive_filename(timezone.localdate(job.created_at))
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"

@@ -1,4 +1,5 @@
 import base64
+import io
 import os
 
 import pytest
@@ -80,3 +81,49 @@ def test_rotate_keys_command_reports_the_count(settings):
     call_command("rotate_keys", stdout=out)
     assert "2 data keys re-wrapped under 'k3'" in out.getvalue()
     assert set(DataKey.objects.values_list("key_id", flat=True)) == {"k3"}
+
+
+def _stream(data: bytes, data_key, context=b"ctx") -> bytes:
+    sink = io.BytesIO()
+    writer = crypto.EncryptingWriter(sink, data_key, context=context)
+    for start in range(0, len(data), 300_000):  # written in pieces, as zipfile does
+        writer.write(data[start : start + 300_000])
+    writer.close()
+    return sink.getvalue()
+
+
+def _records(stream: bytes) -> list[bytes]:
+    records, position = [], 1
+    while position < len(stream):
+        size = int.from_bytes(stream[position : position + 4], "big")
+        end = position + 4 + crypto.NONCE_BYTES + size
+        records.append(stream[position:end])
+        position = end
+    return records
+
+
+def test_a_stream_of_several_chunks_decrypts_to_what_was_written():
+    data_key = crypto.new_data_key()
+    data = os.urandom(3 * crypto.STREAM_CHUNK + 12345)
+    stream = _stream(data, data_key)
+    assert data[:1000] not in stream
+    assert len(_records(stream)) == 4
+    assert b"".join(crypto.decrypt_stream(io.BytesIO(stream), data_key, context=b"ctx")) == data
+
+
+@pytest.mark.parametrize("attack", ["cut", "reorder", "drop_middle", "other_context"])
+def test_a_stream_cut_reordered_or_moved_does_not_decrypt(attack):
+    data_key = crypto.new_data_key()
+    stream = _stream(os.urandom(3 * crypto.STREAM_CHUNK + 10), data_key)
+    head, records = stream[:1], _records(stream)
+    context = b"ctx"
+    if attack == "cut":
+        stream = head + b"".join(records[:-1])
+    elif attack == "reorder":
+        stream = head + b"".join([records[1], records[0], *records[2:]])
+    elif attack == "drop_middle":
+        stream = head + b"".join([records[0], *records[2:]])
+    else:
+        context = b"another archive"
+    with pytest.raises(crypto.DecryptionError):
+        b"".join(crypto.decrypt_stream(io.BytesIO(stream), data_key, context=context))

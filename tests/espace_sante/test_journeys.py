@@ -420,7 +420,8 @@ def test_holder_downloads_all_the_data_as_a_zip(
     assert response["Content-Disposition"] == (
         f'attachment; filename="mon-espace-sante-{today}.zip"'
     )
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert response.streaming  # decrypted chunk by chunk, never whole in memory
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert set(archive.namelist()) >= {
         "identite.json",
         "historique.csv",
