@@ -61,6 +61,7 @@ ACTION_LABELS = {
     "grant_care_team": _("Ajout à l'équipe de soins"),
     "designate_attending": _("Désignation du médecin traitant"),
     "professional_registered": _("Enregistrement d'un professionnel"),
+    "professionals_imported": _("Import de l'annuaire des professionnels"),
     "agent_created": _("Création d'un compte agent"),
     "view_document": _("Consultation d'un document"),
     "add_document": _("Ajout d'un document"),
