@@ -140,6 +140,7 @@ def document_add(request, space):
                 author_professional=request.user.professional,
                 invisible_to_patient=data["invisible_to_patient"],
                 invisible_to_representatives=data.get("invisible_to_representatives", False),
+                basis=str(decision.basis),
             )
         except services.DocumentError as exc:
             form.add_error(None, str(exc))

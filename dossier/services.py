@@ -50,6 +50,7 @@ def add_document(
     written: bool = False,
     author_label: str | None = None,
     added_by: User | None = None,
+    basis: str = "",
 ) -> Document:
     """Store a document encrypted under its own data key; refuse what is not PDF/JPEG/PNG/text.
 
@@ -119,6 +120,7 @@ def add_document(
         action="document_added",
         space=space,
         target=document,
+        basis=basis,  # the title the policy gave the author, for the patient's trail
         detail={
             "type": doc_type.code,
             **({"replaces": str(replaces.public_id)} if replaces else {}),

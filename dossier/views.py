@@ -85,6 +85,7 @@ def _add(request, space, form, data: bytes, success: str, *, written: bool = Fal
             data=data,
             by=Actor.from_request(request),
             written=written,
+            basis=str(request.access.basis),
         )
     except services.DocumentError as exc:
         form.add_error(None, str(exc))

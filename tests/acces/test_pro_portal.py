@@ -716,3 +716,13 @@ def test_masking_a_document_hides_its_earlier_versions_too(space):
             assert client.get(url).status_code == 403, url
     documents.set_masked(document=second, masked=False, by=holder)
     assert client.get(_pro_url(space, f"documents/{first.public_id}/")).status_code == 200
+
+
+def test_the_trail_says_on_what_basis_a_professional_added_a_document(doctor, space):
+    from acces.models import CareRelation as Relation
+
+    factories.CareRelationFactory(space=space, professional=doctor, basis=Relation.Basis.ATTENDING)
+    client = _client(doctor.user)
+    response = client.post(_pro_url(space, "documents/ajouter/"), _upload("11488-4"))
+    assert response.status_code == 302
+    assert AuditEvent.objects.get(space=space, action="document_added").basis == "attending"
