@@ -422,7 +422,12 @@ def _join(*, space: Space, professional: Professional, by: Actor) -> CareRelatio
             basis=basis,
             detail={"professional": professional.rpps},
         )
-        _tell(space, "care_team_joined", actor_title=professional.title)
+        _tell(
+            space,
+            "care_team_joined",
+            actor_title=professional.title,
+            occupational=basis == CareRelation.Basis.OCCUPATIONAL,
+        )
     return relation
 
 

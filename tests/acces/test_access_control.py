@@ -498,3 +498,11 @@ def test_the_patients_trail_says_nothing_of_a_document_hidden_from_them(client):
     documents.announce_to_patient(document=hidden, by=_actor(author.user))
     body = client.get(reverse("espace_sante:history", args=[space.public_id])).content.decode()
     assert "Document rendu visible du patient" in body
+
+
+def test_the_patient_is_told_the_occupational_physician_sees_only_the_occupational_part(space):
+    occupational = _pro(specialty="medecine_travail")
+    services.declare_consent(space=space, professional=occupational, by=_actor(occupational.user))
+    told = Notification.objects.get(space=space, kind="care_team_joined")
+    assert "volet santé au travail" in told.body
+    assert "équipe de soins" not in told.body
