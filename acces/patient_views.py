@@ -18,7 +18,7 @@ from acces import selectors, services
 from acces.access import space_view, trace_refusal
 from acces.directory import DirectorySearchForm
 from acces.models import AuditEvent, Block, CareRelation, EmergencyAccess, Professional
-from acces.policy import Action, Basis
+from acces.policy import Action
 from espace_sante.models import Space
 from espace_sante.tracing import Actor
 
@@ -65,7 +65,7 @@ def access_page(request, space: Space):
     added = dict(
         selectors.without_hidden(
             AuditEvent.objects.filter(space=space, action="document_added", role="professional"),
-            _hidden_from_reader(request.access),
+            selectors.hidden_from_reader(request.access),
         )
         .values("actor_id")
         .annotate(count=Count("pk"))
@@ -221,13 +221,6 @@ def emergency_settings(request, space: Space):
     )
     messages.success(request, _("Vos réglages d'accès en urgence sont enregistrés."))
     return _redirect(space)
-
-
-def _hidden_from_reader(decision) -> list[str]:
-    """Events about documents this reader may not see stay out of what they are shown."""
-    if decision.basis == Basis.HOLDER:
-        return ["patient"]
-    return ["patient", "representatives"]
 
 
 def _int(value) -> int:

@@ -69,6 +69,13 @@ def history(space: Space) -> QuerySet[AuditEvent]:
     )
 
 
+def hidden_from_reader(decision: Decision) -> list[str]:
+    """Whom, among `audit.hidden_from`'s values, this patient-side reader counts as."""
+    if decision.basis == Basis.HOLDER:
+        return ["patient"]
+    return ["patient", "representatives"]
+
+
 def without_hidden(events: QuerySet[AuditEvent], hidden_from: list[str]) -> QuerySet[AuditEvent]:
     """Leave out the events about documents hidden from these readers (`audit.hidden_from`).
 
@@ -82,10 +89,8 @@ def history_for(space: Space, user: User, decision: Decision) -> QuerySet[AuditE
     """The part of the trail `user` may read: all of it for the holder and representatives;
     what professionals did for the attending physician; their own entries for the others."""
     events = history(space)
-    if decision.basis == Basis.HOLDER:
-        return without_hidden(events, ["patient"])
-    if decision.basis == Basis.LEGAL_REPRESENTATIVE:
-        return without_hidden(events, ["patient", "representatives"])
+    if decision.basis in (Basis.HOLDER, Basis.LEGAL_REPRESENTATIVE):
+        return without_hidden(events, hidden_from_reader(decision))
     if decision.basis == Basis.ATTENDING:
         return events.filter(role=User.Kind.PROFESSIONAL)
     return events.filter(actor=user)

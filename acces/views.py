@@ -96,6 +96,8 @@ def consent(request, space_id):
         trace_refusal(request, space_id, Action.VIEW_SPACE, reason=reason)
         raise PermissionDenied("Recherchez d'abord le patient.")
     if current:
+        # It shows the patient's name: a read of the space, asked and traced like any other.
+        space, _decision = get_space_for(request, space_id, Action.VIEW_SPACE)
         return render(
             request,
             "acces/pro/consent.html",

@@ -726,3 +726,14 @@ def test_the_trail_says_on_what_basis_a_professional_added_a_document(doctor, sp
     response = client.post(_pro_url(space, "documents/ajouter/"), _upload("11488-4"))
     assert response.status_code == 302
     assert AuditEvent.objects.get(space=space, action="document_added").basis == "attending"
+
+
+def test_the_consent_page_of_a_professional_who_has_access_is_a_traced_read(doctor, space):
+    from acces.models import CareRelation as Relation
+
+    factories.CareRelationFactory(space=space, professional=doctor, basis=Relation.Basis.CARE_TEAM)
+    before = AuditEvent.objects.filter(space=space, actor=doctor.user, outcome="allowed").count()
+    response = _client(doctor.user).get(_pro_url(space, "consentement/"))
+    assert space.holder.display_name in _text(response)
+    after = AuditEvent.objects.filter(space=space, actor=doctor.user, outcome="allowed").count()
+    assert after == before + 1
