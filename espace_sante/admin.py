@@ -17,7 +17,7 @@ import re
 from datetime import date
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -119,7 +119,8 @@ class PatientForm(forms.ModelForm):
             "Seulement si une nouvelle carte a été émise ; laissez vide pour garder le numéro "
             "actuel, qui n'est jamais affiché."
         ),
-        widget=forms.PasswordInput(attrs={"autocomplete": "off"}, render_value=False),
+        # Empty on every page: the stored serial is never put in the form.
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     contact_change_reason = forms.CharField(
         label=_("Motif de la modification des coordonnées"),
@@ -218,7 +219,7 @@ class PatientAdmin(IdentitySearchMixin, admin.ModelAdmin):
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             try:
-                services.change_contact(
+                contact_change = services.change_contact(
                     patient=obj,
                     **wanted,
                     carte_vitale_serial=form.cleaned_data.get("new_carte_vitale_serial") or None,
@@ -228,6 +229,16 @@ class PatientAdmin(IdentitySearchMixin, admin.ModelAdmin):
             except SpaceError as error:  # the form checks the reason first: a safety net
                 raise PermissionDenied(str(error)) from error
         obj.refresh_from_db()
+        if contact_change is not None:
+            self.message_user(
+                request,
+                _(
+                    "La modification est tracée avec son motif et l'ancien contact en est "
+                    "prévenu. Pendant 30 jours, un code provisoire ne partira que par courrier, "
+                    "à l'adresse postale enregistrée avant la modification."
+                ),
+                messages.INFO,
+            )
 
     @admin.display(description=_("numéro de série de la carte Vitale"))
     def carte_vitale(self, obj: Patient) -> str:
@@ -235,7 +246,7 @@ class PatientAdmin(IdentitySearchMixin, admin.ModelAdmin):
 
     @admin.display(description=_("date de décès"))
     def death(self, obj: Patient):
-        return getattr(obj, "death_date", None)
+        return getattr(obj, "death_date", None) or self.empty_value_display
 
     @admin.display(description=_("compte"))
     def account(self, obj: Patient) -> str:

@@ -163,6 +163,8 @@ def test_agent_email_change_is_traced_with_its_reason_and_the_former_address_is_
         contact_change_reason=reason,
     )
     assert space.holder.email == AGENT_EMAIL
+    page = _text(agent_client.get(reverse("admin:espace_sante_patient_changelist")))
+    assert "l'ancien contact en est prévenu" in page
     event = AuditEvent.objects.get(action="contact_changed")
     assert (event.space_id, event.actor_id) == (space.pk, agent.pk)
     assert event.detail["fields"] == ["email"]
