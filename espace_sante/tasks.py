@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from espace_sante import emails, export, letters, lifecycle, notifications
-from espace_sante.models import Letter, ProvisionalCode, Space
+from espace_sante.models import ContactChange, Letter, ProvisionalCode, Space
 from espace_sante.tracing import Actor
 
 logger = logging.getLogger(__name__)
@@ -93,8 +93,6 @@ def deliver_code(self, space_id: int, kind: str, by_letter: bool = False) -> str
 def send_contact_change_letter(self, change_id: int) -> str:
     """Tell a person without an email, by letter to their former postal address, that an
     agent changed their contact details (no code, nothing medical)."""
-    from espace_sante.models import ContactChange
-
     change = ContactChange.objects.select_related("patient__space").get(pk=change_id)
     space = getattr(change.patient, "space", None)
     if space is None or not change.previous_postal_address.strip():
@@ -106,13 +104,14 @@ def send_contact_change_letter(self, change_id: int) -> str:
     ):
         return "done"  # a retry after the letter was stored
     try:
-        letters.produce(
-            space=space,
-            kind=Letter.Kind.CONTACT_CHANGED,
-            code="",
-            postal_address=change.previous_postal_address,
-            context={"changed_at": change.changed_at},
-        )
+        with transaction.atomic():  # no letter row left without its file
+            letters.produce(
+                space=space,
+                kind=Letter.Kind.CONTACT_CHANGED,
+                code="",
+                postal_address=change.previous_postal_address,
+                context={"changed_at": change.changed_at},
+            )
     except Exception as exc:
         logger.warning("contact change %s: letter failed (%s)", change_id, exc)
         if self.request.is_eager:

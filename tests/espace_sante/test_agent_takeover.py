@@ -460,3 +460,28 @@ def test_destruction_forgets_the_former_contact_details(space):
     lifecycle.close(space=space, by=Actor.system())
     lifecycle.destroy(space=Space.objects.get(pk=space.pk), by=Actor.system())
     assert not ContactChange.objects.exists()
+
+
+def test_agent_reactivating_a_closed_space_after_changing_the_email_sends_the_code_home(
+    agent_client, space, django_capture_on_commit_callbacks
+):
+    Space.objects.filter(pk=space.pk).update(
+        state=Space.State.CLOSED,
+        closed_at=timezone.now(),
+        retention_until=timezone.localdate() + timedelta(days=3650),
+    )
+    _change_contact(
+        agent_client,
+        space,
+        django_capture_on_commit_callbacks,
+        email=AGENT_EMAIL,
+        contact_change_reason="demande par téléphone",
+    )
+    url = reverse("admin:espace_sante_space_reactivate", args=[space.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        agent_client.post(url)
+    space.refresh_from_db()
+    assert space.state == Space.State.CREATED
+    assert _emailed_code(AGENT_EMAIL) is None
+    text = _pdf_text(Letter.objects.get(space=space, kind=Letter.Kind.NEW_CODE))
+    assert "12 rue des Lilas" in text
