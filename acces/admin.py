@@ -57,6 +57,8 @@ LIFECYCLE_ACTIONS = {
     "code_issued": _("Émission d'un code provisoire"),
     "code_requested": _("Demande d'un nouveau code provisoire"),
     "legal_representative_added": _("Ajout d'un représentant légal"),
+    "contact_changed": _("Modification des coordonnées par un agent"),
+    "account_refused": _("Ouverture du compte refusée (adresse e-mail non confirmée)"),
 }
 
 ROLE_LABELS = {

@@ -14,6 +14,7 @@ class DossierConfig(AppConfig):
 
         post_migrate.connect(reference.restore_reference_data, sender=self)
         lifecycle.on_destroy(services.destroy_documents)
+        lifecycle.on_professional_content(services.has_professional_documents)
         export.on_export(services.export_documents, count=services.count_exported_documents)
         export.on_export(fhir.export_bundle, count=lambda space: 1)
         export.on_export(summary.export_summary, count=lambda space: 1)

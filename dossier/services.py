@@ -230,6 +230,12 @@ def announce_to_patient(*, document: Document, by: Actor) -> Document:
     return document
 
 
+def has_professional_documents(space: Space) -> bool:
+    """Whether professionals already put documents in `space` (added, or taken back from the
+    former DMP): such a space opens only at an email its holder confirmed."""
+    return Document.objects.filter(space=space).exclude(source=Document.Source.PATIENT).exists()
+
+
 def destroy_documents(space: Space, *, keep_occupational: bool) -> int:
     """Crypto-shred the space's documents (registered with the lifecycle's destruction)."""
     documents = Document.objects.filter(space=space).select_related("data_key")

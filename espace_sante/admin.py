@@ -6,7 +6,9 @@ history, which is read from the audit trail that `acces` owns, and
 `espace_sante` imports no other app.
 
 Nothing medical is registered for anyone: notifications, data keys, letters,
-provisional codes and the audit trail stay out of the admin.
+provisional codes and the audit trail stay out of the admin. An agent never sees
+a provisional code nor a whole Carte Vitale serial, and a change of contact details
+goes through `services.change_contact` (reason, trace, former contact told).
 """
 
 from __future__ import annotations
@@ -14,14 +16,19 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from espace_sante.identity import normalise_nir
-from espace_sante.models import Patient, Space, User
+from espace_sante import services
+from espace_sante.identity import normalise_nir, validate_carte_vitale_serial
+from espace_sante.models import Patient, Space, SpaceError, User
+from espace_sante.tracing import Actor
 
 admin.site.site_header = _("Mon espace santé — administration CPAM")
 admin.site.site_title = _("Administration Mon espace santé")
@@ -94,12 +101,74 @@ class UserAdmin(BaseUserAdmin):
     filter_horizontal = ["groups"]
 
 
+def masked_serial(serial: str) -> str:
+    """A Carte Vitale serial as an agent sees it: its last 4 digits only."""
+    serial = serial or ""
+    return "•" * max(len(serial) - 4, 0) + serial[-4:]
+
+
+class PatientForm(forms.ModelForm):
+    """The identity an agent corrects: the serial is replaced, never shown; a change of
+    contact details (or of the serial) needs its reason."""
+
+    new_carte_vitale_serial = forms.CharField(
+        label=_("Nouveau numéro de série de la carte Vitale"),
+        required=False,
+        max_length=14,
+        help_text=_(
+            "Seulement si une nouvelle carte a été émise ; laissez vide pour garder le numéro "
+            "actuel, qui n'est jamais affiché."
+        ),
+        # Empty on every page: the stored serial is never put in the form.
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    contact_change_reason = forms.CharField(
+        label=_("Motif de la modification des coordonnées"),
+        required=False,
+        max_length=200,
+        help_text=_(
+            "Obligatoire si vous modifiez l'adresse e-mail, l'adresse postale ou la carte "
+            "Vitale : qui l'a demandé et comment (par exemple « demande de l'assuré au "
+            "guichet, pièce d'identité vue »). N'y écrivez aucune information sur la santé de "
+            "la personne. L'ancienne adresse est prévenue, et pendant 30 jours les codes "
+            "provisoires partent par courrier à l'ancienne adresse postale."
+        ),
+        widget=forms.TextInput(attrs={"size": 80}),
+    )
+
+    class Meta:
+        model = Patient
+        fields = ["nir", "last_name", "first_names", "birth_date", "sex", "email", "postal_address"]
+
+    def clean_new_carte_vitale_serial(self) -> str:
+        serial = self.cleaned_data["new_carte_vitale_serial"].replace(" ", "")
+        if serial:
+            validate_carte_vitale_serial(serial)
+        return serial
+
+    def clean(self):
+        cleaned = super().clean()
+        sensitive = {"email", "postal_address"} & set(self.changed_data)
+        if cleaned.get("new_carte_vitale_serial"):
+            sensitive.add("carte_vitale_serial")
+        if self.instance.pk and sensitive and not cleaned.get("contact_change_reason", "").strip():
+            self.add_error(
+                "contact_change_reason",
+                _("Indiquez le motif de la modification des coordonnées ou de la carte Vitale."),
+            )
+        return cleaned
+
+
 @admin.register(Patient)
 class PatientAdmin(IdentitySearchMixin, admin.ModelAdmin):
     """The insured person's identity, which agents may correct; the space is on its own page.
 
     The account link is read-only: accounts are attached by activation, never by hand.
+    The Carte Vitale serial is shown masked (last 4 digits) and only ever replaced; the
+    contact details change through `services.change_contact`.
     """
+
+    form = PatientForm
 
     list_display = ["last_name", "first_names", "birth_date", "nir", "space_link"]
     list_display_links = ["last_name", "first_names"]
@@ -108,7 +177,7 @@ class PatientAdmin(IdentitySearchMixin, admin.ModelAdmin):
     list_select_related = ["space"]
     ordering = ["last_name", "first_names", "birth_date"]
     # The death is recorded from the space's page, which closes the space with it.
-    readonly_fields = ["death", "account", "space_link"]
+    readonly_fields = ["death", "carte_vitale", "account", "space_link"]
     fieldsets = [
         (
             _("Identité"),
@@ -116,7 +185,15 @@ class PatientAdmin(IdentitySearchMixin, admin.ModelAdmin):
         ),
         (
             _("Carte Vitale et contact"),
-            {"fields": ["carte_vitale_serial", "email", "postal_address"]},
+            {
+                "fields": [
+                    "carte_vitale",
+                    "new_carte_vitale_serial",
+                    "email",
+                    "postal_address",
+                    "contact_change_reason",
+                ]
+            },
         ),
         (_("Compte et espace"), {"fields": ["account", "space_link"]}),
     ]
@@ -131,9 +208,45 @@ class PatientAdmin(IdentitySearchMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # an identity is kept with its space's tombstone and trail
 
+    def save_model(self, request, obj, form, change):
+        """Identity fields are saved as they are; contact details and the serial go through
+        the service, which keeps what was on file, traces the reason and tells the person."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        before = Patient.objects.get(pk=obj.pk)
+        wanted = {"email": obj.email, "postal_address": obj.postal_address}
+        obj.email, obj.postal_address = before.email, before.postal_address
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            try:
+                contact_change = services.change_contact(
+                    patient=obj,
+                    **wanted,
+                    carte_vitale_serial=form.cleaned_data.get("new_carte_vitale_serial") or None,
+                    reason=form.cleaned_data.get("contact_change_reason", ""),
+                    by=Actor.from_request(request),
+                )
+            except SpaceError as error:  # the form checks the reason first: a safety net
+                raise PermissionDenied(str(error)) from error
+        obj.refresh_from_db()
+        if contact_change is not None:
+            self.message_user(
+                request,
+                _(
+                    "La modification est tracée avec son motif et l'ancien contact en est "
+                    "prévenu. Pendant 30 jours, un code provisoire ne partira que par courrier, "
+                    "à l'adresse postale enregistrée avant la modification."
+                ),
+                messages.INFO,
+            )
+
+    @admin.display(description=_("numéro de série de la carte Vitale"))
+    def carte_vitale(self, obj: Patient) -> str:
+        return masked_serial(obj.carte_vitale_serial)
+
     @admin.display(description=_("date de décès"))
     def death(self, obj: Patient):
-        return getattr(obj, "death_date", None)
+        return getattr(obj, "death_date", None) or self.empty_value_display
 
     @admin.display(description=_("compte"))
     def account(self, obj: Patient) -> str:

@@ -182,7 +182,19 @@ class OppositionForm(ClaimForm):
 
 
 class LostCodeForm(IdentityForm):
-    pass
+    channel = forms.ChoiceField(
+        label=_("Recevoir le code"),
+        choices=[
+            ("email", _("Par e-mail, à l'adresse enregistrée (par courrier à défaut)")),
+            ("letter", _("Par courrier, à l'adresse postale enregistrée")),
+        ],
+        initial="email",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    def clean_channel(self) -> str:
+        return self.cleaned_data.get("channel") or "email"
 
 
 class ReauthenticationForm(forms.Form):

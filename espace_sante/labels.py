@@ -57,6 +57,8 @@ ACTION_LABELS = {
     "code_requested": _("Demande d'un nouveau code provisoire"),
     "code_checked": _("Code provisoire refusé"),
     "legal_representative_added": _("Ajout d'un représentant légal"),
+    "contact_changed": _("Modification des coordonnées par un agent CPAM"),
+    "account_refused": _("Ouverture du compte refusée (adresse e-mail non confirmée)"),
     "grant_authorised": _("Autorisation d'un professionnel"),
     "grant_care_team": _("Ajout à l'équipe de soins"),
     "designate_attending": _("Désignation du médecin traitant"),

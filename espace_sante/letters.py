@@ -10,7 +10,15 @@ from espace_sante import crypto
 from espace_sante.models import Letter, Space
 
 
-def render_pdf(*, space: Space, kind: str, code: str) -> bytes:
+def render_pdf(
+    *,
+    space: Space,
+    kind: str,
+    code: str,
+    postal_address: str | None = None,
+    context: dict | None = None,
+) -> bytes:
+    """The letter as a PDF, to `postal_address` (by default the holder's address on file)."""
     from weasyprint import HTML
 
     html = render_to_string(
@@ -21,14 +29,27 @@ def render_pdf(*, space: Space, kind: str, code: str) -> bytes:
             "code": code,
             "today": timezone.localdate(),
             "deadline": space.opposition_deadline,
+            "postal_address": space.holder.postal_address
+            if postal_address is None
+            else postal_address,
+            **(context or {}),
         },
     )
     return HTML(string=html).write_pdf()
 
 
-def produce(*, space: Space, kind: str, code: str) -> Letter:
+def produce(
+    *,
+    space: Space,
+    kind: str,
+    code: str,
+    postal_address: str | None = None,
+    context: dict | None = None,
+) -> Letter:
     """Render the letter and store it encrypted under its own data key, ready to print."""
-    pdf = render_pdf(space=space, kind=kind, code=code)
+    pdf = render_pdf(
+        space=space, kind=kind, code=code, postal_address=postal_address, context=context
+    )
     data_key = crypto.new_data_key()
     letter = Letter(space=space, kind=kind, data_key=data_key)
     letter.save()

@@ -25,6 +25,7 @@ from django.utils import timezone
 from espace_sante import emails
 from espace_sante.identity import normalise_nir
 from espace_sante.models import (
+    ContactChange,
     LegalRepresentative,
     Notification,
     Patient,
@@ -335,8 +336,64 @@ def on_activation(hook: ActivationHook) -> None:
     _activation_hooks.append(hook)
 
 
+ProfessionalContentCheck = Callable[[Space], bool]
+_professional_content_checks: list[ProfessionalContentCheck] = []
+
+
+def on_professional_content(check: ProfessionalContentCheck) -> None:
+    """Let a part (the DMP) say whether professionals already put something in a space."""
+    _professional_content_checks.append(check)
+
+
+def has_professional_content(space: Space) -> bool:
+    return any(check(space) for check in _professional_content_checks)
+
+
+UNCONFIRMED_EMAIL_ERROR = (
+    "Des professionnels de santé ont déjà déposé des documents dans cet espace : pour le "
+    "protéger, il ne peut être ouvert qu'avec l'adresse e-mail à laquelle vous avez reçu votre "
+    "code, si c'est vous qui l'avez donnée à l'Assurance Maladie. Pour utiliser une autre "
+    "adresse, demandez un nouveau code par courrier (page « Code provisoire perdu », choix "
+    "« Par courrier ») : avec le code reçu à votre adresse postale, vous choisirez librement "
+    "votre adresse e-mail."
+)
+
+
+def email_confirmed_by_holder(space: Space, email: str) -> bool:
+    """Whether the holder gave `email` themselves: it is the contact address on file (where
+    an emailed code went) and it came with the enrolment file, not from an agent's change."""
+    holder = space.holder
+    email = (email or "").strip().lower()
+    if not email or email != holder.email.strip().lower():
+        return False
+    return not holder.contact_changes.filter(new_email__iexact=email).exists()
+
+
+def _guard_account_email(space: Space, code: ProvisionalCode, email: str, *, by: Actor) -> None:
+    """No account opens at an email the holder never confirmed on a space that professionals
+    already fed, unless the code came by letter (to the holder's postal address)."""
+    if code.channel == ProvisionalCode.Channel.LETTER:
+        return
+    if email_confirmed_by_holder(space, email) or not has_professional_content(space):
+        return
+    with transaction.atomic():
+        trace(
+            actor=by,
+            action="account_refused",
+            space=space,
+            target=space,
+            outcome="denied",
+            detail={"reason": "unconfirmed_email", "channel": code.channel},
+        )
+    raise SpaceError(UNCONFIRMED_EMAIL_ERROR)
+
+
 def activate(*, claim: Claim, email: str, password: str, by: Actor) -> User:
-    """Activate a created (or still announced) space: the holder gets their account."""
+    """Activate a created (or still announced) space: the holder gets their account.
+
+    A space that professionals already fed opens only at an email the holder confirmed,
+    or with a code that came by letter (`_guard_account_email`).
+    """
     space, code = _check_claim(claim, by=by)
     if space.state in (Space.State.OPPOSED, Space.State.CLOSED):
         raise SpaceError(
@@ -345,6 +402,7 @@ def activate(*, claim: Claim, email: str, password: str, by: Actor) -> User:
         )
     if space.state not in (Space.State.ANNOUNCED, Space.State.CREATED):
         raise SpaceError("Cet espace est déjà activé : connectez-vous avec votre adresse e-mail.")
+    _guard_account_email(space, code, email, by=by)
     with transaction.atomic():
         user = open_account(space=_locked(space), email=email, password=password, by=by)
         _use(code)
@@ -357,6 +415,8 @@ def activate(*, claim: Claim, email: str, password: str, by: Actor) -> User:
 def reactivate_with_code(*, claim: Claim, email: str = "", password: str = "", by: Actor) -> Space:
     """The holder reopens a closed (or opposed) space within its archive period."""
     space, code = _check_claim(claim, by=by)
+    if space.holder.user_id is None and email:
+        _guard_account_email(space, code, email, by=by)
     with transaction.atomic():
         space = _locked(space)
         if space.holder.user_id is None:
@@ -426,8 +486,51 @@ def _attach_representations(patient: Patient, user: User) -> None:
 CODE_STATES = (Space.State.ANNOUNCED, Space.State.CREATED, Space.State.OPPOSED, Space.State.CLOSED)
 
 
-def send_new_code(*, space: Space, by: Actor) -> str:
-    """Issue a new code and send it: by email when the holder has an address, else by letter.
+@dataclass(frozen=True)
+class CodeDelivery:
+    """Where a provisional code goes: `channel` is "" when it may go nowhere (withheld)."""
+
+    channel: str
+    email: str = ""
+    postal_address: str = ""
+    after_contact_change: bool = False
+
+
+def code_delivery(space: Space, *, by_letter: bool = False) -> CodeDelivery:
+    """The one decision of where a provisional code for `space` goes (send_new_code and the
+    `deliver_code` task both ask it).
+
+    Within `ContactChange.RECENT` of an agent's change of the contact details, only by
+    letter to the postal address on file before the first such change (withheld if there
+    was none): no agent, alone, can have a code sent where they chose. Otherwise by email
+    to the account's or the contact address, or by letter when there is none or when the
+    person asked for one (`by_letter`).
+    """
+    holder = space.holder
+    first_change = (
+        ContactChange.objects.filter(
+            patient_id=holder.pk, changed_at__gte=timezone.now() - ContactChange.RECENT
+        )
+        .order_by("changed_at", "pk")
+        .first()
+    )
+    if first_change is not None:
+        address = first_change.previous_postal_address
+        return CodeDelivery(
+            channel=ProvisionalCode.Channel.LETTER if address.strip() else "",
+            postal_address=address,
+            after_contact_change=True,
+        )
+    email = holder.user.email if holder.user_id else holder.email
+    if email and not by_letter:
+        return CodeDelivery(channel=ProvisionalCode.Channel.EMAIL, email=email)
+    return CodeDelivery(
+        channel=ProvisionalCode.Channel.LETTER, postal_address=holder.postal_address
+    )
+
+
+def send_new_code(*, space: Space, by: Actor, by_letter: bool = False) -> str:
+    """Issue a new code and send it where `code_delivery` says (email, or letter).
 
     Returns the channel used. The email or letter is produced by a task after
     commit, which issues the code itself, so no code waits anywhere in clear.
@@ -439,11 +542,21 @@ def send_new_code(*, space: Space, by: Actor) -> str:
             "Aucun code provisoire ne peut être envoyé pour un espace "
             f"{space.get_state_display().lower()}."
         )
-    channel = (
-        "email" if (space.holder.user or space.holder.email) else ProvisionalCode.Channel.LETTER
+    delivery = code_delivery(space, by_letter=by_letter)
+    if not delivery.channel:
+        raise SpaceError(
+            "Les coordonnées de cette personne ont été modifiées par un agent il y a moins de "
+            "30 jours et aucune adresse postale antérieure n'est connue : aucun code provisoire "
+            "ne peut être envoyé avant la fin de ce délai."
+        )
+    channel = delivery.channel
+    detail = {"channel": channel}
+    if delivery.after_contact_change:
+        detail["after_contact_change"] = True
+    trace(actor=by, action="code_requested", space=space, target=space, detail=detail)
+    transaction.on_commit(
+        lambda: deliver_code.delay(space.pk, "new_code", by_letter=by_letter), robust=True
     )
-    trace(actor=by, action="code_requested", space=space, target=space, detail={"channel": channel})
-    transaction.on_commit(lambda: deliver_code.delay(space.pk, "new_code"), robust=True)
     return channel
 
 
@@ -586,6 +699,7 @@ def destroy(*, space: Space, by: Actor) -> Space:
         holder = space.holder
         holder.email, holder.postal_address = "", ""
         holder.save(update_fields=["email", "postal_address"])
+        holder.contact_changes.all().delete()
         space.representatives.all().delete()
         _move(space, Space.State.DESTROYED, by=by, action="space_destroyed")
     return space

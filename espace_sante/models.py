@@ -136,6 +136,36 @@ class Patient(models.Model):
         return years - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
 
 
+class ContactChange(models.Model):
+    """An agent's change of a person's contact details or Carte Vitale serial (the admin).
+
+    It keeps what was on file before the change: the person is told there, and for
+    `RECENT` after it a provisional code goes only by letter to the postal address
+    on file before (`lifecycle.code_delivery`). The reason the agent typed is in
+    the audit trail, never here nor in an email.
+    """
+
+    RECENT = timedelta(days=30)
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="contact_changes")
+    changed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    fields = models.CharField(max_length=100)  # the names of the fields changed, comma-separated
+    previous_email = models.EmailField(blank=True)
+    previous_postal_address = models.TextField(blank=True)
+    new_email = models.EmailField(blank=True)  # set when the email was changed
+
+    class Meta:
+        verbose_name = _("modification des coordonnées")
+        verbose_name_plural = _("modifications des coordonnées")
+        indexes = [models.Index(fields=["patient", "changed_at"])]
+
+    def __str__(self):
+        return f"Modification {self.pk} des coordonnées"
+
+
 class SpaceError(Exception):
     """A request on a space that cannot be carried out; the message is for the user."""
 
@@ -394,6 +424,7 @@ class Letter(models.Model):
         ANNOUNCEMENT = "announcement", _("Annonce et code provisoire")
         NEW_CODE = "new_code", _("Nouveau code provisoire")
         HANDOVER = "handover", _("Majorité : remise de l'espace")
+        CONTACT_CHANGED = "contact_changed", _("Modification des coordonnées par un agent")
 
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="letters")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -13,11 +13,24 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
 
-from espace_sante.models import LegalRepresentative, Patient, Space, SpaceError, User
+from espace_sante.models import (
+    ContactChange,
+    LegalRepresentative,
+    Patient,
+    Space,
+    SpaceError,
+    User,
+)
 from espace_sante.notifications import notify, notify_space
 from espace_sante.tracing import Actor, trace
 
-__all__ = ["SpaceError", "add_legal_representative", "enrol_person", "open_account"]
+__all__ = [
+    "SpaceError",
+    "add_legal_representative",
+    "change_contact",
+    "enrol_person",
+    "open_account",
+]
 
 
 @transaction.atomic
@@ -103,3 +116,82 @@ def add_legal_representative(*, space: Space, user: User, by: Actor) -> LegalRep
             link=f"/espace/{space.public_id}/",
         )
     return representation
+
+
+# What an agent may change that would send a code, or a second copy of a card, elsewhere.
+SENSITIVE_FIELDS = ("email", "postal_address", "carte_vitale_serial")
+
+
+@transaction.atomic
+def change_contact(
+    *,
+    patient: Patient,
+    email: str,
+    postal_address: str,
+    carte_vitale_serial: str | None = None,
+    reason: str,
+    by: Actor,
+) -> ContactChange | None:
+    """An agent changes a person's contact details (or Carte Vitale serial).
+
+    Guarantees, in one transaction: the change is kept with what was on file
+    before (`ContactChange`, which sends codes by letter to the former postal
+    address for 30 days), traced with the reason the agent typed, and the previous
+    contact is told with no medical content: by email to the former address, or by
+    letter to the former postal address when there was no email (and the account,
+    if any). Returns None when nothing changed; refuses a change without a reason.
+    """
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    wanted = {"email": email.strip().lower(), "postal_address": _lines(postal_address)}
+    if carte_vitale_serial:
+        wanted["carte_vitale_serial"] = carte_vitale_serial.strip()
+    current = {
+        "email": patient.email.strip().lower(),
+        "postal_address": _lines(patient.postal_address),
+        "carte_vitale_serial": patient.carte_vitale_serial,
+    }
+    changed = sorted(field for field, value in wanted.items() if value != current[field])
+    if not changed:
+        return None
+    reason = (reason or "").strip()
+    if not reason:
+        raise SpaceError("Indiquez le motif de la modification des coordonnées.")
+    change = ContactChange.objects.create(
+        patient=patient,
+        changed_by=by.user,
+        fields=",".join(changed),
+        previous_email=patient.email,
+        previous_postal_address=patient.postal_address,
+        new_email=wanted["email"] if "email" in changed else "",
+    )
+    for field in changed:
+        setattr(patient, field, wanted[field])
+    patient.save(update_fields=changed)
+    space = Space.objects.filter(holder=patient).first()
+    trace(
+        actor=by,
+        action="contact_changed",
+        space=space,
+        target=space or patient,
+        detail={"fields": changed, "reason": reason[:200]},
+    )
+    _tell_previous_contact(change, patient=patient, space=space)
+    return change
+
+
+def _lines(text: str) -> str:
+    """A postal address as typed in a form (CRLF, trailing spaces) compared as written."""
+    return "\n".join(line.rstrip() for line in (text or "").strip().splitlines())
+
+
+def _tell_previous_contact(change: ContactChange, *, patient: Patient, space: Space | None):
+    told = set()
+    if change.previous_email:
+        notify(address=change.previous_email, template="contact_changed", space=space)
+        told.add(change.previous_email.lower())
+    elif change.previous_postal_address.strip() and space is not None:
+        from espace_sante.tasks import send_contact_change_letter
+
+        transaction.on_commit(lambda: send_contact_change_letter.delay(change.pk), robust=True)
+    if patient.user_id and patient.user.email.lower() not in told:
+        notify(recipient=patient.user, template="contact_changed", space=space)

@@ -375,7 +375,9 @@ def _send_new_code_if_allowed(request, data: dict) -> None:
             )
             return
         try:
-            lifecycle.send_new_code(space=space, by=actor)
+            lifecycle.send_new_code(
+                space=space, by=actor, by_letter=data.get("channel") == "letter"
+            )
         except SpaceError:
             return
 
