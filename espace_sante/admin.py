@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from allauth.account.models import EmailAddress
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.exceptions import NotRegistered
@@ -258,6 +259,34 @@ for _device in (TOTPDevice, EmailDevice):
     if admin.site.is_registered(_device):
         admin.site.unregister(_device)  # django-otp's own admins show the key and its QR code
     admin.site.register(_device, SecondFactorDeviceAdmin)
+
+
+class SignInAddressAdmin(admin.ModelAdmin):
+    """allauth's addresses, read-only: each one signs in and receives the password-reset link.
+
+    An address an administrator could add to someone else's account would let
+    them ask for that account's reset link, so none is added, changed or deleted here.
+    """
+
+    fields = ["user", "email", "verified", "primary"]
+    readonly_fields = fields
+    list_display = ["email", "user", "verified", "primary"]
+    search_fields = ["email", "user__email"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+if admin.site.is_registered(EmailAddress):
+    admin.site.unregister(EmailAddress)
+admin.site.register(EmailAddress, SignInAddressAdmin)
 
 
 @admin.register(Patient)

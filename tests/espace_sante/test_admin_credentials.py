@@ -207,3 +207,21 @@ def test_admin_neither_adds_a_professional_nor_points_one_at_another_account(
         },
     )
     assert Professional.objects.get(pk=professional.pk).user_id == doctor.pk
+
+
+def test_admin_cannot_add_a_sign_in_address_to_another_account(admin_client, doctor):
+    """An allauth address signs in and receives the reset link: none is added by the admin."""
+    from allauth.account.models import EmailAddress
+
+    assert admin_client.get(reverse("admin:account_emailaddress_add")).status_code == 403
+    admin_client.post(
+        reverse("admin:account_emailaddress_add"),
+        {"user": doctor.pk, "email": "pirate@exemple.fr", "verified": "on", "primary": "on"},
+    )
+    assert not EmailAddress.objects.filter(email="pirate@exemple.fr").exists()
+    address = EmailAddress.objects.create(user=doctor, email=doctor.email, verified=True)
+    url = reverse("admin:account_emailaddress_change", args=[address.pk])
+    assert admin_client.get(url).status_code == 200
+    admin_client.post(url, {"user": doctor.pk, "email": "pirate@exemple.fr", "verified": "on"})
+    address.refresh_from_db()
+    assert address.email == doctor.email
