@@ -590,6 +590,15 @@ class ProfessionalAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     list_select_related = ["user"]
 
+    # Professionals come from the directory import (docs/ANNUAIRE.md). An administrator
+    # who could add one, or point one at another account, could make themselves a
+    # professional and declare a patient's consent: neither is possible here.
+    def has_add_permission(self, request):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "user", "rpps"]
+
 
 @admin.register(DocumentAccessRule)
 class DocumentAccessRuleAdmin(admin.ModelAdmin):

@@ -406,6 +406,14 @@ def _join(*, space: Space, professional: Professional, by: Actor) -> CareRelatio
         if professional.specialty == OCCUPATIONAL_SPECIALTY
         else CareRelation.Basis.CARE_TEAM
     )
+    # When the patient had withdrawn this professional's access (or replaced them as attending
+    # physician): the law lets them declare consent again, and the patient must know at once.
+    withdrawn_at = (
+        CareRelation.objects.filter(space=space, professional=professional, ended_at__isnull=False)
+        .order_by("-ended_at")
+        .values_list("ended_at", flat=True)
+        .first()
+    )
     relation, created = CareRelation.objects.get_or_create(
         space=space,
         professional=professional,
@@ -414,21 +422,44 @@ def _join(*, space: Space, professional: Professional, by: Actor) -> CareRelatio
         defaults={"consent_declared_at": timezone.now()},
     )
     if created:
+        detail = {"professional": professional.rpps}
+        if withdrawn_at is not None:
+            detail["after_withdrawal"] = withdrawn_at.isoformat()
         audit.record(
             actor=by,
             action="consent_declared",
             space=space,
             target=relation,
             basis=basis,
-            detail={"professional": professional.rpps},
+            detail=detail,
         )
-        _tell(
-            space,
-            "care_team_joined",
-            actor_title=professional.title,
-            occupational=basis == CareRelation.Basis.OCCUPATIONAL,
-        )
+        if withdrawn_at is not None:
+            _tell_rejoined(space, professional, relation, withdrawn_at)
+        else:
+            _tell(
+                space,
+                "care_team_joined",
+                actor_title=professional.title,
+                occupational=basis == CareRelation.Basis.OCCUPATIONAL,
+            )
     return relation
+
+
+def _tell_rejoined(space: Space, professional: Professional, relation, withdrawn_at) -> None:
+    """Tell the patient at once, with the one-click way to block (a confirmation page)."""
+    block_path = f"/espace/{space.public_id}/acces/bloquer/{professional.rpps}/"
+    notify_space(
+        space=space,
+        template="care_team_rejoined",
+        context={
+            "actor_title": professional.title,
+            "when": timezone.localtime(),
+            "withdrawn_at": timezone.localtime(withdrawn_at),
+            "occupational": relation.basis == CareRelation.Basis.OCCUPATIONAL,
+            "block_path": block_path,
+        },
+        link=block_path,
+    )
 
 
 def open_emergency_access(

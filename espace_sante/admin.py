@@ -8,7 +8,11 @@ history, which is read from the audit trail that `acces` owns, and
 Nothing medical is registered for anyone: notifications, data keys, letters,
 provisional codes and the audit trail stay out of the admin. An agent never sees
 a provisional code nor a whole Carte Vitale serial, and a change of contact details
-goes through `services.change_contact` (reason, trace, former contact told).
+goes through `services.change_contact` (reason, trace, former contact told). Nor
+is any means to sign in as someone else: second-factor devices are listed without
+their secrets, and an administrator's password reset on another account revokes
+its sign-in and sends the way back in to the account's own email
+(`espace_sante.credentials`).
 """
 
 from __future__ import annotations
@@ -16,23 +20,61 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from allauth.account.models import EmailAddress
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.exceptions import NotRegistered
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_email.models import EmailDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from espace_sante import services
+from espace_sante import credentials, services
 from espace_sante.identity import normalise_nir, validate_carte_vitale_serial
 from espace_sante.models import Patient, Space, SpaceError, User
-from espace_sante.tracing import Actor
+from espace_sante.tracing import Actor, trace
 
 admin.site.site_header = _("Mon espace santé — administration CPAM")
 admin.site.site_title = _("Administration Mon espace santé")
 admin.site.index_title = _("Gestion des espaces")
+
+
+class DeclaredAutocompleteJsonView(AutocompleteJsonView):
+    """The admin's autocomplete, answering only for a field an admin declares as autocompleted.
+
+    Django's own view takes any field name, reverse relations included: asked for
+    `patient.space` (the reverse side of `Space.holder`) it raised an AttributeError,
+    a 500. A field the source model's admin does not list in `autocomplete_fields`
+    is refused (403): no widget of ours asks for it, so only a crafted URL would.
+    """
+
+    def process_request(self, request):
+        term, model_admin, source_field, to_field_name = super().process_request(request)
+        if not (source_field.concrete and (source_field.many_to_one or source_field.many_to_many)):
+            raise PermissionDenied
+        try:
+            source_admin = self.admin_site.get_model_admin(source_field.model)
+        except NotRegistered as error:
+            raise PermissionDenied from error
+        if source_field.name not in source_admin.get_autocomplete_fields(request):
+            raise PermissionDenied
+        return term, model_admin, source_field, to_field_name
+
+
+def _autocomplete_view(request):
+    return DeclaredAutocompleteJsonView.as_view(admin_site=admin.site)(request)
+
+
+admin.site.autocomplete_view = _autocomplete_view
 
 _FRENCH_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 # A whole or partial NIR as people type it: sex digit, then digits (2A/2B for Corsica).
@@ -81,9 +123,43 @@ class IdentitySearchMixin:
         return super().get_search_results(request, queryset, rest)
 
 
+class ResetSignInForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Motif de la réinitialisation"),
+        max_length=200,
+        help_text=_(
+            "Par exemple : « téléphone perdu, demande reçue par le support ». "
+            "N'y écrivez aucune information sur la santé de la personne."
+        ),
+        widget=forms.TextInput(attrs={"size": 80}),
+    )
+
+
+class AccountCreationForm(forms.ModelForm):
+    """A new account without a password: its owner chooses one through the emailed link."""
+
+    class Meta:
+        model = User
+        fields = ["email", "kind"]
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+        return user
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    """Accounts: for technical administrators only (agents have no permission on them)."""
+    """Accounts: for technical administrators only (agents have no permission on them).
+
+    An administrator never knows another account's password: a new account gets
+    none and its owner chooses it through a link sent to its email; "changing" the
+    password of another account revokes its password, second factors and sessions
+    (`credentials.reset_sign_in`). The email address, where that link goes, is not
+    editable here.
+    """
 
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "kind", "is_active", "is_staff"]
@@ -95,10 +171,124 @@ class UserAdmin(BaseUserAdmin):
         (_("Droits"), {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
-    add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["email", "kind", "password1", "password2"]})
-    ]
+    add_form = AccountCreationForm
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "kind"]})]
     filter_horizontal = ["groups"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "email"] if obj is not None else readonly
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            trace(
+                actor=Actor.from_request(request),
+                action="account_created",
+                target=obj,
+                detail={"account": obj.pk, "kind": obj.kind},
+            )
+            transaction.on_commit(lambda: credentials.send_set_password_link(obj.pk))
+
+    def user_change_password(self, request, id, form_url=""):
+        """Another account: a confirmation page, then the reset; one's own: Django's form."""
+        user = self.get_object(request, unquote(id))
+        if user is None:
+            raise Http404
+        if user.pk == request.user.pk:
+            return super().user_change_password(request, id, form_url)
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        change_url = reverse("admin:espace_sante_user_change", args=[user.pk])
+        form = ResetSignInForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            credentials.reset_sign_in(
+                user=user, by=Actor.from_request(request), reason=form.cleaned_data["reason"]
+            )
+            self.log_change(request, user, gettext("Réinitialisation des moyens de connexion"))
+            self.message_user(
+                request,
+                gettext(
+                    "Les moyens de connexion de %(email)s sont réinitialisés : ses sessions sont "
+                    "fermées, et un lien pour choisir un mot de passe est envoyé à son adresse."
+                )
+                % {"email": user.email},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Réinitialiser les moyens de connexion"),
+            "subtitle": user.email,
+            "original": user,
+            "account": user,
+            "form": form,
+            "media": self.media + form.media,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/espace_sante/user/reset_sign_in.html", context)
+
+
+class SecondFactorDeviceAdmin(admin.ModelAdmin):
+    """A second-factor device, listed so an administrator sees who has one: never its secret.
+
+    Read-only: the key, the QR code and a pending email code are never shown, and
+    a device is neither added, changed nor deleted here (an account's devices are
+    revoked together by the reset of its sign-in, on the account's page).
+    """
+
+    fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    readonly_fields = fields
+    list_display = ["user", "name", "confirmed", "last_used_at"]
+    list_filter = ["confirmed"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+for _device in (TOTPDevice, EmailDevice):
+    if admin.site.is_registered(_device):
+        admin.site.unregister(_device)  # django-otp's own admins show the key and its QR code
+    admin.site.register(_device, SecondFactorDeviceAdmin)
+
+
+class SignInAddressAdmin(admin.ModelAdmin):
+    """allauth's addresses, read-only: each one signs in and receives the password-reset link.
+
+    An address an administrator could add to someone else's account would let
+    them ask for that account's reset link, so none is added, changed or deleted here.
+    """
+
+    fields = ["user", "email", "verified", "primary"]
+    readonly_fields = fields
+    list_display = ["email", "user", "verified", "primary"]
+    search_fields = ["email", "user__email"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+if admin.site.is_registered(EmailAddress):
+    admin.site.unregister(EmailAddress)
+admin.site.register(EmailAddress, SignInAddressAdmin)
 
 
 def masked_serial(serial: str) -> str:

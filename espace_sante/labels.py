@@ -40,6 +40,8 @@ ACTION_LABELS = {
     "sign_in_second_factor": _("Connexion (second facteur)"),
     "sign_out": _("Déconnexion"),
     "totp_enrolled": _("Application d'authentification enregistrée"),
+    "sign_in_reset": _("Réinitialisation des moyens de connexion par un administrateur"),
+    "account_created": _("Création d'un compte par un administrateur"),
     "space_announced": _("Annonce de la création de l'espace"),
     "space_created": _("Création de l'espace"),
     "space_opposed": _("Opposition à la création de l'espace"),

@@ -9,7 +9,7 @@ refusal on A's space is traced in A's trail.
 The roles that attack A: nobody signed in, another patient (B), a professional
 with no relation to A, B's professional (care team on B, none on A), A's
 attending physician whom A blocked (after opening A's record and breaking the
-glass), and a CPAM agent. A's pharmacist (care team on A) walks the document
+glass), a CPAM agent and the technical superuser. A's pharmacist (care team on A) walks the document
 routes against a hospital report, which the matrix keeps from pharmacists.
 Ids of A and B mixed in one URL are a 404 that shows neither.
 
@@ -28,7 +28,7 @@ from acces import services
 from acces.models import AuditEvent, CareRelation, EmergencyAccess
 from acces.policy import Action
 from espace_sante import export
-from espace_sante.models import ExportJob
+from espace_sante.models import ExportJob, User
 from espace_sante.tracing import Actor
 from tests import factories
 from tests.conftest import sign_in
@@ -145,6 +145,7 @@ class World:
     blocked_pro: object
     pharmacist_of_a: object
     agent: object
+    superuser: object
     document_a: object
     hospital_report_a: object
     export_a: object
@@ -206,6 +207,8 @@ def world(agent):
     )
     export_a = ExportJob.objects.create(space=space_a, requested_by=space_a.holder.user)
     export.run_job(export_a.pk)
+    superuser = factories.UserFactory(kind=User.Kind.ADMIN, is_staff=True, is_superuser=True)
+    factories.TOTPDeviceFactory(user=superuser)
     return World(
         space_a=space_a,
         holder_a=space_a.holder.user,
@@ -217,15 +220,26 @@ def world(agent):
         blocked_pro=blocked_pro.user,
         pharmacist_of_a=pharmacist.user,
         agent=agent,
+        superuser=superuser,
         document_a=document_a,
         hospital_report_a=hospital_report_a,
         export_a=export_a,
     )
 
 
-ATTACKERS = ["anonymous", "patient_b", "pro_outsider", "pro_of_b", "blocked_pro", "agent"]
+ATTACKERS = [
+    "anonymous",
+    "patient_b",
+    "pro_outsider",
+    "pro_of_b",
+    "blocked_pro",
+    "agent",
+    "superuser",
+]
 # Signed-in attackers: each refusal on A's space is traced in A's trail.
-TRACED_ATTACKERS = ["patient_b", "pro_outsider", "pro_of_b", "blocked_pro", "agent"]
+TRACED_ATTACKERS = ["patient_b", "pro_outsider", "pro_of_b", "blocked_pro", "agent", "superuser"]
+# Staff see identities in the admin by design; tests/security/test_admin_walk.py walks it.
+ADMIN_STAFF = {"agent", "superuser"}
 
 
 class Visitor:
@@ -274,8 +288,8 @@ def test_no_role_reaches_another_patients_data(world, role):
     visitor = _visitor(world, role)
     for route in ROUTES:
         is_admin = route.name.startswith("admin:")
-        if is_admin and role == "agent":
-            continue  # agents see identities there by design; the admin has its own test
+        if is_admin and role in ADMIN_STAFF:
+            continue  # staff see identities there by design; the admin has its own tests
         url = route.url(samples)
         for method in ("get", "post"):
             response = visitor.request(method, url)
