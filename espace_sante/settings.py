@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "espace_sante.middleware.SecondFactorRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Innermost: an undecryptable object becomes a French page and an integrity incident.
+    "espace_sante.integrity.IntegrityIncidentMiddleware",
 ]
 
 if PRODUCTION:
