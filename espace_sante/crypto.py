@@ -6,10 +6,19 @@ data keys are wrapped under ENCRYPTION_CURRENT_KEY_ID, and `rotate_keys`
 re-wraps the old ones, so a master key can be retired without touching any
 ciphertext. Destroying a data key (crypto-shredding) makes its ciphertexts
 unreadable for good.
+
+A master key's bytes are pinned by a key check value (`KeyCheck`) the first time its key
+id wraps a data key: a wrong key under a known id is refused at start-up (system check)
+and never wraps a new data key. A ciphertext that does not decrypt raises
+`DecryptionError`, which names the object (its authenticated context) and the key, never
+the content: `espace_sante.integrity` turns it into an incident and a French page.
 """
 
+import hashlib
+import hmac
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -17,21 +26,115 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from espace_sante.models import DataKey
+from espace_sante.models import DataKey, IntegrityIncident, KeyCheck
 
 NONCE_BYTES = 12
 FORMAT_VERSION = b"\x01"
 
 
+Reason = IntegrityIncident.Reason
+
+
 class DecryptionError(Exception):
-    """The ciphertext was altered, belongs to another key, or its key is destroyed."""
+    """The ciphertext was altered, belongs to another key, or its key is destroyed.
+
+    `subject` is the object as its ciphertext's context names it ("document:<uuid>"),
+    `data_key_pk` and `key_id` the keys involved: enough to investigate, no content.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = Reason.ALTERED,
+        key_id: str = "",
+        data_key_pk: int | None = None,
+    ):
+        super().__init__(message)
+        self.reason = reason
+        self.key_id = key_id
+        self.data_key_pk = data_key_pk
+        self.subject = ""
+
+
+class KeyCheckError(Exception):
+    """A configured master key is not the one its key id had: it must not wrap anything."""
+
+    def __init__(self, message: str, *, key_id: str):
+        super().__init__(message)
+        self.key_id = key_id
+
+
+@contextmanager
+def _naming(data_key: DataKey, context: bytes):
+    """Tell a DecryptionError raised inside which object and which keys it is about."""
+    try:
+        yield
+    except DecryptionError as exc:
+        exc.subject = exc.subject or context.decode("ascii", "replace")[:200]
+        exc.data_key_pk = exc.data_key_pk or data_key.pk
+        exc.key_id = exc.key_id or data_key.key_id
+        raise
 
 
 def _master_key(key_id: str) -> bytes:
     try:
         return settings.ENCRYPTION_KEYS[key_id]
     except KeyError:
-        raise DecryptionError(f"master key {key_id!r} is not configured") from None
+        raise DecryptionError(
+            f"master key {key_id!r} is not configured", reason=Reason.UNKNOWN_KEY, key_id=key_id
+        ) from None
+
+
+# --- Key check values ------------------------------------------------------------------------
+
+_KCV_CONSTANT = b"mon-espace-sante|key-check-value|v1"
+
+
+def key_check_value(key: bytes) -> str:
+    """An HMAC-SHA256 of a constant under the key: tells keys apart, reveals nothing of them."""
+    return hmac.new(key, _KCV_CONSTANT, hashlib.sha256).hexdigest()
+
+
+def master_key_problem(key_id: str) -> str | None:
+    """Why the configured bytes of `key_id` are not its own, or None when they are (or new).
+
+    Compared with the stored key check value; a key id that has none yet (data keys
+    wrapped before check values existed) is tried on one of its live data keys instead.
+    """
+    key = settings.ENCRYPTION_KEYS.get(key_id)
+    if key is None:
+        return f"master key {key_id!r} is not configured"
+    stored = KeyCheck.objects.filter(key_id=key_id).values_list("kcv", flat=True).first()
+    if stored is not None:
+        if hmac.compare_digest(stored, key_check_value(key)):
+            return None
+        return f"master key {key_id!r} does not match its key check value"
+    sample = (
+        DataKey.objects.filter(key_id=key_id, destroyed_at__isnull=True, wrapped__isnull=False)
+        .order_by("-pk")
+        .first()
+    )
+    if sample is not None:
+        try:
+            _unwrap(sample)
+        except DecryptionError:
+            return f"master key {key_id!r} does not unwrap its data keys"
+    return None
+
+
+def check_master_key(key_id: str) -> None:
+    """Refuse (KeyCheckError) a master key that is not its key id's; pin it the first time."""
+    problem = master_key_problem(key_id)
+    if problem is not None:
+        raise KeyCheckError(problem, key_id=key_id)
+    kcv = key_check_value(settings.ENCRYPTION_KEYS[key_id])
+    # Two processes may pin the same key at once: the unique key id keeps one, compared below.
+    check, _created = KeyCheck.objects.get_or_create(key_id=key_id, defaults={"kcv": kcv})
+    if not hmac.compare_digest(check.kcv, kcv):
+        raise KeyCheckError(
+            f"master key {key_id!r} does not match its key check value", key_id=key_id
+        )
 
 
 def _wrap(raw: bytes, *, key_id: str, data_key_pk: int) -> bytes:
@@ -41,8 +144,9 @@ def _wrap(raw: bytes, *, key_id: str, data_key_pk: int) -> bytes:
 
 
 def _unwrap(data_key: DataKey) -> bytes:
+    keys = {"key_id": data_key.key_id, "data_key_pk": data_key.pk}
     if data_key.wrapped is None or data_key.destroyed_at is not None:
-        raise DecryptionError("data key destroyed")
+        raise DecryptionError("data key destroyed", reason=Reason.DESTROYED, **keys)
     blob = bytes(data_key.wrapped)
     aad = b"datakey:%d" % data_key.pk
     try:
@@ -50,12 +154,13 @@ def _unwrap(data_key: DataKey) -> bytes:
             blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad
         )
     except InvalidTag as exc:
-        raise DecryptionError("data key does not unwrap") from exc
+        raise DecryptionError("data key does not unwrap", reason=Reason.UNWRAP, **keys) from exc
 
 
 def new_data_key() -> DataKey:
     """Create and store a fresh data key wrapped under the current master key."""
     key_id = settings.ENCRYPTION_CURRENT_KEY_ID
+    check_master_key(key_id)
     with transaction.atomic():
         data_key = DataKey.objects.create(key_id=key_id)
         raw = AESGCM.generate_key(bit_length=256)
@@ -72,13 +177,15 @@ def encrypt(plaintext: bytes, data_key: DataKey, *, context: bytes = b"") -> byt
 
 
 def decrypt(ciphertext: bytes, data_key: DataKey, *, context: bytes = b"") -> bytes:
-    if not ciphertext or ciphertext[:1] != FORMAT_VERSION:
-        raise DecryptionError("unknown ciphertext format")
-    nonce, body = ciphertext[1 : 1 + NONCE_BYTES], ciphertext[1 + NONCE_BYTES :]
-    try:
-        return AESGCM(_unwrap(data_key)).decrypt(nonce, body, context)
-    except InvalidTag as exc:
-        raise DecryptionError("ciphertext altered or not of this key") from exc
+    with _naming(data_key, context):
+        if not ciphertext or ciphertext[:1] != FORMAT_VERSION:
+            raise DecryptionError("unknown ciphertext format", reason=Reason.FORMAT)
+        nonce, body = ciphertext[1 : 1 + NONCE_BYTES], ciphertext[1 + NONCE_BYTES :]
+        aesgcm = AESGCM(_unwrap(data_key))
+        try:
+            return aesgcm.decrypt(nonce, body, context)
+        except InvalidTag as exc:
+            raise DecryptionError("ciphertext altered or not of this key") from exc
 
 
 # --- Large objects: a stream of chunks -----------------------------------------------------
@@ -140,30 +247,31 @@ def _chunk_aad(context: bytes, index: int, last: bool) -> bytes:
 
 def decrypt_stream(source, data_key: DataKey, *, context: bytes = b"") -> Iterator[bytes]:
     """The plaintext of an `EncryptingWriter` stream read from `source`, chunk by chunk."""
-    if source.read(1) != STREAM_VERSION:
-        raise DecryptionError("unknown stream format")
-    aesgcm = AESGCM(_unwrap(data_key))
-    index = 0
-    while True:
-        size = source.read(4)
-        if len(size) != 4:
-            raise DecryptionError("stream cut short")
-        nonce = source.read(NONCE_BYTES)
-        sealed = source.read(int.from_bytes(size, "big"))
-        for last in (False, True):
-            try:
-                chunk = aesgcm.decrypt(nonce, sealed, _chunk_aad(context, index, last))
-            except InvalidTag:
-                continue
-            break
-        else:
-            raise DecryptionError("stream altered or not of this key")
-        yield chunk
-        if last:
-            if source.read(1):
-                raise DecryptionError("data after the last chunk")
-            return
-        index += 1
+    with _naming(data_key, context):
+        if source.read(1) != STREAM_VERSION:
+            raise DecryptionError("unknown stream format", reason=Reason.FORMAT)
+        aesgcm = AESGCM(_unwrap(data_key))
+        index = 0
+        while True:
+            size = source.read(4)
+            if len(size) != 4:
+                raise DecryptionError("stream cut short")
+            nonce = source.read(NONCE_BYTES)
+            sealed = source.read(int.from_bytes(size, "big"))
+            for last in (False, True):
+                try:
+                    chunk = aesgcm.decrypt(nonce, sealed, _chunk_aad(context, index, last))
+                except InvalidTag:
+                    continue
+                break
+            else:
+                raise DecryptionError("stream altered or not of this key")
+            yield chunk
+            if last:
+                if source.read(1):
+                    raise DecryptionError("data after the last chunk")
+                return
+            index += 1
 
 
 def destroy_data_key(data_key: DataKey) -> None:
@@ -179,6 +287,7 @@ def rotate(batch_size: int = 500) -> Iterator[int]:
     while the portal serves requests, and can be interrupted and run again.
     """
     current = settings.ENCRYPTION_CURRENT_KEY_ID
+    check_master_key(current)
     while True:
         with transaction.atomic():
             batch = list(

@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from espace_sante import crypto
+from espace_sante import crypto, integrity
 from espace_sante.labels import OUTCOME_LABELS, action_label, basis_label, role_label
 from espace_sante.models import ExportJob, Notification, Space
 from espace_sante.tracing import Actor, trace
@@ -167,10 +167,12 @@ def run_job(job_id: int) -> str:
                     finished_at=finished,
                     expires_at=finished + ExportJob.KEPT_FOR,
                 )
-    except Exception:
+    except Exception as exc:
         ExportJob.objects.filter(pk=job_id).update(
             state=ExportJob.State.FAILED, finished_at=timezone.now()
         )
+        if isinstance(exc, crypto.DecryptionError | crypto.KeyCheckError):
+            integrity.report(exc, where=f"export build {job.public_id}")
         raise
     return "ready"
 
@@ -182,15 +184,17 @@ def open_archive(*, job: ExportJob, by: Actor) -> Iterator[bytes]:
     """
     if job.state != ExportJob.State.READY or job.expires_at <= timezone.now():
         raise ValueError("archive not available")
-    handle = job.file.open("rb")
-    with transaction.atomic():
-        trace(actor=by, action="export_downloaded", space=job.space, target=job)
 
     def chunks() -> Iterator[bytes]:
-        with handle:
+        with job.file.open("rb") as handle:
             yield from crypto.decrypt_stream(handle, job.data_key, context=_job_context(job))
 
-    return chunks()
+    # The key unwraps and the first chunk authenticates before any response starts, so a
+    # bad key or an altered head raises DecryptionError here, while a page can still say so.
+    stream = integrity.checked_stream(chunks(), where=f"export download {job.public_id}")
+    with transaction.atomic():
+        trace(actor=by, action="export_downloaded", space=job.space, target=job)
+    return stream
 
 
 def read_archive(*, job: ExportJob, by: Actor) -> bytes:

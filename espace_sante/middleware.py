@@ -1,5 +1,12 @@
+import logging
+
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.db import DatabaseError, connections
 from django.shortcuts import redirect
 from django.urls import reverse
+
+logger = logging.getLogger(__name__)
 
 # Reachable while signed in with the password only (the second factor is pending).
 _OPEN_PREFIXES = (
@@ -38,3 +45,45 @@ class SecondFactorRequiredMiddleware:
         if user.needs_totp:
             return user.otp_device.persistent_id.startswith("otp_totp.")
         return True
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's, except that a session that cannot be saved never hides what was done.
+
+    The view has already run (a document stored, a form saved) when the session is saved
+    on the way out. If the database connection dies at that moment, Django answers 400
+    ("session was deleted"), and the user believes the action failed. Here the broken
+    connection is closed and the save tried once more on a new one; if it fails again the
+    response goes out as the view made it, without refreshing the session cookie, and
+    the failure is logged. The session is never re-created, so a concurrent sign-out
+    (Django's reason for the 400) still wins.
+    """
+
+    def process_response(self, request, response):
+        try:
+            return super().process_response(request, response)
+        except (SessionInterrupted, DatabaseError) as exc:
+            logger.warning(
+                "Session save failed after %s %s (%s): retrying on a new connection",
+                request.method,
+                request.path,
+                type(exc).__name__,
+            )
+        _close_broken_connections()
+        try:
+            return super().process_response(request, response)
+        except (SessionInterrupted, DatabaseError) as exc:
+            logger.error(
+                "Session not saved after %s %s (%s): response sent without it",
+                request.method,
+                request.path,
+                type(exc).__name__,
+            )
+            return response
+
+
+def _close_broken_connections() -> None:
+    """Drop the connections so the next query opens a fresh one (not inside a transaction)."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()

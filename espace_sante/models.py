@@ -377,6 +377,57 @@ class DataKey(models.Model):
         return f"Clé {self.pk} ({self.key_id})"
 
 
+class KeyCheck(models.Model):
+    """The key check value of a master key: proof, at start-up, that `kid` still has its bytes.
+
+    Written the first time a key id wraps a data key. `kcv` is an HMAC-SHA256 of a
+    constant under the key: it tells a wrong key from the right one, and nothing about it.
+    """
+
+    key_id = models.CharField(max_length=64, unique=True)
+    kcv = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("valeur de contrôle de clé")
+        verbose_name_plural = _("valeurs de contrôle de clé")
+
+    def __str__(self):
+        return f"Contrôle de la clé {self.key_id}"
+
+
+class IntegrityIncident(models.Model):
+    """A ciphertext that did not decrypt: an altered file, an unknown key id, a bad unwrap.
+
+    Holds what the operator needs to find the object and the key, never any content.
+    """
+
+    class Reason(models.TextChoices):
+        ALTERED = "altered", _("Contenu altéré ou d'une autre clé")
+        UNKNOWN_KEY = "unknown_key", _("Clé maîtresse inconnue")
+        UNWRAP = "unwrap", _("Clé de données qui ne se déchiffre pas")
+        DESTROYED = "destroyed", _("Clé de données détruite")
+        FORMAT = "format", _("Format de chiffré inconnu")
+        WRONG_KEY = "wrong_key", _("Clé maîtresse qui n'est pas celle de son identifiant")
+
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    # The object as its ciphertext names it ("document", "export", "letter") and its id.
+    subject_kind = models.CharField(max_length=32, blank=True)
+    subject_id = models.CharField(max_length=64, blank=True)
+    data_key_id = models.BigIntegerField(null=True, blank=True)
+    key_id = models.CharField(max_length=64, blank=True)
+    where = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("incident d'intégrité")
+        verbose_name_plural = _("incidents d'intégrité")
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self):
+        return f"Incident {self.pk} ({self.reason})"
+
+
 class ProvisionalCode(models.Model):
     """A provisional code sent by email or letter: single use, hashed, expiring, locking.
 

@@ -88,7 +88,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, retrying a save that a cut database connection broke (see the class).
+    "espace_sante.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -100,6 +101,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "espace_sante.middleware.SecondFactorRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Innermost: an undecryptable object becomes a French page and an integrity incident.
+    "espace_sante.integrity.IntegrityIncidentMiddleware",
 ]
 
 if PRODUCTION:
