@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("espace_sante", "0004_export_jobs"),
+        ("espace_sante", "0005_contact_changes"),
     ]
 
     operations = [
