@@ -432,7 +432,7 @@ def send_new_code(*, space: Space, by: Actor) -> str:
     Returns the channel used. The email or letter is produced by a task after
     commit, which issues the code itself, so no code waits anywhere in clear.
     """
-    from espace_sante.tasks import deliver_code
+    from espace_sante.tasks import request_code
 
     if space.state not in CODE_STATES:
         raise SpaceError(
@@ -443,7 +443,7 @@ def send_new_code(*, space: Space, by: Actor) -> str:
         "email" if (space.holder.user or space.holder.email) else ProvisionalCode.Channel.LETTER
     )
     trace(actor=by, action="code_requested", space=space, target=space, detail={"channel": channel})
-    transaction.on_commit(lambda: deliver_code.delay(space.pk, "new_code"), robust=True)
+    request_code(space=space, kind="new_code")  # durable: the sweep re-queues a lost task
     return channel
 
 
@@ -671,11 +671,9 @@ def hand_over_adults(*, today: date | None = None) -> int:
             space.save(update_fields=["handed_over_at"])
             trace(actor=Actor.system(), action="space_handed_over", space=space, target=space)
             if space.holder.user_id is None:
-                from espace_sante.tasks import deliver_code
+                from espace_sante.tasks import request_code
 
-                transaction.on_commit(
-                    lambda pk=space.pk: deliver_code.delay(pk, "handover"), robust=True
-                )
+                request_code(space=space, kind="handover")
             else:
                 notify_space(space=space, template="space_handed_over")
         count += 1
