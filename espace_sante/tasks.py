@@ -118,10 +118,23 @@ def request_code(*, space: Space, kind: str) -> CodeRequest:
     return request
 
 
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+PUBLISH_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
+
+
 def publish(task, *args, what: str) -> bool:
     """Queue `task`; False, logged, when the broker cannot take it (the sweep will)."""
+    app = task.app
     try:
-        task.delay(*args)
+        if app.conf.task_always_eager:
+            task.delay(*args)
+            return True
+        # A connection of its own with short timeouts: a broker that stopped answering
+        # must not hold the request (the shared pool's connections wait forever), and one
+        # quick retry, not Celery's default three.
+        options = {**(app.conf.broker_transport_options or {}), **PUBLISH_TIMEOUTS}
+        with app.connection_for_write(transport_options=options) as connection:
+            task.apply_async(args, connection=connection, retry_policy=PUBLISH_RETRY_POLICY)
     except OperationalError as exc:
         logger.error("%s: not queued, left to the sweep (%s)", what, exc)
         return False
