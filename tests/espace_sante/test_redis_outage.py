@@ -287,3 +287,37 @@ def test_an_outage_is_logged_once_not_on_every_operation(caplog):
     messages = [record.getMessage() for record in caplog.records]
     assert len([m for m in messages if "injoignable" in m]) == 1
     assert len([m for m in messages if "de nouveau joignable" in m]) == 1
+
+
+# --- With the real worker (PostgreSQL + Redis run; eagerly on the embedded default) ----------
+
+
+@pytest.mark.worker
+def test_a_worker_sends_the_lost_code_and_builds_the_archive_once_redis_is_back(
+    celery_worker, settings
+):
+    from espace_sante import export, lifecycle
+    from espace_sante.celery import app
+    from espace_sante.tracing import Actor
+    from tests.conftest import wait_for
+
+    space = factories.SpaceFactory(state=Space.State.CREATED, holder__user=None)
+    other = factories.SpaceFactory()
+    holder = other.holder.user
+    eager, broker_url = app.conf.task_always_eager, app.conf.broker_url
+    app.conf.task_always_eager = False
+    app.conf.broker_url = DEAD_REDIS
+    try:
+        lifecycle.send_new_code(space=space, by=Actor.system())
+        job = export.request_archive(space=other, by=Actor(user=holder, role=holder.kind))
+    finally:
+        app.conf.task_always_eager, app.conf.broker_url = eager, broker_url
+    assert CodeRequest.objects.get(space=space).state == CodeRequest.State.PENDING
+    assert ExportJob.objects.get(pk=job.pk).state == ExportJob.State.QUEUED
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        assert tasks.requeue_lost_tasks() == 2
+    assert wait_for(lambda: CodeRequest.objects.get(space=space).state == "done")
+    assert wait_for(lambda: ExportJob.objects.get(pk=job.pk).state == ExportJob.State.READY)
+    assert wait_for(lambda: any(space.holder.email in sent for sent in celery_worker.sent_emails()))
+    assert ProvisionalCode.objects.filter(space=space).count() == 1
