@@ -539,13 +539,18 @@ def queue_announcements(
     `request_ids` (the `CodeRequest` of each space, in the same order) the beat
     sweep queues the delivery again.
     """
-    from espace_sante.tasks import deliver_code
+    from espace_sante.tasks import deliver_code, publish
 
     queued = 0
     for index, space_id in enumerate(space_ids):
-        args = (space_id, kind) if request_ids is None else (space_id, kind, request_ids[index])
+        if request_ids is not None:
+            what = f"space {space_id}: the {kind}"
+            if not publish(deliver_code, space_id, kind, request_ids[index], what=what):
+                break  # the broker is away: the sweep queues the rest, no need to wait here
+            queued += 1
+            continue
         try:
-            deliver_code.delay(*args)
+            deliver_code.delay(space_id, kind)
             queued += 1
         except Exception:
             logger.exception("space %s: the %s could not be queued", space_id, kind)

@@ -111,9 +111,9 @@ def request_code(*, space: Space, kind: str) -> CodeRequest:
     the request again. `kind` names the email or letter (announcement, new_code...).
     """
     request = CodeRequest.objects.create(space=space, kind=kind)
+    what = f"code request {request.pk}"
     transaction.on_commit(
-        lambda: publish(deliver_code, space.pk, kind, request.pk, what=f"code request {request}"),
-        robust=True,
+        lambda: publish(deliver_code, space.pk, kind, request.pk, what=what), robust=True
     )
     return request
 

@@ -198,6 +198,33 @@ def test_lost_code_asked_while_redis_is_down_is_sent_once_when_it_is_back(
     assert space.state == Space.State.ACTIVE
 
 
+def test_announcements_of_a_file_enrolled_while_redis_is_down_go_out_when_it_is_back(
+    tmp_path, redis, django_capture_on_commit_callbacks
+):
+    from espace_sante.enrolment import enrol_rows, read_csv
+    from espace_sante.models import Letter
+    from espace_sante.tracing import Actor
+    from tests.espace_sante.test_enrolment import csv_file, line, nir
+
+    by_email, by_post = nir(), nir()
+    path = csv_file(
+        tmp_path,
+        line(by_email, email="claire@exemple.fr"),
+        line(by_post, email="", address="5 allée B 44000 Nantes"),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        report = enrol_rows(read_csv(path), by=Actor.system())
+    assert report.created == 2
+    assert CodeRequest.objects.filter(state=CodeRequest.State.PENDING).count() == 2
+    assert mail.outbox == [] and not ProvisionalCode.objects.exists()
+
+    redis.back()
+    assert redis.sweep() == 2
+    assert [message.to for message in mail.outbox] == [["claire@exemple.fr"]]
+    assert Letter.objects.get(space__holder__nir=by_post).kind == Letter.Kind.ANNOUNCEMENT
+    assert set(CodeRequest.objects.values_list("state", flat=True)) == {CodeRequest.State.DONE}
+
+
 def test_a_code_task_delivered_twice_sends_one_code(django_capture_on_commit_callbacks):
     space = factories.SpaceFactory(state=Space.State.CREATED, holder__user=None)
     request = CodeRequest.objects.create(space=space, kind="new_code")
