@@ -15,7 +15,10 @@ every document list, so it is cached:
 - until the change commits, the transaction that made it reads the matrix
   from the database without caching it: it sees its own change, and nothing
   uncommitted ever reaches the shared cache (a rolled-back change leaves no
-  trace there).
+  trace there);
+- while the shared cache is unreachable, the matrix is read from the database
+  (one small query per decision), never from a copy another process may have
+  changed meanwhile.
 """
 
 from __future__ import annotations
@@ -71,6 +74,10 @@ def _committed(connection) -> None:
 def _matrix(using: str = DEFAULT_DB_ALIAS) -> Matrix:
     global _memo
     if _changed_in_this_transaction(transaction.get_connection(using)):
+        return _load(using)
+    if getattr(cache, "degraded", False):
+        # The shared cache is away (espace_sante/cache.py): a change made by another
+        # process would not reach this one, so read the database until it is back.
         return _load(using)
     version = _version()
     memo = _memo

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from espace_sante.csvfile import read_rows
 from espace_sante.identity import normalise_nir, validate_carte_vitale_serial, validate_nir
-from espace_sante.models import LegalRepresentative, Patient, Space
+from espace_sante.models import CodeRequest, LegalRepresentative, Patient, Space
 from espace_sante.tracing import Actor, trace_many
 
 logger = logging.getLogger(__name__)
@@ -447,7 +447,13 @@ def _create_batch(batch: list[_Row], *, by: Actor, announce: bool) -> tuple[list
         _link_representatives(batch, spaces, by=by)
         space_ids = [space.pk for space in spaces]
         if announce and space_ids:
-            transaction.on_commit(lambda: queue_announcements(space_ids), robust=True)
+            # Durable, in the batch's transaction: the sweep re-queues what the broker lost.
+            requests = [CodeRequest(space=space, kind="announcement") for space in spaces]
+            _insert(requests)
+            request_ids = [request.pk for request in requests]
+            transaction.on_commit(
+                lambda: queue_announcements(space_ids, request_ids=request_ids), robust=True
+            )
     return space_ids, len(known)
 
 
@@ -523,17 +529,26 @@ def _insert(objs: list[Model]) -> None:
         obj._state.adding, obj._state.db = False, connection.alias
 
 
-def queue_announcements(space_ids: list[int], kind: str = "announcement") -> int:
+def queue_announcements(
+    space_ids: list[int], kind: str = "announcement", request_ids: list[int] | None = None
+) -> int:
     """Queue one code delivery (email, or letter without email) per space.
 
     Called after the batch commits. One failing queue (or, in eager mode, one
-    failing delivery) does not stop the others: the person can ask for a new
-    code, and the failure is logged.
+    failing delivery) does not stop the others: the failure is logged, and with
+    `request_ids` (the `CodeRequest` of each space, in the same order) the beat
+    sweep queues the delivery again.
     """
-    from espace_sante.tasks import deliver_code
+    from espace_sante.tasks import deliver_code, publish
 
     queued = 0
-    for space_id in space_ids:
+    for index, space_id in enumerate(space_ids):
+        if request_ids is not None:
+            what = f"space {space_id}: the {kind}"
+            if not publish(deliver_code, space_id, kind, request_ids[index], what=what):
+                break  # the broker is away: the sweep queues the rest, no need to wait here
+            queued += 1
+            continue
         try:
             deliver_code.delay(space_id, kind)
             queued += 1

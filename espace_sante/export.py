@@ -123,8 +123,30 @@ def request_archive(*, space: Space, by: Actor) -> ExportJob:
             return job
         job = ExportJob.objects.create(space=space, requested_by=by.user, total=count_steps(space))
         trace(actor=by, action="export_requested", space=space, target=job)
-        transaction.on_commit(lambda: tasks.build_export.delay(job.pk))
+        # Robust: a broker that is down must not turn the saved request into an error
+        # page; the beat sweep (`tasks.requeue_lost_tasks`) queues the job again.
+        transaction.on_commit(
+            lambda: tasks.publish(tasks.build_export, job.pk, what=f"export job {job.pk}"),
+            robust=True,
+        )
     return job
+
+
+def jobs_to_requeue(*, now: datetime | None = None) -> list[int]:
+    """Jobs still waiting REQUEUE_AFTER after they were asked for: their task may be lost.
+
+    Queuing one twice is harmless, `run_job` claims it; past STALE_AFTER it is failed.
+    """
+    now = now or timezone.now()
+    return list(
+        ExportJob.objects.filter(
+            state=ExportJob.State.QUEUED,
+            created_at__lt=now - ExportJob.REQUEUE_AFTER,
+            created_at__gte=now - ExportJob.STALE_AFTER,
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:1000]
+    )
 
 
 def run_job(job_id: int) -> str:

@@ -535,7 +535,7 @@ def send_new_code(*, space: Space, by: Actor, by_letter: bool = False) -> str:
     Returns the channel used. The email or letter is produced by a task after
     commit, which issues the code itself, so no code waits anywhere in clear.
     """
-    from espace_sante.tasks import deliver_code
+    from espace_sante.tasks import request_code
 
     if space.state not in CODE_STATES:
         raise SpaceError(
@@ -554,9 +554,8 @@ def send_new_code(*, space: Space, by: Actor, by_letter: bool = False) -> str:
     if delivery.after_contact_change:
         detail["after_contact_change"] = True
     trace(actor=by, action="code_requested", space=space, target=space, detail=detail)
-    transaction.on_commit(
-        lambda: deliver_code.delay(space.pk, "new_code", by_letter=by_letter), robust=True
-    )
+    # durable: the sweep re-queues a lost task
+    request_code(space=space, kind="new_code", by_letter=by_letter)
     return channel
 
 
@@ -785,11 +784,9 @@ def hand_over_adults(*, today: date | None = None) -> int:
             space.save(update_fields=["handed_over_at"])
             trace(actor=Actor.system(), action="space_handed_over", space=space, target=space)
             if space.holder.user_id is None:
-                from espace_sante.tasks import deliver_code
+                from espace_sante.tasks import request_code
 
-                transaction.on_commit(
-                    lambda pk=space.pk: deliver_code.delay(pk, "handover"), robust=True
-                )
+                request_code(space=space, kind="handover")
             else:
                 notify_space(space=space, template="space_handed_over")
         count += 1

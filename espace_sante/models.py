@@ -468,6 +468,65 @@ class ProvisionalCode(models.Model):
         )
 
 
+class CodeRequestQuerySet(models.QuerySet):
+    def to_requeue(self, now):
+        """Pending requests whose queued task may have been lost (broker outage, crash)."""
+        return self.filter(
+            state=CodeRequest.State.PENDING, queued_at__lt=now - CodeRequest.REQUEUE_AFTER
+        )
+
+    def stale_claims(self, now):
+        """Requests claimed by a worker that died before it finished."""
+        return self.filter(
+            state=CodeRequest.State.CLAIMED, claimed_at__lt=now - CodeRequest.CLAIM_TIMEOUT
+        )
+
+
+class CodeRequest(models.Model):
+    """A provisional code to issue and send, written in the transaction that asked for it.
+
+    The `deliver_code` task claims it with a conditional update and marks it done in
+    the transaction that issues the code; the beat sweep queues again the requests
+    whose task the broker lost. So a request answered "sent" is never forgotten.
+    """
+
+    REQUEUE_AFTER = timedelta(minutes=2)
+    CLAIM_TIMEOUT = timedelta(minutes=10)
+    MAX_ATTEMPTS = 10
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("À envoyer")
+        CLAIMED = "claimed", _("En cours d'envoi")
+        DONE = "done", _("Envoyé")
+        FAILED = "failed", _("Échec")
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="code_requests")
+    kind = models.CharField(max_length=16)  # the letter/email kind: announcement, new_code...
+    by_letter = models.BooleanField(default=False)  # the holder asked for a letter
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    objects = CodeRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("demande de code provisoire")
+        verbose_name_plural = _("demandes de code provisoire")
+        indexes = [
+            models.Index(
+                fields=["state", "queued_at"],
+                name="code_request_open",
+                condition=models.Q(state__in=["pending", "claimed"]),
+            )
+        ]
+
+    def __str__(self):
+        return f"Demande de code {self.pk} ({self.kind}, {self.state})"
+
+
 class Letter(models.Model):
     """A postal letter produced as a PDF (encrypted at rest: it carries a code)."""
 
@@ -501,6 +560,8 @@ class ExportJob(models.Model):
     KEPT_FOR = timedelta(hours=24)
     # A job still "running" after this long belonged to a worker that died.
     STALE_AFTER = timedelta(hours=1)
+    # A job still "queued" after this long may have lost its task (broker outage): queue again.
+    REQUEUE_AFTER = timedelta(minutes=3)
 
     class State(models.TextChoices):
         QUEUED = "queued", _("En attente")

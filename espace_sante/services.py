@@ -68,9 +68,9 @@ def enrol_person(
     )
     trace(actor=by, action="space_announced", space=space, target=space)
     if announce:
-        from espace_sante.tasks import deliver_code
+        from espace_sante.tasks import request_code
 
-        transaction.on_commit(lambda: deliver_code.delay(space.pk, "announcement"), robust=True)
+        request_code(space=space, kind="announcement")
     return space
 
 

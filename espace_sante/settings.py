@@ -282,8 +282,17 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # A Redis outage degrades to a per-process cache, logged, never an error page
+    # (espace_sante/cache.py); short timeouts so an unreachable server does not hang requests.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "espace_sante.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+                "socket_timeout": env.float("REDIS_TIMEOUT", default=1.0),
+            },
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -320,6 +329,10 @@ CELERY_BEAT_SCHEDULE = {
     "destroy-due-spaces": {
         "task": "espace_sante.tasks.destroy_due_spaces",
         "schedule": crontab(hour=3, minute=0),
+    },
+    "requeue-lost-tasks": {
+        "task": "espace_sante.tasks.requeue_lost_tasks",
+        "schedule": crontab(minute="*/2"),
     },
     "purge-exports": {
         "task": "espace_sante.tasks.purge_exports",
