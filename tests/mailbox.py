@@ -1,0 +1,36 @@
+"""What really left by email (django.core.mail.outbox), as its recipient reads it."""
+
+from django.core import mail
+
+# What the factories and tests put in a record: an email carrying any of it leaks care.
+MEDICAL_CONTENT = ("Bilan sanguin", "11502-2", "%PDF", "diagnostic", "ordonnance", "allergie")
+FOOTER = "Cet e-mail ne contient jamais d'information médicale."
+
+
+def full_text(message) -> str:
+    """Subject, text body and every alternative (the HTML twin) of one email."""
+    parts = [message.subject, message.body]
+    parts += [content for content, _ in getattr(message, "alternatives", [])]
+    return "\n".join(str(part) for part in parts)
+
+
+def sent_to(address: str) -> list:
+    return [message for message in mail.outbox if address in message.to]
+
+
+def assert_email_left(to: str, *, count: int = 1, subject: str = "", without=()) -> list:
+    """`count` emails left for `to`, each with the no-medical-content footer and none of the
+    record's content (`without` adds the test's own: a document title, a profile entry)."""
+    messages = sent_to(to)
+    assert len(messages) == count, (
+        f"{len(messages)} e-mail(s) pour {to}, attendu {count} ; "
+        f"partis : {[(m.to, m.subject) for m in mail.outbox]}"
+    )
+    for message in messages:
+        text = full_text(message)
+        assert FOOTER in message.body
+        if subject:
+            assert subject in message.subject
+        for secret in (*MEDICAL_CONTENT, *without):
+            assert secret.lower() not in text.lower(), f"« {secret} » dans l'e-mail {text!r}"
+    return messages
