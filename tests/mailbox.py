@@ -34,3 +34,30 @@ def assert_email_left(to: str, *, count: int = 1, subject: str = "", without=())
         for secret in (*MEDICAL_CONTENT, *without):
             assert secret.lower() not in text.lower(), f"« {secret} » dans l'e-mail {text!r}"
     return messages
+
+
+def delivered(notifications, *, without=()) -> bool:
+    """Run the email task of each notification (in a test whose transaction never commits,
+    the task queued at commit never runs) and say whether each email left, to its
+    recipient, without medical content. Portal-only notifications (no email) are skipped."""
+    from collections import Counter
+
+    from espace_sante.tasks import send_notification_email
+
+    notifications = [n for n in notifications if n.email_state != "none"]
+    for notification in notifications:
+        send_notification_email.delay(notification.pk)
+    expected = Counter()
+    for notification in notifications:
+        notification.refresh_from_db()
+        address = notification.recipient.email if notification.recipient else notification.address
+        assert notification.email_state == "sent", (address, notification.email_error)
+        expected[address, notification.subject] += 1
+    for (address, subject), count in expected.items():
+        messages = [m for m in sent_to(address) if m.subject.endswith(subject)]
+        assert len(messages) == count, f"{len(messages)} e-mail(s) « {subject} » pour {address}"
+        for message in messages:
+            text = full_text(message)
+            for secret in (*MEDICAL_CONTENT, *without):
+                assert secret.lower() not in text.lower(), f"« {secret} » dans l'e-mail {text!r}"
+    return bool(notifications)
