@@ -1,9 +1,11 @@
 import time
 from datetime import timedelta
+from typing import ClassVar
 
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.db import transaction
 from django.utils import timezone
 
@@ -237,3 +239,23 @@ def test_each_notification_has_its_own_message_id():
     first, second = _notify(user), _notify(user)
     assert first.email_message_id and second.email_message_id
     assert first.email_message_id != second.email_message_id
+
+
+class _BackendRecordingTheRowAtQuit(locmem.EmailBackend):
+    """Stands for SMTP: what the outbox row says when the connection says goodbye (QUIT)."""
+
+    states_at_quit: ClassVar[list] = []
+
+    def close(self):
+        self.states_at_quit.append(list(Notification.objects.values_list("email_state", flat=True)))
+        super().close()
+
+
+@pytest.mark.django_db
+def test_the_row_is_marked_sent_before_the_connection_says_goodbye(settings):
+    settings.EMAIL_BACKEND = f"{__name__}._BackendRecordingTheRowAtQuit"
+    _BackendRecordingTheRowAtQuit.states_at_quit.clear()
+    notification = _notify(factories.UserFactory())
+    assert notifications.deliver(notification.pk) == "sent"
+    assert _BackendRecordingTheRowAtQuit.states_at_quit == [["sent"]]
+    assert len(mail.outbox) == 1
