@@ -14,6 +14,7 @@ CHROMIUM := /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+WORKER_RESTART_DELAY ?= 5
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: help install run migrate test lint format bench worker beat chromium clean distclean
@@ -23,7 +24,7 @@ help:
 	@echo "make test       installe et lance toute la suite (ruff, migrations, pytest)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make format     reformate le code (ruff format, ruff check --fix)"
-	@echo "make worker     worker Celery (REDIS_URL requis)"
+	@echo "make worker     worker Celery, relancé s'il s'arrête (REDIS_URL requis)"
 	@echo "make beat       Celery beat (REDIS_URL requis)"
 	@echo "make bench      lance bench/run.sh s'il existe"
 	@echo "make clean      supprime caches et fichiers générés (make distclean : aussi $(VENV))"
@@ -85,7 +86,13 @@ run: migrate
 
 worker: install
 	@test -n "$${REDIS_URL:-}" || { echo "REDIS_URL n'est pas défini : sans broker, les tâches s'exécutent déjà dans le processus web (mode eager). Exemple : export REDIS_URL=redis://127.0.0.1:6379/0" >&2; exit 1; }
-	$(VENV)/bin/celery -A espace_sante worker --loglevel=INFO
+	@echo "==> Worker Celery, relancé s'il s'arrête (Ctrl-C pour l'arrêter ; en production : systemd ou docker-compose, voir docs/OPERATIONS.md)"
+	@trap 'exit 0' INT TERM; \
+	while :; do \
+		$(VENV)/bin/celery -A espace_sante worker --loglevel=INFO && break; \
+		echo "Le worker s'est arrêté (code $$?) : relance dans $(WORKER_RESTART_DELAY) s." >&2; \
+		sleep $(WORKER_RESTART_DELAY); \
+	done
 
 beat: migrate
 	@test -n "$${REDIS_URL:-}" || { echo "REDIS_URL n'est pas défini : sans broker, il n'y a rien à planifier (mode eager). Exemple : export REDIS_URL=redis://127.0.0.1:6379/0" >&2; exit 1; }

@@ -343,6 +343,9 @@ class Notification(models.Model):
     email_claimed_at = models.DateTimeField(null=True, blank=True)
     email_sent_at = models.DateTimeField(null=True, blank=True)
     email_error = models.CharField(max_length=300, blank=True)
+    # Generated once, sent with every attempt: a resend is recognised as the same email.
+    # db_default: the six-week sweep writes its rows in raw SQL, without this column.
+    email_message_id = models.CharField(max_length=255, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("notification")

@@ -6,9 +6,11 @@ link to the portal, where the policy decides what may be shown.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core import mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -17,6 +19,8 @@ from espace_sante import emails
 from espace_sante.models import Notification, Space, User
 
 MAX_EMAIL_ATTEMPTS = 6
+
+logger = logging.getLogger(__name__)
 
 
 def notify(
@@ -42,6 +46,7 @@ def notify(
         body=body,
         link=link,
         email_state=Notification.EmailState.PENDING if by_email else Notification.EmailState.NONE,
+        email_message_id=emails.new_message_id() if by_email else "",
     )
     if by_email:
         from espace_sante.tasks import send_notification_email
@@ -99,22 +104,50 @@ def claim(notification_id: int) -> bool:
 
 
 def deliver(notification_id: int) -> str:
-    """Send one claimed-or-pending email exactly once; return the resulting state.
+    """Send one pending email; return the resulting state.
 
     The conditional claim means two workers (or the beat sweep and the task
     queued at commit) never both send it. A failure puts it back to pending,
     or marks it failed after MAX_EMAIL_ATTEMPTS.
+
+    The guarantee is "at least once, with the same Message-ID": a worker that
+    dies after the mail server accepted the message and before the row says
+    sent leaves a claim that the sweep releases, and the email goes again with
+    the Message-ID of the first attempt, so mail clients show it once. The row
+    is marked sent right after the server's acceptance, before the connection's
+    QUIT, to keep that window as small as SMTP allows.
     """
     if not claim(notification_id):
         return "skipped"
     notification = Notification.objects.select_related("recipient").get(pk=notification_id)
-    try:
-        emails.send(
-            to=notification.recipient.email,
-            subject=notification.subject,
-            body=notification.body,
-            link=notification.link,
+    # An account's current email, else the address the notification was written to
+    # (people without an account yet: announcement, opposition).
+    to = notification.recipient.email if notification.recipient_id else notification.address
+    if not to:
+        Notification.objects.filter(pk=notification_id).update(
+            email_state=Notification.EmailState.FAILED, email_error="no email address"
         )
+        return "failed"
+    message_id = notification.email_message_id or _fix_message_id(notification_id)
+    try:
+        connection = mail.get_connection(fail_silently=False)
+        connection.open()
+        try:
+            emails.send(
+                to=to,
+                subject=notification.subject,
+                body=notification.body,
+                link=notification.link,
+                message_id=message_id,
+                connection=connection,
+            )
+            Notification.objects.filter(pk=notification_id).update(
+                email_state=Notification.EmailState.SENT,
+                email_sent_at=timezone.now(),
+                email_error="",
+            )
+        finally:
+            _close_quietly(connection)
     except Exception as exc:
         state = (
             Notification.EmailState.FAILED
@@ -125,10 +158,22 @@ def deliver(notification_id: int) -> str:
             email_state=state, email_error=str(exc)[:300]
         )
         raise
-    Notification.objects.filter(pk=notification_id).update(
-        email_state=Notification.EmailState.SENT, email_sent_at=timezone.now(), email_error=""
-    )
     return "sent"
+
+
+def _fix_message_id(notification_id: int) -> str:
+    """Give a row written without a Message-ID one, once: the first writer wins."""
+    Notification.objects.filter(pk=notification_id, email_message_id="").update(
+        email_message_id=emails.new_message_id()
+    )
+    return Notification.objects.values_list("email_message_id", flat=True).get(pk=notification_id)
+
+
+def _close_quietly(connection) -> None:
+    try:
+        connection.close()
+    except Exception as exc:  # the message was accepted (or not) before: nothing to undo
+        logger.warning("closing the mail connection failed (%s)", exc)
 
 
 def release_stale_claims() -> int:

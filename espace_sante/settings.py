@@ -307,6 +307,24 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="espace_sante")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker outlives broker outages, however many and however long: it reconnects
+# forever (a supervisor restarts it if it dies anyway: docs/OPERATIONS.md). A message it
+# had taken and not acknowledged comes back after the visibility timeout.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CHANNEL_ERROR_RETRY = True
+# A task running when the broker goes away finishes (our tasks are idempotent: a
+# redelivered one finds its work claimed or done) rather than being cut mid-send.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Longer than the longest task and retry countdown (exports, back-off of 16 min).
+    "visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": 5,
+    "socket_keepalive": True,
+    # A PING every 25 s notices a dead connection that TCP alone would not.
+    "health_check_interval": 25,
+    "retry_on_timeout": True,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {

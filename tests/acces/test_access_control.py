@@ -16,6 +16,7 @@ from espace_sante.models import Notification, Space
 from espace_sante.tracing import Actor
 from tests import factories
 from tests.factories import make_document
+from tests.mailbox import assert_email_left
 
 pytestmark = pytest.mark.django_db
 
@@ -220,9 +221,12 @@ def test_in_an_emergency_masked_documents_show_unless_masked_from_emergencies(sp
 # --- Emergencies -----------------------------------------------------------------------------
 
 
-def test_break_glass_is_time_limited_traced_apart_and_told_at_once(space):
+def test_break_glass_is_time_limited_traced_apart_and_told_at_once(
+    space, django_capture_on_commit_callbacks
+):
     urgentist = _pro(specialty="medecine_urgence")
-    access = _break_glass(space, urgentist)
+    with django_capture_on_commit_callbacks(execute=True):
+        access = _break_glass(space, urgentist)
     assert access.expires_at - access.started_at == EmergencyAccess.DURATION
     event = AuditEvent.objects.get(space=space, action="emergency_break_glass")
     assert event.basis == "emergency"
@@ -230,6 +234,7 @@ def test_break_glass_is_time_limited_traced_apart_and_told_at_once(space):
     told = Notification.objects.get(space=space, kind="emergency_access")
     assert "bris de glace" in told.body
     assert "accident" not in told.body  # the reason stays in the portal's history
+    assert_email_left(space.holder.user.email, subject=told.subject, without=("accident",))
     with time_machine.travel(timezone.now() + EmergencyAccess.DURATION + timedelta(minutes=1)):
         assert not decide(urgentist.user, Action.VIEW_SPACE, space)
 
@@ -313,12 +318,16 @@ def test_the_patient_cannot_authorise_the_occupational_physician_on_the_whole_re
 # --- Consent and finding a patient -----------------------------------------------------------
 
 
-def test_declaring_consent_creates_the_care_team_link_and_tells_the_patient(space):
+def test_declaring_consent_creates_the_care_team_link_and_tells_the_patient(
+    space, django_capture_on_commit_callbacks
+):
     nurse = _pro("infirmier")
-    relation = services.declare_consent(space=space, professional=nurse, by=_actor(nurse.user))
+    with django_capture_on_commit_callbacks(execute=True):
+        relation = services.declare_consent(space=space, professional=nurse, by=_actor(nurse.user))
     assert (relation.basis, relation.consent_declared_at is not None) == ("care_team", True)
     assert decide(nurse.user, Action.VIEW_SPACE, space).basis == Basis.CARE_TEAM
     assert Notification.objects.filter(space=space, kind="care_team_joined").exists()
+    assert_email_left(space.holder.user.email)
 
 
 def test_a_blocked_professional_cannot_declare_consent(space):
@@ -384,14 +393,15 @@ def test_a_closed_space_is_not_found_like_an_unknown_one(space):
 # --- Changes are traced and told --------------------------------------------------------------
 
 
-def test_each_access_change_is_traced_and_notified(space):
+def test_each_access_change_is_traced_and_notified(space, django_capture_on_commit_callbacks):
     holder = _actor(space.holder.user)
     doctor = _pro()
-    relation = services.authorise(space=space, professional=doctor, by=holder)
-    services.revoke(relation=relation, by=holder)
-    blocked = services.block(space=space, professional=doctor, by=holder)
-    services.unblock(blocked=blocked, by=holder)
-    services.set_emergency_settings(space=space, samu_access=False, by=holder)
+    with django_capture_on_commit_callbacks(execute=True):
+        relation = services.authorise(space=space, professional=doctor, by=holder)
+        services.revoke(relation=relation, by=holder)
+        blocked = services.block(space=space, professional=doctor, by=holder)
+        services.unblock(blocked=blocked, by=holder)
+        services.set_emergency_settings(space=space, samu_access=False, by=holder)
     actions = list(
         AuditEvent.objects.filter(space=space).order_by("seq").values_list("action", flat=True)
     )
@@ -413,6 +423,10 @@ def test_each_access_change_is_traced_and_notified(space):
         "emergency_settings_changed",
     ]
     assert Block.objects.get().lifted_at is not None
+    sent = assert_email_left(space.holder.user.email, count=5)
+    assert [m.subject for m in sent] == [
+        f"[Mon espace santé] {n.subject}" for n in Notification.objects.order_by("pk")
+    ]
 
 
 # --- Cost ------------------------------------------------------------------------------------
@@ -500,9 +514,16 @@ def test_the_patients_trail_says_nothing_of_a_document_hidden_from_them(client):
     assert "Document rendu visible du patient" in body
 
 
-def test_the_patient_is_told_the_occupational_physician_sees_only_the_occupational_part(space):
+def test_the_patient_is_told_the_occupational_physician_sees_only_the_occupational_part(
+    space, django_capture_on_commit_callbacks
+):
     occupational = _pro(specialty="medecine_travail")
-    services.declare_consent(space=space, professional=occupational, by=_actor(occupational.user))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.declare_consent(
+            space=space, professional=occupational, by=_actor(occupational.user)
+        )
     told = Notification.objects.get(space=space, kind="care_team_joined")
     assert "volet santé au travail" in told.body
     assert "équipe de soins" not in told.body
+    (sent,) = assert_email_left(space.holder.user.email)
+    assert "volet santé au travail" in sent.body

@@ -14,6 +14,7 @@ from espace_sante.tracing import Actor
 from tests import factories
 from tests.conftest import sign_in
 from tests.factories import make_document
+from tests.mailbox import delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +88,8 @@ def _row(page: str, name: str) -> str:
 
 
 def _tells(space, kind) -> bool:
-    return Notification.objects.filter(space=space, kind=kind).exists()
+    """A notification of `kind` was written and its email really leaves."""
+    return delivered(Notification.objects.filter(space=space, kind=kind))
 
 
 def _traced(space, action, **filters) -> bool:

@@ -22,6 +22,7 @@ from espace_sante.tracing import Actor
 from tests import factories
 from tests.conftest import sign_in
 from tests.factories import PDF_BYTES, make_document
+from tests.mailbox import delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -185,6 +186,7 @@ def test_an_exact_match_leads_to_the_consent_then_to_the_patient_page(doctor, sp
     assert Notification.objects.filter(
         recipient=space.holder.user, kind="care_team_joined"
     ).exists()
+    assert delivered(Notification.objects.filter(kind="care_team_joined"), without=("Vautrin",))
 
     patient_page = _text(client.get(declared["Location"]))
     assert "Vautrinière" in patient_page
@@ -491,6 +493,7 @@ def test_a_visible_document_is_announced_to_the_patient(space, doctor):
     told = Notification.objects.get(space=space, kind="document_added")
     assert told.recipient == space.holder.user
     assert "Glycémie" not in told.body  # emails never carry medical content
+    assert delivered([told], without=("Glycémie",))
 
 
 def test_the_representatives_checkbox_is_offered_on_a_minors_space_only(space, doctor):
@@ -555,6 +558,7 @@ def test_only_the_author_announces_a_document(space, author):
     document.refresh_from_db()
     assert not document.invisible_to_patient
     assert Notification.objects.filter(space=space, kind="document_added").exists()
+    assert delivered(Notification.objects.filter(space=space, kind="document_added"))
 
 
 # --- Emergencies -------------------------------------------------------------------------------
@@ -589,6 +593,7 @@ def test_break_glass_with_a_reason_opens_the_record_with_a_warning_until_its_end
     told = Notification.objects.get(space=space, kind="emergency_access")
     assert told.recipient == space.holder.user
     assert "polytraumatisé" not in told.body
+    assert delivered([told], without=("polytraumatisé", "inconscient"))
 
 
 def test_break_glass_needs_a_reason(space, doctor):

@@ -19,10 +19,12 @@ from django_otp.oath import TOTP
 
 from acces.models import AuditEvent, Block, CareRelation, EmergencyAccess
 from dossier.models import Document
+from espace_sante.models import Notification
 from tests import factories
 from tests.browser.conftest import assert_accessible
 from tests.browser.test_documents import _sign_in as _patient_sign_in
 from tests.factories import PASSWORD
+from tests.mailbox import assert_email_left
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -374,5 +376,13 @@ def test_patient_controls_access_and_each_professional_sees_what_the_rules_give(
     assert cards.filter(has_text="Un professionnel de santé a été bloqué").count() == 1
     # The hospital's and the laboratory's documents were announced; the GP's is not, yet.
     assert cards.filter(has_text=DOCUMENT_ADDED).count() == 2
+    # Each of them also left by email (the live server commits: the tasks ran at commit).
+    emailed = Notification.objects.filter(recipient=space.holder.user).exclude(email_state="none")
+    assert emailed.count() >= 5
+    for told in emailed:
+        assert told.email_state == "sent", told.email_error
+        assert_email_left(
+            space.holder.user.email, subject=told.subject, count=None, without=[REASON]
+        )
     _shot(page, "patient-notifications")
     assert_accessible(page)

@@ -14,6 +14,7 @@ from espace_sante.tracing import Actor
 from tests import factories
 from tests.conftest import sign_in
 from tests.factories import PDF_BYTES, make_document
+from tests.mailbox import assert_email_left
 
 pytestmark = pytest.mark.django_db
 
@@ -361,17 +362,21 @@ def test_a_wrong_date_filter_keeps_the_title_search(client):
     assert "Radio du genou" in body and "Bilan lipidique" not in body
 
 
-def test_a_professionals_first_document_read_of_the_day_is_told_to_the_patient(client):
+def test_a_professionals_first_document_read_of_the_day_is_told_to_the_patient(
+    client, django_capture_on_commit_callbacks
+):
     from espace_sante.models import Notification
 
     relation = factories.CareRelationFactory(basis=CareRelation.Basis.AUTHORISED)
     factories.TOTPDeviceFactory(user=relation.professional.user)
-    document = make_document(relation.space)
+    document = make_document(relation.space, title="Radio du genou")
     sign_in(client, relation.professional.user)
-    assert client.get(_url("download", document)).content == PDF_BYTES
-    client.get(_url("download", document))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.get(_url("download", document)).content == PDF_BYTES
+        client.get(_url("download", document))
     told = Notification.objects.filter(recipient=relation.space.holder.user, kind="space_accessed")
     assert told.count() == 1
+    assert_email_left(relation.space.holder.user.email, without=("Radio du genou",))
 
 
 def test_full_download_holds_the_decrypted_documents_the_downloader_may_see():

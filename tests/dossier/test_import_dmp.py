@@ -20,6 +20,7 @@ from espace_sante.tracing import Actor
 from tests import factories
 from tests.dossier.helpers import fill_profile
 from tests.factories import PDF_BYTES, make_document
+from tests.mailbox import delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -167,6 +168,7 @@ def test_import_is_traced_kept_in_the_profile_history_and_told_to_the_holder(arc
     told = Notification.objects.filter(space=target, kind="dmp_imported")
     assert told.count() == 1
     assert "Pénicilline" not in told.get().body
+    assert delivered(told, without=("Pénicilline",))
 
 
 def test_running_the_import_again_imports_nothing_twice(archive, target):
@@ -178,6 +180,7 @@ def test_running_the_import_again_imports_nothing_twice(archive, target):
     assert "Documents : 0 importé, 4 déjà présents, 0 ignoré." in out
     assert "Profil médical : 0 entrée importée, 10 déjà présentes, 0 ignorée." in out
     assert Notification.objects.filter(space=target, kind="dmp_imported").count() == 1
+    assert delivered(Notification.objects.filter(space=target, kind="dmp_imported"))
 
 
 def test_an_unzipped_directory_imports_like_the_zip(unzipped, target):

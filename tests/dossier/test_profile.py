@@ -27,6 +27,7 @@ from espace_sante.models import Notification
 from espace_sante.tracing import Actor
 from tests import factories
 from tests.conftest import sign_in
+from tests.mailbox import assert_email_left
 
 pytestmark = pytest.mark.django_db
 
@@ -435,44 +436,55 @@ def test_closed_space_profile_cannot_change(patient_space):
 # --- Notifications ---------------------------------------------------------------------
 
 
-def test_a_representatives_change_tells_the_others_without_medical_content():
+def test_a_representatives_change_tells_the_others_without_medical_content(
+    django_capture_on_commit_callbacks,
+):
     space = factories.MinorSpaceFactory()
     first = factories.LegalRepresentativeFactory(space=space)
     second = factories.LegalRepresentativeFactory(space=space)
-    services.add_entry(
-        space=space,
-        part="allergy",
-        values={"substance": "Pénicilline", "reaction": "Urticaire", "severity": "severe"},
-        by=Actor(user=first.user, role=first.user.kind),
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.add_entry(
+            space=space,
+            part="allergy",
+            values={"substance": "Pénicilline", "reaction": "Urticaire", "severity": "severe"},
+            by=Actor(user=first.user, role=first.user.kind),
+        )
     told = Notification.objects.filter(space=space, kind="profile_changed")
     assert set(told.values_list("recipient", flat=True)) == {second.user.pk}
     notification = told.get()
     assert "a modifié le profil médical" in notification.body
     assert "Pénicilline" not in notification.body + notification.subject
     assert "Urticaire" not in notification.body
+    assert_email_left(second.user.email, without=("Pénicilline", "Urticaire"))
+    assert_email_left(first.user.email, count=0)
 
 
-def test_the_holder_is_not_told_of_their_own_change(patient_space):
+def test_the_holder_is_not_told_of_their_own_change(
+    patient_space, django_capture_on_commit_callbacks
+):
     holder = patient_space.holder.user
-    services.update_profile(
-        space=patient_space,
-        part="blood_group",
-        values={"blood_group": "O+"},
-        by=Actor(user=holder, role=holder.kind),
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.update_profile(
+            space=patient_space,
+            part="blood_group",
+            values={"blood_group": "O+"},
+            by=Actor(user=holder, role=holder.kind),
+        )
     assert not Notification.objects.filter(space=patient_space, kind="profile_changed").exists()
+    assert_email_left(holder.email, count=0)
 
 
-def test_a_burst_of_changes_makes_one_notification():
+def test_a_burst_of_changes_makes_one_notification(django_capture_on_commit_callbacks):
     space = factories.MinorSpaceFactory()
     first = factories.LegalRepresentativeFactory(space=space)
-    factories.LegalRepresentativeFactory(space=space)
-    for vaccine in ("DTP", "ROR", "Hépatite B"):
-        services.add_entry(
-            space=space,
-            part="vaccination",
-            values={"vaccine": vaccine, "date": date(2024, 1, 5)},
-            by=Actor(user=first.user, role=first.user.kind),
-        )
+    second = factories.LegalRepresentativeFactory(space=space)
+    with django_capture_on_commit_callbacks(execute=True):
+        for vaccine in ("DTP", "ROR", "Hépatite B"):
+            services.add_entry(
+                space=space,
+                part="vaccination",
+                values={"vaccine": vaccine, "date": date(2024, 1, 5)},
+                by=Actor(user=first.user, role=first.user.kind),
+            )
     assert Notification.objects.filter(space=space, kind="profile_changed").count() == 1
+    assert_email_left(second.user.email, without=("DTP", "ROR", "Hépatite B"))

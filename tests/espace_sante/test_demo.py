@@ -5,6 +5,7 @@ from django.core.management import call_command
 
 from acces.models import AuditEvent, Professional
 from espace_sante.models import Notification, Patient, Space, User
+from tests.mailbox import delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +60,7 @@ def test_demo_goes_through_the_services_so_history_and_notifications_exist():
         Notification.objects.filter(recipient=camille.holder.user).values_list("kind", flat=True)
     )
     assert {"document_added", "care_team_joined", "attending_designated"} <= told
+    assert delivered(Notification.objects.filter(recipient=camille.holder.user))
 
 
 def test_demo_is_idempotent():

@@ -18,8 +18,10 @@ from espace_sante.models import (
     Space,
     SpaceError,
 )
+from espace_sante.tasks import send_pending_notifications
 from espace_sante.tracing import Actor
 from tests import factories
+from tests.mailbox import assert_email_left, delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -120,12 +122,18 @@ def test_a_new_code_revokes_the_previous_one():
 # --- Opposition and the six-week window ---------------------------------------------------
 
 
-def test_opposition_within_the_window():
+def test_opposition_within_the_window(django_capture_on_commit_callbacks):
     space, code = _announced(email="opposant@exemple.fr")
-    lifecycle.oppose(claim=_claim(space, code), by=SYSTEM)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.oppose(claim=_claim(space, code), by=SYSTEM)
     assert _reload(space).state == Space.State.OPPOSED
     assert "space_opposed" in _actions(space)
     assert Notification.objects.filter(address="opposant@exemple.fr", kind="space_opposed").exists()
+    # The confirmation reaches a person who has no account (and never will).
+    told = Notification.objects.get(kind="space_opposed")
+    assert told.email_state == "sent"
+    assert_email_left("opposant@exemple.fr", subject=told.subject)
 
 
 def test_opposition_after_six_weeks_is_refused():
@@ -154,6 +162,13 @@ def test_silence_for_six_weeks_creates_the_space_in_bulk_and_idempotently():
         assert (told.address, told.email_state) == (space.holder.email, "pending")
     assert _reload(recent).state == Space.State.ANNOUNCED
     assert not Notification.objects.filter(space=recent).exists()
+    # Written in bulk, sent by the notification sweep, to people without an account yet.
+    mail.outbox.clear()
+    assert send_pending_notifications() == 3
+    for space in waiting:
+        (sent,) = assert_email_left(space.holder.email)
+        told = Notification.objects.get(space=space, kind="space_created")
+        assert sent.extra_headers["Message-ID"] == told.email_message_id != ""
     from acces.audit import verify_chain
 
     assert all(verify_chain(f"space:{s.pk}") is None for s in waiting)
@@ -218,6 +233,7 @@ def test_closure_archives_ten_years_and_hides_the_space_from_professionals():
     assert not decide(relation.professional.user, Action.VIEW_SPACE, space)
     assert decide(space.holder.user, Action.VIEW_SPACE, space).allowed
     assert Notification.objects.filter(recipient=space.holder.user, kind="space_closed").exists()
+    assert delivered(Notification.objects.filter(recipient=space.holder.user, kind="space_closed"))
 
 
 def test_closing_a_destroyed_space_is_refused():

@@ -1,6 +1,7 @@
 """What the patient's pages show, and that they cost the same queries whatever the size."""
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -12,6 +13,7 @@ from espace_sante.models import Notification
 from espace_sante.tracing import Actor
 from tests import factories
 from tests.conftest import sign_in
+from tests.mailbox import assert_email_left, delivered
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +70,8 @@ def test_notifications_page_costs_the_same_queries_for_1_and_60(client):
     for _ in range(60):
         notifications.notify(recipient=user, template="sign_in", context={"when": timezone.now()})
     assert _queries(client, url) == small
+    assert delivered(Notification.objects.filter(recipient=user))
+    assert len(mail.outbox) == 61
 
 
 def test_notifications_are_listed_and_marked_read(client):
@@ -84,6 +88,9 @@ def test_notifications_are_listed_and_marked_read(client):
     client.post(reverse("espace_sante:notification_read"), {"notification": mine.pk})
     mine.refresh_from_db()
     assert mine.read_at is not None
+    assert delivered(Notification.objects.all())
+    assert_email_left(user.email, subject=mine.subject)
+    assert_email_left(other.email, subject="Votre espace santé est ouvert")
 
 
 def test_a_user_cannot_mark_someone_elses_notification_read(client):
@@ -91,6 +98,7 @@ def test_a_user_cannot_mark_someone_elses_notification_read(client):
     sign_in(client, factories.UserFactory())
     client.post(reverse("espace_sante:notification_read"), {"notification": theirs.pk})
     assert Notification.objects.get(pk=theirs.pk).read_at is None
+    assert delivered([theirs])
 
 
 def test_home_lists_own_space_and_represented_minor_only(client):
