@@ -11,7 +11,7 @@ import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, JsonResponse, StreamingHttpResponse
@@ -60,6 +60,21 @@ def home(request):
 @login_required
 def after_login(request):
     return redirect(auth.home_url_for(request.user))
+
+
+def admin_login(request):
+    """The admin's sign-in goes through the portal's door (and its second factor).
+
+    Someone already signed in who is not staff would otherwise bounce between the
+    admin's login and the portal's, which sends them back to the admin: they get the
+    403 page instead.
+    """
+    if not request.user.is_authenticated:
+        query = request.META.get("QUERY_STRING", "")
+        return redirect(reverse("account_login") + (f"?{query}" if query else ""))
+    if request.user.is_active and request.user.is_staff:
+        return redirect(_safe_next(request, reverse("admin:index")))
+    raise PermissionDenied
 
 
 def _safe_next(request, default: str) -> str:

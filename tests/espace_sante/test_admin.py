@@ -470,3 +470,20 @@ def test_crawl_as_an_agent_never_shows_medical_content(agent_client, agent):
     # The agent's own actions are in the space's history, without the typed reason.
     history = agent_client.get(_change_url(space)).content.decode()
     assert "Suspension (suspicion de fraude)" in history
+
+
+def test_signed_in_patient_opening_the_admin_gets_the_403_page_not_a_loop(client, patient_space):
+    sign_in(client, patient_space.holder.user)
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
+    assert len(response.redirect_chain) == 1  # /admin/ -> /admin/login/, then the refusal
+    assert "Accès refusé" in response.content.decode()
+
+
+def test_admin_login_sends_a_visitor_to_the_portal_sign_in_and_an_agent_to_the_admin(client, agent):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_login") + "?next=/admin/"
+    sign_in(client, agent)
+    response = client.get("/admin/login/?next=/admin/espace_sante/space/")
+    assert response["Location"] == "/admin/espace_sante/space/"
