@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from acces import audit
 from acces.models import AuditEvent, DocumentAccessRule, Professional
 from espace_sante import lifecycle
-from espace_sante.admin import IdentitySearchMixin
+from espace_sante.admin import FrenchTitlesMixin, IdentitySearchMixin
 from espace_sante.models import LegalRepresentative, Space, SpaceError, User
 from espace_sante.tracing import Actor
 
@@ -440,7 +440,7 @@ class LegalRepresentativeInline(admin.TabularInline):
 
 
 @admin.register(Space)
-class SpaceAdmin(IdentitySearchMixin, admin.ModelAdmin):
+class SpaceAdmin(FrenchTitlesMixin, IdentitySearchMixin, admin.ModelAdmin):
     """Find a person's space, read its state and lifecycle, act on it through the services.
 
     Nobody edits a space here: states change only through the lifecycle actions.
@@ -579,7 +579,7 @@ class SpaceAdmin(IdentitySearchMixin, admin.ModelAdmin):
 
 
 @admin.register(Professional)
-class ProfessionalAdmin(admin.ModelAdmin):
+class ProfessionalAdmin(FrenchTitlesMixin, admin.ModelAdmin):
     """Professionals' directory: technical administrators only (agents have no permission)."""
 
     list_display = ["rpps", "user", "profession", "specialty", "practice_town"]
@@ -590,7 +590,7 @@ class ProfessionalAdmin(admin.ModelAdmin):
 
 
 @admin.register(DocumentAccessRule)
-class DocumentAccessRuleAdmin(admin.ModelAdmin):
+class DocumentAccessRuleAdmin(FrenchTitlesMixin, admin.ModelAdmin):
     """The profession × document-type matrix (docs/MATRICE.md): superusers only.
 
     CPAM agents and other staff neither see nor change it, whatever permissions
@@ -598,6 +598,8 @@ class DocumentAccessRuleAdmin(admin.ModelAdmin):
     transaction as the change; the rule's own save and delete forget the
     cached matrix in every process.
     """
+
+    title_feminine = True  # « la règle d'accès »
 
     list_display = ["profession", "type_code"]
     list_filter = ["profession"]

@@ -146,6 +146,22 @@ def test_agent_corrects_an_identity_but_not_the_account_link(agent_client, agent
     assert LogEntry.objects.get(object_id=str(holder.pk), user=agent).object_repr == str(holder)
 
 
+def test_identity_page_title_elides_and_an_unknown_death_date_shows_a_dash(agent_client):
+    holder = factories.SpaceFactory().holder
+    response = agent_client.get(reverse("admin:espace_sante_patient_change", args=[holder.pk]))
+    body = response.content.decode()
+    assert "Modification de l&#x27;assuré" in body or "Modification de l'assuré" in body
+    assert "Modification de assuré" not in body
+    assert ">None<" not in body and "None" not in body.split("Date de décès")[-1][:300]
+
+
+def test_space_page_title_elides(agent_client):
+    space = factories.SpaceFactory()
+    body = agent_client.get(_change_url(space)).content.decode()
+    assert "de l&#x27;espace santé" in body or "de l'espace santé" in body
+    assert "de espace santé" not in body
+
+
 # --- The space's page ------------------------------------------------------------------
 
 
