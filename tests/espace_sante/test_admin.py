@@ -162,6 +162,28 @@ def test_space_page_title_elides(agent_client):
     assert "de espace santé" not in body
 
 
+def test_agent_cannot_save_a_birth_date_or_sex_that_contradicts_the_nir(agent_client):
+    holder = factories.SpaceFactory().holder  # NIR 2 80 05 …, born 17/05/1980, F
+    url = reverse("admin:espace_sante_patient_change", args=[holder.pk])
+    data = {
+        "nir": holder.nir,
+        "last_name": holder.last_name,
+        "first_names": holder.first_names,
+        "birth_date": "17/06/1980",
+        "sex": "M",
+        "carte_vitale_serial": holder.carte_vitale_serial,
+        "email": holder.email,
+        "postal_address": "",
+    }
+    response = agent_client.post(url, data)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Le mois de naissance ne correspond pas à celui du NIR (05)." in body
+    assert "Le sexe ne correspond pas au premier chiffre du NIR (2)." in body
+    holder.refresh_from_db()
+    assert (holder.birth_date, holder.sex) == (date(1980, 5, 17), "F")
+
+
 # --- The space's page ------------------------------------------------------------------
 
 
