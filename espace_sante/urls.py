@@ -28,6 +28,9 @@ portal_patterns = [
     path("opposition/enregistree/", views.oppose_done, name="oppose_done"),
     path("code-perdu/", views.lost_code, name="lost_code"),
     path("reactiver/", views.reactivate, name="reactivate"),
+    path("accessibilite/", views.accessibility, name="accessibility"),
+    path("mentions-legales/", views.legal_notices, name="legal_notices"),
+    path("donnees-personnelles/", views.personal_data, name="personal_data"),
 ]
 
 urlpatterns = [
