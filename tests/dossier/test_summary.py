@@ -172,6 +172,12 @@ def test_an_emoji_in_an_allergy_is_drawn_with_an_emoji_font_not_a_box(filled, re
     assert "Emoji" in fonts  # the glyph comes from a font that has it, not .notdef
 
 
+def test_rendering_a_pdf_prints_no_weasyprint_or_fonttools_lines(filled, caplog):
+    render_summary_pdf(filled)
+    noisy = [r for r in caplog.records if r.name.split(".")[0] in ("weasyprint", "fontTools")]
+    assert noisy == []
+
+
 def test_emergency_card_shows_what_helps_in_an_emergency(filled):
     pdf = render_emergency_card_pdf(filled)
     text = pdf_text(pdf)
