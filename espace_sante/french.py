@@ -28,8 +28,9 @@ def de(name: str) -> str:
     name = str(name)
     if name.startswith("Dr "):
         return f"du {name}"
-    if name.startswith("le "):
+    # « de le » and « de les » contract, whatever the article's case (a document « Le bilan »).
+    if name[:3].lower() == "le ":
         return f"du {name[3:]}"
-    if name.startswith("les "):
+    if name[:4].lower() == "les ":
         return f"des {name[4:]}"
     return f"d'{name}" if elides(name) else f"de {name}"

@@ -25,3 +25,8 @@ def test_le_elides_before_a_vowel_and_takes_the_gender():
     assert le("assuré") == "l'assuré"
     assert le("compte") == "le compte"
     assert le("règle", feminine=True) == "la règle"
+
+
+def test_de_contracts_a_capitalised_article_of_a_title():
+    assert de("Le bilan sanguin") == "du bilan sanguin"
+    assert de("Les résultats") == "des résultats"
