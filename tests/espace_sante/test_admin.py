@@ -300,6 +300,15 @@ def test_agent_action_runs_the_service_and_traces_the_agent(
     assert LogEntry.objects.filter(object_id=str(space.pk), user=agent).exists()
 
 
+def test_agent_action_message_elides_de_before_a_vowel(agent_client):
+    space = _in_state(Space.State.ACTIVE, first_names="Élodie", last_name="Roux")
+    response = agent_client.post(
+        _action_url("close", space), {"reason": "demande par téléphone"}, follow=True
+    )
+    shown = " ".join(str(m) for m in response.context["messages"])
+    assert "L'espace santé d'Élodie Roux est clôturé" in shown
+
+
 @pytest.mark.parametrize(
     "name, state, data, error",
     [
