@@ -1,5 +1,6 @@
 # Mon espace santé: the commands a developer and the CI use.
 #   make run    installs, migrates, loads the demo data and serves http://127.0.0.1:8000
+#               (make run PORT=8101 HOST=0.0.0.0 to serve elsewhere)
 #   make test   installs and runs the whole suite (lint, migrations, pytest)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,7 +18,7 @@ PYTEST_ARGS ?=
 WORKER_RESTART_DELAY ?= 5
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help install run migrate test lint format bench worker beat chromium clean distclean
+.PHONY: help install run migrate test lint format bench worker beat chromium fonts clean distclean
 
 help:
 	@echo "make run        installe, migre, charge la démo et lance http://$(HOST):$(PORT)"
@@ -69,11 +70,25 @@ chromium:
 		echo "Attention : $(CHROMIUM) absent et apt-get indisponible ; les tests navigateur seront ignorés." >&2; \
 	fi
 
+# The PDFs draw emoji (an allergy typed « Cacahuète 🥜 ») with Debian's Noto Color Emoji.
+fonts:
+	@if fc-list 2>/dev/null | grep -q "Noto Color Emoji"; then \
+		:; \
+	elif command -v apt-get >/dev/null; then \
+		echo "==> Installation de la police d'emoji (Debian) pour les PDF"; \
+		$(SUDO) apt-get update -qq; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-color-emoji; \
+	else \
+		echo "Attention : police Noto Color Emoji absente ; les emoji des PDF seront des carrés vides." >&2; \
+	fi
+
 # --- Running ----------------------------------------------------------------
 
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+# The demo's lines and the emails' links point at the address actually served.
+run: export SITE_URL := $(or $(SITE_URL),http://$(HOST):$(PORT))
 run: migrate
 	$(PY) manage.py demo
 	@echo
@@ -101,7 +116,7 @@ beat: migrate
 # --- Quality ----------------------------------------------------------------
 
 test: export DJANGO_ENV := test
-test: install chromium
+test: install chromium fonts
 	@echo "==> ruff check"
 	$(VENV)/bin/ruff check .
 	@echo "==> ruff format --check"

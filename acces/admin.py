@@ -33,7 +33,8 @@ from django.utils.translation import gettext_lazy as _
 from acces import audit
 from acces.models import AuditEvent, DocumentAccessRule, Professional
 from espace_sante import lifecycle
-from espace_sante.admin import IdentitySearchMixin
+from espace_sante.admin import FrenchTitlesMixin, IdentitySearchMixin
+from espace_sante.french import de
 from espace_sante.models import LegalRepresentative, Space, SpaceError, User
 from espace_sante.tracing import Actor
 
@@ -200,19 +201,19 @@ def _name(space: Space) -> str:
 def _close(space: Space, by: Actor, data: dict) -> str:
     space = lifecycle.close(space=space, by=by, reason=data["reason"], channel="agent")
     return gettext(
-        "L'espace santé de %(name)s est clôturé. Il est archivé jusqu'au %(until)s et peut être "
+        "L'espace santé %(of_name)s est clôturé. Il est archivé jusqu'au %(until)s et peut être "
         "réactivé jusque-là."
-    ) % {"name": _name(space), "until": _day(space.retention_until)}
+    ) % {"of_name": de(_name(space)), "until": _day(space.retention_until)}
 
 
 def _reactivate(space: Space, by: Actor, data: dict) -> str:
     space = lifecycle.reactivate(space=space, by=by)
     if space.state == Space.State.ACTIVE:
-        return gettext("L'espace santé de %(name)s est réactivé.") % {"name": _name(space)}
+        return gettext("L'espace santé %(of_name)s est réactivé.") % {"of_name": de(_name(space))}
     return gettext(
-        "L'espace santé de %(name)s est réactivé. Un code provisoire est envoyé au titulaire "
+        "L'espace santé %(of_name)s est réactivé. Un code provisoire est envoyé au titulaire "
         "pour qu'il l'active."
-    ) % {"name": _name(space)}
+    ) % {"of_name": de(_name(space))}
 
 
 # States in which a new provisional code serves: to activate, to oppose, or to reactivate.
@@ -240,31 +241,31 @@ def _send_new_code(space: Space, by: Actor, data: dict) -> str:
 def _record_opposition(space: Space, by: Actor, data: dict) -> str:
     space = lifecycle.record_opposition(space=space, by=by)
     return gettext(
-        "L'opposition de %(name)s est enregistrée : son espace santé ne sera pas créé."
-    ) % {"name": _name(space)}
+        "L'opposition %(of_name)s est enregistrée : son espace santé ne sera pas créé."
+    ) % {"of_name": de(_name(space))}
 
 
 def _suspend(space: Space, by: Actor, data: dict) -> str:
     space = lifecycle.suspend(space=space, by=by, reason=data["reason"])
     return gettext(
-        "L'espace santé de %(name)s est suspendu. Sans contestation dans les six semaines, "
+        "L'espace santé %(of_name)s est suspendu. Sans contestation dans les six semaines, "
         "il sera clôturé."
-    ) % {"name": _name(space)}
+    ) % {"of_name": de(_name(space))}
 
 
 def _lift_suspension(space: Space, by: Actor, data: dict) -> str:
     space = lifecycle.lift_suspension(space=space, by=by)
-    return gettext("La suspension de l'espace santé de %(name)s est levée.") % {
-        "name": _name(space)
+    return gettext("La suspension de l'espace santé %(of_name)s est levée.") % {
+        "of_name": de(_name(space))
     }
 
 
 def _record_death(space: Space, by: Actor, data: dict) -> str:
     space = lifecycle.record_death(space=space, death_date=data["death_date"], by=by)
     return gettext(
-        "Le décès de %(name)s est enregistré. Son espace santé est clôturé et archivé jusqu'au "
+        "Le décès %(of_name)s est enregistré. Son espace santé est clôturé et archivé jusqu'au "
         "%(until)s."
-    ) % {"name": _name(space), "until": _day(space.retention_until)}
+    ) % {"of_name": de(_name(space)), "until": _day(space.retention_until)}
 
 
 def _opposition_open(space: Space) -> bool:
@@ -442,7 +443,7 @@ class LegalRepresentativeInline(admin.TabularInline):
 
 
 @admin.register(Space)
-class SpaceAdmin(IdentitySearchMixin, admin.ModelAdmin):
+class SpaceAdmin(FrenchTitlesMixin, IdentitySearchMixin, admin.ModelAdmin):
     """Find a person's space, read its state and lifecycle, act on it through the services.
 
     Nobody edits a space here: states change only through the lifecycle actions.
@@ -581,7 +582,7 @@ class SpaceAdmin(IdentitySearchMixin, admin.ModelAdmin):
 
 
 @admin.register(Professional)
-class ProfessionalAdmin(admin.ModelAdmin):
+class ProfessionalAdmin(FrenchTitlesMixin, admin.ModelAdmin):
     """Professionals' directory: technical administrators only (agents have no permission)."""
 
     list_display = ["rpps", "user", "profession", "specialty", "practice_town"]
@@ -601,7 +602,7 @@ class ProfessionalAdmin(admin.ModelAdmin):
 
 
 @admin.register(DocumentAccessRule)
-class DocumentAccessRuleAdmin(admin.ModelAdmin):
+class DocumentAccessRuleAdmin(FrenchTitlesMixin, admin.ModelAdmin):
     """The profession × document-type matrix (docs/MATRICE.md): superusers only.
 
     CPAM agents and other staff neither see nor change it, whatever permissions
@@ -609,6 +610,8 @@ class DocumentAccessRuleAdmin(admin.ModelAdmin):
     transaction as the change; the rule's own save and delete forget the
     cached matrix in every process.
     """
+
+    title_feminine = True  # « la règle d'accès »
 
     list_display = ["profession", "type_code"]
     list_filter = ["profession"]

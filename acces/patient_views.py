@@ -19,6 +19,7 @@ from acces.access import space_view, trace_refusal
 from acces.directory import DirectorySearchForm
 from acces.models import AuditEvent, Block, CareRelation, EmergencyAccess, Professional
 from acces.policy import Action
+from espace_sante.french import de
 from espace_sante.models import Space
 from espace_sante.tracing import Actor
 
@@ -156,7 +157,7 @@ def revoke(request, space: Space, relation_id: int):
         services.revoke(relation=relation, by=Actor.from_request(request))
         messages.success(
             request,
-            _("L'accès de %(name)s est retiré.") % {"name": relation.professional.title},
+            _("L'accès %(of_name)s est retiré.") % {"of_name": de(relation.professional.title)},
         )
         return _redirect(space)
     return render(

@@ -232,6 +232,12 @@ class Treatment(models.Model):
     def __str__(self):
         return f"Traitement {self.pk}"
 
+    def clean(self):
+        if self.since and self.since > timezone.localdate():
+            raise ValidationError(
+                {"since": _("La date de début du traitement ne peut pas être dans le futur.")}
+            )
+
 
 class Vaccination(models.Model):
     space = models.ForeignKey(
@@ -248,6 +254,13 @@ class Vaccination(models.Model):
 
     def __str__(self):
         return f"Vaccination {self.pk}"
+
+    def clean(self):
+        # The profile records vaccinations given; a planned one goes in the agenda.
+        if self.date and self.date > timezone.localdate():
+            raise ValidationError(
+                {"date": _("La date de la vaccination ne peut pas être dans le futur.")}
+            )
 
 
 class Measurement(models.Model):

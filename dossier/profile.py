@@ -211,6 +211,15 @@ class Chart:
     def plot_bottom(self) -> int:
         return self.height - self.pad_y
 
+    @property
+    def plot_centre(self) -> int:
+        return self.width // 2
+
+    @property
+    def one_day(self) -> bool:
+        """All measurements on one day: the axis shows that day once, under the points."""
+        return self.first == self.last
+
 
 UNITS = {
     Measurement.Kind.WEIGHT: "kg",

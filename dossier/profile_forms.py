@@ -71,6 +71,12 @@ class DonationForm(_ProfileForm):
         if not self.initial.get("donation_date"):
             self.initial["donation_date"] = timezone.localdate()
 
+    def clean_donation_date(self):
+        day = self.cleaned_data["donation_date"]
+        if day and day > timezone.localdate():
+            raise forms.ValidationError(_("La date du choix ne peut pas être dans le futur."))
+        return day
+
 
 class AllergyForm(forms.ModelForm):
     class Meta:

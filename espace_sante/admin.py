@@ -32,6 +32,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -39,6 +40,7 @@ from django_otp.plugins.otp_email.models import EmailDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from espace_sante import credentials, services
+from espace_sante.french import de, le
 from espace_sante.identity import normalise_nir, validate_carte_vitale_serial
 from espace_sante.models import Patient, Space, SpaceError, User
 from espace_sante.tracing import Actor, trace
@@ -91,6 +93,24 @@ def parse_french_date(text: str) -> date | None:
         return date(year, month, day)
     except ValueError:
         return None
+
+
+class FrenchTitlesMixin:
+    """The change form's title with the French elision: « Modification de l'assuré »,
+    where Django's « Modification de %s » gives « Modification de assuré »."""
+
+    title_feminine = False  # the article of the model's verbose_name: « la » or « le »
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if add:
+            title = gettext("Ajout %(of)s")
+        elif self.has_change_permission(request, obj):
+            title = gettext("Modification %(of)s")
+        else:
+            title = gettext("Affichage %(of)s")
+        name = le(self.opts.verbose_name, feminine=self.title_feminine)
+        context["title"] = title % {"of": de(name)}
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 class IdentitySearchMixin:
@@ -151,7 +171,7 @@ class AccountCreationForm(forms.ModelForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(FrenchTitlesMixin, BaseUserAdmin):
     """Accounts: for technical administrators only (agents have no permission on them).
 
     An administrator never knows another account's password: a new account gets
@@ -350,7 +370,7 @@ class PatientForm(forms.ModelForm):
 
 
 @admin.register(Patient)
-class PatientAdmin(IdentitySearchMixin, admin.ModelAdmin):
+class PatientAdmin(FrenchTitlesMixin, IdentitySearchMixin, admin.ModelAdmin):
     """The insured person's identity, which agents may correct; the space is on its own page.
 
     The account link is read-only: accounts are attached by activation, never by hand.
@@ -436,7 +456,10 @@ class PatientAdmin(IdentitySearchMixin, admin.ModelAdmin):
 
     @admin.display(description=_("date de décès"))
     def death(self, obj: Patient):
-        return getattr(obj, "death_date", None) or self.empty_value_display
+        # A callable's None would print « None »: the date, or the admin's empty value.
+        if getattr(obj, "death_date", None) is None:
+            return self.get_empty_value_display()
+        return date_format(obj.death_date, "j F Y")
 
     @admin.display(description=_("compte"))
     def account(self, obj: Patient) -> str:

@@ -30,7 +30,12 @@ from django.db.models import Model
 from django.utils import timezone
 
 from espace_sante.csvfile import read_rows
-from espace_sante.identity import normalise_nir, validate_carte_vitale_serial, validate_nir
+from espace_sante.identity import (
+    nir_contradictions,
+    normalise_nir,
+    validate_carte_vitale_serial,
+    validate_nir,
+)
 from espace_sante.models import CodeRequest, LegalRepresentative, Patient, Space
 from espace_sante.tracing import Actor, trace_many
 
@@ -177,6 +182,11 @@ def _message(error: ValidationError) -> str:
     return " ".join(str(m) for m in error.messages)
 
 
+def _lower_first(message) -> str:
+    message = str(message)
+    return message[:1].lower() + message[1:]
+
+
 def _check_row(line: int, raw: Mapping[str, str], today: date) -> tuple[_Row | None, list]:
     """The row's own checks (everything that does not need the rest of the file)."""
     errors: list[Rejection] = []
@@ -212,14 +222,14 @@ def _check_row(line: int, raw: Mapping[str, str], today: date) -> tuple[_Row | N
         )
     elif birth_date > today or birth_date.year < 1890:
         reject("date_naissance", f"date de naissance invraisemblable ({birth_date:%d/%m/%Y}).")
-    elif nir[:1] in ("1", "2") and nir[1:3] != f"{birth_date:%y}":
-        reject("date_naissance", "l'année de naissance ne correspond pas à celle du NIR.")
+    elif "birth_date" in (found := nir_contradictions(nir, birth_date=birth_date, sex="")):
+        reject("date_naissance", _lower_first(found["birth_date"]))
 
     sex = get("sexe").upper()
     if sex not in _SEXES:
         reject("sexe", "attendu F ou M.")
-    elif nir[:1] in ("1", "2") and sex != {"1": "M", "2": "F"}[nir[0]]:
-        reject("sexe", "le sexe ne correspond pas au premier chiffre du NIR.")
+    elif "sex" in (found := nir_contradictions(nir, birth_date=None, sex=sex)):
+        reject("sexe", _lower_first(found["sex"]))
 
     serial = "".join(get("carte_vitale").split())
     try:

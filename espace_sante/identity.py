@@ -49,6 +49,40 @@ def validate_nir(value: str) -> None:
         )
 
 
+# INSEE: the sex digit is 1 (man) or 2 (woman) for a number from the civil register;
+# 3, 7 and 8 are provisional or foreign-born numbers, whose digits say nothing certain.
+_SEX_DIGITS = {"1": "M", "2": "F"}
+
+
+def nir_contradictions(nir: str, *, birth_date, sex: str) -> dict[str, str]:
+    """What in the NIR contradicts the birth date and sex given beside it, by field.
+
+    Checked only on a well-formed NIR from the civil register (sex digit 1 or 2): the
+    sex, the year (digits 2-3) and the month (digits 4-5). INSEE writes a month it does
+    not know precisely as 20, 30 to 42 or 50 to 99: such a month contradicts nothing.
+    Returns {} when everything agrees, or {"birth_date": message, "sex": message}.
+    """
+    nir = normalise_nir(nir)
+    if not _NIR_RE.match(nir) or nir[0] not in _SEX_DIGITS:
+        return {}
+    errors: dict[str, str] = {}
+    if sex and sex != _SEX_DIGITS[nir[0]]:
+        errors["sex"] = _("Le sexe ne correspond pas au premier chiffre du NIR (%(digit)s).") % {
+            "digit": nir[0]
+        }
+    if birth_date is not None:
+        year, month = nir[1:3], int(nir[3:5])
+        if year != f"{birth_date:%y}":
+            errors["birth_date"] = _(
+                "L'année de naissance ne correspond pas à celle du NIR (%(year)s)."
+            ) % {"year": year}
+        elif 1 <= month <= 12 and month != birth_date.month:
+            errors["birth_date"] = _(
+                "Le mois de naissance ne correspond pas à celui du NIR (%(month)s)."
+            ) % {"month": nir[3:5]}
+    return errors
+
+
 _CARTE_VITALE_RE = re.compile(r"^\d{10,12}$")
 
 

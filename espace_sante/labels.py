@@ -48,6 +48,7 @@ ACTION_LABELS = {
     "space_activated": _("Activation de l'espace"),
     "space_closed": _("Clôture de l'espace"),
     "space_reactivated": _("Réactivation de l'espace"),
+    "demo_reset": _("Remise à l'étape de départ (démonstration)"),
     "space_suspended": _("Suspension de l'espace"),
     "space_suspension_lifted": _("Fin de la suspension"),
     "space_handed_over": _("Remise de l'espace au titulaire majeur"),

@@ -7,12 +7,18 @@ import uuid
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from espace_sante.identity import normalise_nir, validate_carte_vitale_serial, validate_nir
+from espace_sante.identity import (
+    nir_contradictions,
+    normalise_nir,
+    validate_carte_vitale_serial,
+    validate_nir,
+)
 
 
 class UserManager(BaseUserManager):
@@ -126,6 +132,12 @@ class Patient(models.Model):
     def save(self, *args, **kwargs):
         self.nir = normalise_nir(self.nir)
         super().save(*args, **kwargs)
+
+    def clean(self):
+        # The NIR carries the sex, year and month of birth: the identity may not contradict it.
+        errors = nir_contradictions(self.nir, birth_date=self.birth_date, sex=self.sex)
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def display_name(self) -> str:

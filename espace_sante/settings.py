@@ -34,6 +34,18 @@ SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Who publishes and hosts the portal, as the legal notices and the personal data page say.
+SITE_PUBLISHER = env.str(
+    "SITE_PUBLISHER", default="Organisme éditeur à renseigner (réglage SITE_PUBLISHER)"
+)
+SITE_PUBLICATION_DIRECTOR = env.str(
+    "SITE_PUBLICATION_DIRECTOR", default="À renseigner (réglage SITE_PUBLICATION_DIRECTOR)"
+)
+SITE_HOST = env.str(
+    "SITE_HOST", default="Hébergeur de données de santé à renseigner (réglage SITE_HOST)"
+)
+SITE_CONTACT_EMAIL = env.str("SITE_CONTACT_EMAIL", default="contact@monespacesante.local")
+SITE_DPO_EMAIL = env.str("SITE_DPO_EMAIL", default="dpo@monespacesante.local")
 
 # Envelope encryption: master keys "kid:base64" separated by commas; new data keys
 # are wrapped under ENCRYPTION_CURRENT_KEY_ID (the last listed by default).
@@ -375,7 +387,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}, "celery": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "celery": {"level": "WARNING"},
+        # WeasyPrint and fontTools log each font subset and unsupported CSS property.
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "ERROR"},
+    },
 }
 
 if DJANGO_ENV == "test":

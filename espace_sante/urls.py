@@ -1,6 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path, reverse_lazy
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 from espace_sante import views
 
@@ -29,6 +28,9 @@ portal_patterns = [
     path("opposition/enregistree/", views.oppose_done, name="oppose_done"),
     path("code-perdu/", views.lost_code, name="lost_code"),
     path("reactiver/", views.reactivate, name="reactivate"),
+    path("accessibilite/", views.accessibility, name="accessibility"),
+    path("mentions-legales/", views.legal_notices, name="legal_notices"),
+    path("donnees-personnelles/", views.personal_data, name="personal_data"),
 ]
 
 urlpatterns = [
@@ -40,8 +42,6 @@ urlpatterns = [
     path("pro/", include("acces.urls")),
     path("pro/patients/<uuid:space_id>/documents/", include("dossier.pro_urls")),
     # The admin signs in through the same door, so its second factor is enforced too.
-    path(
-        "admin/login/", RedirectView.as_view(url=reverse_lazy("account_login"), query_string=True)
-    ),
+    path("admin/login/", views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
 ]

@@ -8,10 +8,11 @@ from io import BytesIO
 
 import qrcode
 import qrcode.image.svg
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, JsonResponse, StreamingHttpResponse
@@ -31,6 +32,7 @@ from acces.access import space_view, trace_refusal
 from acces.models import AuditEvent
 from acces.policy import Action, Basis
 from espace_sante import auth, export, forms, lifecycle, notifications
+from espace_sante.context_processors import ACCESSIBILITY_STATUS
 from espace_sante.forms import TokenForm
 from espace_sante.models import ExportJob, Notification, Space, SpaceError, User
 from espace_sante.tracing import Actor
@@ -60,6 +62,48 @@ def home(request):
 @login_required
 def after_login(request):
     return redirect(auth.home_url_for(request.user))
+
+
+# --- The pages every public service has (linked from the footer) -----------------------
+
+
+def _site(request) -> dict:
+    return {
+        "publisher": settings.SITE_PUBLISHER,
+        "publication_director": settings.SITE_PUBLICATION_DIRECTOR,
+        "host": settings.SITE_HOST,
+        "contact_email": settings.SITE_CONTACT_EMAIL,
+        "dpo_email": settings.SITE_DPO_EMAIL,
+        "site_url": settings.SITE_URL,
+        "accessibility_status": ACCESSIBILITY_STATUS,
+    }
+
+
+def accessibility(request):
+    return render(request, "espace_sante/pages/accessibility.html", {"site": _site(request)})
+
+
+def legal_notices(request):
+    return render(request, "espace_sante/pages/legal.html", {"site": _site(request)})
+
+
+def personal_data(request):
+    return render(request, "espace_sante/pages/personal_data.html", {"site": _site(request)})
+
+
+def admin_login(request):
+    """The admin's sign-in goes through the portal's door (and its second factor).
+
+    Someone already signed in who is not staff would otherwise bounce between the
+    admin's login and the portal's, which sends them back to the admin: they get the
+    403 page instead.
+    """
+    if not request.user.is_authenticated:
+        query = request.META.get("QUERY_STRING", "")
+        return redirect(reverse("account_login") + (f"?{query}" if query else ""))
+    if request.user.is_active and request.user.is_staff:
+        return redirect(_safe_next(request, reverse("admin:index")))
+    raise PermissionDenied
 
 
 def _safe_next(request, default: str) -> str:

@@ -216,7 +216,7 @@ def test_revoking_asks_first_and_does_nothing_without_confirmation(space, manage
     url = _url(space, f"retirer/{relation.pk}/")
 
     question = _text(client.get(url))
-    assert "Retirer l'accès de Dr Jeanne Traitante" in question
+    assert "Retirer l'accès du Dr Jeanne Traitante" in question
     assert "Oui, retirer l'accès" in question
 
     unconfirmed = client.post(url, {})
@@ -446,3 +446,17 @@ def test_nobody_but_the_holder_and_representatives_reaches_the_control_page(
         AccessSettings.objects.filter(space=space).exists(),
     )
     assert not Document.objects.filter(space=space, masked=True).exists()
+
+
+def test_revoking_a_professional_whose_name_starts_with_a_vowel_elides_de(space, manager):
+    pharmacist = factories.ProfessionalFactory(
+        profession="pharmacien", specialty="", user__first_name="Élodie", user__last_name="Roux"
+    )
+    relation = _relate(space, pharmacist, CareRelation.Basis.CARE_TEAM)
+    client = _client(manager)
+    url = _url(space, f"retirer/{relation.pk}/")
+    question = _text(client.get(url))
+    assert "Retirer l'accès d'Élodie Roux" in question
+    assert "de Élodie" not in question
+    done = _text(client.post(url, {"confirm": "1"}, follow=True))
+    assert "L'accès d'Élodie Roux" in done

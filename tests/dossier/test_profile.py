@@ -352,6 +352,57 @@ def test_chart_has_a_polyline_point_per_measurement(holder_client, patient_space
     assert page.count('<time datetime="2024-01-0') == 4
 
 
+def test_chart_of_a_single_measurement_shows_its_date_once(holder_client, patient_space):
+    services.add_entry(
+        space=patient_space,
+        part="measurement",
+        values={"kind": "weight", "value": Decimal("70"), "measured_on": date(2024, 3, 5)},
+        by=Actor.system(),
+    )
+    page = holder_client.get(_url(patient_space, "measurements")).content.decode()
+    svg = page.split("<svg")[1].split("</svg>")[0]
+    assert svg.count("05/03/2024") == 1
+    assert "1 mesure le 5 mars 2024" in svg
+    assert "du 5 mars 2024 au 5 mars 2024" not in svg
+
+
+@pytest.mark.parametrize(
+    ("part", "data", "field", "message"),
+    [
+        (
+            "treatment",
+            {"medicine": "Levothyrox", "dosage": "", "since": "2031-05-05"},
+            "since",
+            "La date de début du traitement ne peut pas être dans le futur.",
+        ),
+        (
+            "vaccination",
+            {"vaccine": "DTP", "date": "2031-05-05", "lot": "", "given_by": ""},
+            "date",
+            "La date de la vaccination ne peut pas être dans le futur.",
+        ),
+    ],
+)
+def test_future_start_dates_are_refused_in_french(
+    holder_client, patient_space, part, data, field, message
+):
+    response = holder_client.post(_url(patient_space, part), data)
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert message in response.content.decode()
+    assert not ProfileChange.objects.exists()
+    assert not Treatment.objects.exists() and not Vaccination.objects.exists()
+
+
+def test_a_future_organ_donation_choice_date_is_refused(holder_client, patient_space):
+    response = holder_client.post(
+        _url(patient_space, "organ_donation"),
+        {"donation_choice": "refuse", "donation_date": "2031-05-05"},
+    )
+    assert response.status_code == 200
+    assert "La date du choix ne peut pas être dans le futur." in response.content.decode()
+
+
 def test_blood_pressure_chart_draws_systolic_and_diastolic():
     rows = [
         Measurement(kind="blood_pressure", value=Decimal(s), value2=Decimal(d), measured_on=day)

@@ -161,6 +161,23 @@ def test_emergency_card_lists_severe_allergies_first(filled):
     assert "SÉVÈRE Pénicilline" in text
 
 
+@pytest.mark.parametrize("render", [render_summary_pdf, render_emergency_card_pdf])
+def test_an_emoji_in_an_allergy_is_drawn_with_an_emoji_font_not_a_box(filled, render):
+    Allergy.objects.create(space=filled, substance="Cacahuète 🥜", severity="severe")
+    pdf = render(filled)
+    assert "Cacahuète 🥜" in pdf_text(pdf)
+    fonts = subprocess.run(
+        ["/usr/bin/pdffonts", "-"], input=pdf, capture_output=True, check=True, timeout=30
+    ).stdout.decode()
+    assert "Emoji" in fonts  # the glyph comes from a font that has it, not .notdef
+
+
+def test_rendering_a_pdf_prints_no_weasyprint_or_fonttools_lines(filled, caplog):
+    render_summary_pdf(filled)
+    noisy = [r for r in caplog.records if r.name.split(".")[0] in ("weasyprint", "fontTools")]
+    assert noisy == []
+
+
 def test_emergency_card_shows_what_helps_in_an_emergency(filled):
     pdf = render_emergency_card_pdf(filled)
     text = pdf_text(pdf)

@@ -146,6 +146,44 @@ def test_agent_corrects_an_identity_but_not_the_account_link(agent_client, agent
     assert LogEntry.objects.get(object_id=str(holder.pk), user=agent).object_repr == str(holder)
 
 
+def test_identity_page_title_elides_and_an_unknown_death_date_shows_a_dash(agent_client):
+    holder = factories.SpaceFactory().holder
+    response = agent_client.get(reverse("admin:espace_sante_patient_change", args=[holder.pk]))
+    body = response.content.decode()
+    assert "Modification de l&#x27;assuré" in body or "Modification de l'assuré" in body
+    assert "Modification de assuré" not in body
+    assert ">None<" not in body and "None" not in body.split("Date de décès")[-1][:300]
+
+
+def test_space_page_title_elides(agent_client):
+    space = factories.SpaceFactory()
+    body = agent_client.get(_change_url(space)).content.decode()
+    assert "de l&#x27;espace santé" in body or "de l'espace santé" in body
+    assert "de espace santé" not in body
+
+
+def test_agent_cannot_save_a_birth_date_or_sex_that_contradicts_the_nir(agent_client):
+    holder = factories.SpaceFactory().holder  # NIR 2 80 05 …, born 17/05/1980, F
+    url = reverse("admin:espace_sante_patient_change", args=[holder.pk])
+    data = {
+        "nir": holder.nir,
+        "last_name": holder.last_name,
+        "first_names": holder.first_names,
+        "birth_date": "17/06/1980",
+        "sex": "M",
+        "carte_vitale_serial": holder.carte_vitale_serial,
+        "email": holder.email,
+        "postal_address": "",
+    }
+    response = agent_client.post(url, data)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Le mois de naissance ne correspond pas à celui du NIR (05)." in body
+    assert "Le sexe ne correspond pas au premier chiffre du NIR (2)." in body
+    holder.refresh_from_db()
+    assert (holder.birth_date, holder.sex) == (date(1980, 5, 17), "F")
+
+
 # --- The space's page ------------------------------------------------------------------
 
 
@@ -260,6 +298,15 @@ def test_agent_action_runs_the_service_and_traces_the_agent(
     shown = [str(m) for m in response.context["messages"]]
     assert any(message in m for m in shown), shown
     assert LogEntry.objects.filter(object_id=str(space.pk), user=agent).exists()
+
+
+def test_agent_action_message_elides_de_before_a_vowel(agent_client):
+    space = _in_state(Space.State.ACTIVE, first_names="Élodie", last_name="Roux")
+    response = agent_client.post(
+        _action_url("close", space), {"reason": "demande par téléphone"}, follow=True
+    )
+    shown = " ".join(str(m) for m in response.context["messages"])
+    assert "L'espace santé d'Élodie Roux est clôturé" in shown
 
 
 @pytest.mark.parametrize(
@@ -470,3 +517,20 @@ def test_crawl_as_an_agent_never_shows_medical_content(agent_client, agent):
     # The agent's own actions are in the space's history, without the typed reason.
     history = agent_client.get(_change_url(space)).content.decode()
     assert "Suspension (suspicion de fraude)" in history
+
+
+def test_signed_in_patient_opening_the_admin_gets_the_403_page_not_a_loop(client, patient_space):
+    sign_in(client, patient_space.holder.user)
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 403
+    assert len(response.redirect_chain) == 1  # /admin/ -> /admin/login/, then the refusal
+    assert "Accès refusé" in response.content.decode()
+
+
+def test_admin_login_sends_a_visitor_to_the_portal_sign_in_and_an_agent_to_the_admin(client, agent):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_login") + "?next=/admin/"
+    sign_in(client, agent)
+    response = client.get("/admin/login/?next=/admin/espace_sante/space/")
+    assert response["Location"] == "/admin/espace_sante/space/"

@@ -4,7 +4,9 @@ import pytest
 from django.core.management import call_command
 
 from acces.models import AuditEvent, Professional
+from espace_sante import lifecycle
 from espace_sante.models import Notification, Patient, Space, User
+from espace_sante.tracing import Actor
 from tests.mailbox import delivered
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +93,54 @@ def test_demo_prints_working_codes_for_the_lifecycle_journeys():
         by=lifecycle.Actor.system(),
     )
     assert user.patient.space.state == Space.State.ACTIVE
+
+
+def _journey(output, purpose):
+    line = next(line for line in output.splitlines() if purpose in line)
+    return lifecycle.Claim(
+        nir=line.split("NIR ")[1].split()[0],
+        carte_vitale_serial=line.split("carte ")[1].split()[0],
+        code=line.split("code ")[1].split()[0],
+    )
+
+
+def test_rerunning_the_demo_puts_the_tried_journeys_back_at_their_start_with_fresh_codes():
+    output = _demo()
+    system = Actor.system()
+    julien = lifecycle.activate(
+        claim=_journey(output, "Activer"),
+        email="julien@exemple.fr",
+        password="Un-mot-de-passe-solide-2026",
+        by=system,
+    )
+    sophie = lifecycle.oppose(claim=_journey(output, "S'opposer"), by=system)
+    paul = lifecycle.reactivate_with_code(claim=_journey(output, "Réactiver"), by=system)
+    assert julien.patient.space.state == Space.State.ACTIVE
+    assert (sophie.state, paul.state) == (Space.State.OPPOSED, Space.State.ACTIVE)
+
+    output = _demo()
+
+    # The three journeys are printed again, and each works once more.
+    for purpose in ("Activer", "S'opposer", "Réactiver"):
+        assert purpose in output
+    again = lifecycle.activate(
+        claim=_journey(output, "Activer"),
+        email="julien@exemple.fr",
+        password="Un-mot-de-passe-solide-2026",
+        by=system,
+    )
+    assert again.patient.space.state == Space.State.ACTIVE
+    assert not User.objects.get(pk=julien.pk).is_active  # the first try's account, retired
+    assert lifecycle.oppose(claim=_journey(output, "S'opposer"), by=system).state == "opposed"
+    reopened = lifecycle.reactivate_with_code(claim=_journey(output, "Réactiver"), by=system)
+    assert reopened.state == Space.State.ACTIVE
+    # Julien and Sophie are set back directly (traced); Paul is closed again by the service.
+    assert AuditEvent.objects.filter(action="demo_reset").count() == 2
+
+
+def test_demo_prints_the_address_it_is_served_on(settings):
+    settings.SITE_URL = "http://127.0.0.1:8101"
+    output = _demo()
+    assert "Patient : http://127.0.0.1:8101/" in output
+    assert "Professionnel : http://127.0.0.1:8101/pro/" in output
+    assert "8000" not in output

@@ -293,3 +293,21 @@ def test_no_announce_sends_nothing(tmp_path, django_capture_on_commit_callbacks)
     assert mail.outbox == []
     assert not ProvisionalCode.objects.exists()
     assert not Letter.objects.exists()
+
+
+def test_rows_whose_birth_date_or_sex_contradict_the_nir_are_refused(tmp_path):
+    born_may = nir("2", date(1980, 5, 17))
+    unknown_month = with_key(f"2802044109{next(_order):03d}")  # INSEE's 20: month unknown
+    _out, err, code = enrol(
+        tmp_path,
+        line(born_may, born="17/06/1980"),  # line 2: month 06, the NIR says 05
+        line(nir("2", date(1980, 5, 17)), born="17/05/1981"),  # line 3: year
+        line(nir("2", date(1980, 5, 17)), sex="M"),  # line 4: sex digit 2
+        line(unknown_month, born="09/11/1980"),  # line 5: accepted
+    )
+    assert code == 1
+    assert "ligne 2, colonne « date_naissance » : le mois de naissance ne correspond pas" in err
+    assert "ligne 3, colonne « date_naissance » : l'année de naissance ne correspond pas" in err
+    assert "ligne 4, colonne « sexe » : le sexe ne correspond pas au premier chiffre" in err
+    assert "ligne 5" not in err
+    assert list(Patient.objects.values_list("nir", flat=True)) == [unknown_month]

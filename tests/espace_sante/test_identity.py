@@ -1,7 +1,9 @@
+from datetime import date
+
 import pytest
 from django.core.exceptions import ValidationError
 
-from espace_sante.identity import nir_key, validate_nir, with_key
+from espace_sante.identity import nir_contradictions, nir_key, validate_nir, with_key
 
 
 def test_nir_key_is_97_minus_number_mod_97():
@@ -37,3 +39,20 @@ def test_wrong_key_is_refused_with_a_french_message():
 def test_malformed_nir_is_refused(value):
     with pytest.raises(ValidationError):
         validate_nir(value)
+
+
+@pytest.mark.parametrize(
+    ("nir13", "born", "sex", "fields"),
+    [
+        ("2850475056123", date(1985, 4, 12), "F", set()),
+        ("2850475056123", date(1985, 5, 12), "F", {"birth_date"}),  # month
+        ("2850475056123", date(1986, 4, 12), "F", {"birth_date"}),  # year
+        ("2850475056123", date(1985, 4, 12), "M", {"sex"}),
+        ("2852075056123", date(1985, 9, 1), "F", set()),  # 20: month not known
+        ("2853575056123", date(1985, 9, 1), "F", set()),  # 30-42: fictitious month
+        ("2859975056123", date(1985, 9, 1), "F", set()),  # 50-99: incomplete civil status
+        ("7850475056123", date(1990, 1, 1), "M", set()),  # provisional number: no check
+    ],
+)
+def test_nir_contradictions_follow_insee_rules(nir13, born, sex, fields):
+    assert set(nir_contradictions(with_key(nir13), birth_date=born, sex=sex)) == fields

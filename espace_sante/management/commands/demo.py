@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from acces import services as acces_services
@@ -17,7 +18,7 @@ from acces.validators import luhn_complete
 from espace_sante import lifecycle, services
 from espace_sante.identity import with_key
 from espace_sante.models import Patient, Space, User
-from espace_sante.tracing import Actor
+from espace_sante.tracing import Actor, trace
 
 DOMAIN = "demo.monespacesante.fr"
 
@@ -239,7 +240,8 @@ class Command(BaseCommand):
     def _lifecycle_people(self, system, password, first_load):
         """People at other points of the lifecycle, each with a fresh code to try the journeys.
 
-        Codes are stored hashed, so each run issues new ones (the old ones stop working).
+        Codes are stored hashed, so each run issues new ones (the old ones stop working);
+        a person whose journey was tried is put back at its start first.
         """
         journeys = []
         for key, nir13, last, first, born, sex, serial, state, purpose in LIFECYCLE_PEOPLE:
@@ -269,11 +271,67 @@ class Command(BaseCommand):
                     )
                 patient = Patient.objects.get(nir=nir)
             space = Space.objects.get(holder=patient)
-            if space.state == state:
-                code = lifecycle.issue_code(space=space, channel="email", by=system)
-                account = f"  (compte : {patient.user.email})" if patient.user_id else ""
-                journeys.append((purpose, f"{first} {last}", nir, serial, f"{code}{account}"))
+            self._back_to_start(space, state, key=key, password=password, by=system)
+            patient = Patient.objects.select_related("user").get(pk=patient.pk)
+            code = lifecycle.issue_code(space=space, channel="email", by=system)
+            account = f"  (compte : {patient.user.email})" if patient.user_id else ""
+            journeys.append((purpose, f"{first} {last}", nir, serial, f"{code}{account}"))
         return journeys
+
+    def _back_to_start(self, space, state, *, key, password, by):
+        """Put a lifecycle person back where their journey starts, if an earlier try moved
+        them on (activated, opposed, reactivated…), so every run offers the three journeys.
+
+        Demo glue only: the space is set directly to its starting state and the trail says
+        so; an account opened by the journey is retired (kept for the trail, unusable).
+        """
+        patient = space.holder
+        email = f"{key}@{DOMAIN}"
+        if state == Space.State.CLOSED:
+            user = patient.user
+            if user.email != email or not user.check_password(password) or not user.is_active:
+                user.email, user.is_active = email, True
+                user.set_password(password)
+                user.save(update_fields=["email", "is_active", "password"])
+            if space.state == Space.State.CLOSED and not space.deletion_due_at:
+                return
+            if space.state in (Space.State.ACTIVE, Space.State.CREATED, Space.State.SUSPENDED):
+                lifecycle.close(space=space, by=by, reason="démonstration")
+                return
+        elif space.state == state and patient.user_id is None:
+            return
+        if state != Space.State.CLOSED and patient.user_id:
+            retired = patient.user
+            Patient.objects.filter(pk=patient.pk).update(user=None)
+            retired.email = f"compte-retire-{retired.pk}@demo-retire.invalid"
+            retired.is_active = False
+            retired.set_unusable_password()
+            retired.save(update_fields=["email", "is_active", "password"])
+        now = timezone.now()
+        previous = space.state
+        Space.objects.filter(pk=space.pk).update(
+            state=state,
+            state_changed_at=now,
+            opposition_deadline=(
+                lifecycle.announce_deadline(now)
+                if state == Space.State.ANNOUNCED
+                else space.opposition_deadline
+            ),
+            closed_at=now if state == Space.State.CLOSED else None,
+            retention_until=(
+                lifecycle.retention_end(patient, closed_on=timezone.localdate(now))
+                if state == Space.State.CLOSED
+                else None
+            ),
+            deletion_due_at=None,
+        )
+        trace(
+            actor=by,
+            action="demo_reset",
+            space=space,
+            target=space,
+            detail={"from": previous, "to": state},
+        )
 
     def _print_journeys(self, journeys):
         if not journeys:
@@ -298,10 +356,8 @@ class Command(BaseCommand):
                 line += f"   TOTP : {secret}"
             out.write(line)
         out.write("")
-        out.write(
-            "Patient : http://127.0.0.1:8000/   Professionnel : http://127.0.0.1:8000/pro/   "
-            "Agent : http://127.0.0.1:8000/admin/"
-        )
+        site = settings.SITE_URL.rstrip("/")  # `make run PORT=…` sets it to what it serves
+        out.write(f"Patient : {site}/   Professionnel : {site}/pro/   Agent : {site}/admin/")
         _key, nir13, last, first, born = PATIENTS[1][:5]
         out.write(
             f"Recherche d'un patient par un professionnel (/pro/patients/recherche/) : {first} "
