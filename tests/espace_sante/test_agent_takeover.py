@@ -31,6 +31,7 @@ from espace_sante.models import (
 from espace_sante.tracing import Actor
 from tests import factories
 from tests.conftest import sign_in
+from tests.mailbox import assert_email_left, sent_to
 
 pytestmark = pytest.mark.django_db
 
@@ -176,6 +177,10 @@ def test_agent_email_change_is_traced_with_its_reason_and_the_former_address_is_
     text = f"{notice.subject} {notice.body}".lower()
     assert AGENT_EMAIL not in text and reason not in text
     assert not any(word in text for word in MEDICAL)
+    # ...and the email really left, to the former address only.
+    (email,) = assert_email_left(HOLDER_EMAIL, without=(reason, AGENT_EMAIL))
+    assert "modifié les coordonnées" in email.body
+    assert not [m for m in sent_to(AGENT_EMAIL) if "modifié les coordonnées" in m.body]
     change = ContactChange.objects.get()
     assert (change.previous_email, change.previous_postal_address) == (HOLDER_EMAIL, HOME)
     assert change.changed_by == agent
