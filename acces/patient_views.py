@@ -18,7 +18,7 @@ from acces import selectors, services
 from acces.access import space_view, trace_refusal
 from acces.directory import DirectorySearchForm
 from acces.models import AuditEvent, Block, CareRelation, EmergencyAccess, Professional
-from acces.policy import Action
+from acces.policy import OCCUPATIONAL_SPECIALTY, Action
 from espace_sante.models import Space
 from espace_sante.tracing import Actor
 
@@ -77,6 +77,13 @@ def access_page(request, space: Space):
     results = (
         list(search.results(limit=SEARCH_RESULTS).select_related("user")) if search.is_bound else []
     )
+    # Each result says on what basis the professional already has access, so the page offers
+    # only what changes something.
+    for professional in results:
+        held = [r for r in relations if r.professional_id == professional.pk]
+        professional.current_relations = held
+        professional.is_attending = any(r.basis == CareRelation.Basis.ATTENDING for r in held)
+        professional.is_occupational = professional.specialty == OCCUPATIONAL_SPECIALTY
     settings = services.settings_of(space)
     return render(
         request,

@@ -4,7 +4,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from acces.models import AuditEvent, Block, CareRelation, EmergencyAccess
-from acces.policy import Basis, Decision, spaces_visible_to
+from acces.policy import Basis, Decision, relations_in_force, spaces_visible_to
 from espace_sante.models import LegalRepresentative, Space, User
 
 # How far back "my recent patients" looks, in the professional's own trail.
@@ -33,8 +33,10 @@ def patients_of(user: User) -> QuerySet[Space]:
 
 
 def care_team(space: Space) -> QuerySet[CareRelation]:
+    """The relations through which professionals have access now, as the policy counts them
+    (a blocked professional is not listed, whatever their basis)."""
     return (
-        CareRelation.objects.filter(space=space, ended_at__isnull=True)
+        CareRelation.objects.filter(relations_in_force(space))
         .select_related("professional__user")
         .order_by("basis", "started_at")
     )

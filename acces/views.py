@@ -124,8 +124,12 @@ def consent(request, space_id):
                 _("Votre déclaration est enregistrée : vous faites partie de l'équipe de soins."),
             )
             return redirect("pro:patient", space_id=space.public_id)
-    # The name is not shown before consent: the professional typed it, and an id proves nothing.
-    return render(request, "acces/pro/consent.html", {"space": space, "form": form})
+    # The professional found this space by an exact search (INS, birth name, birth date) in
+    # this session: the page names who was found, so that the declaration is about the
+    # patient in front of them. An id alone never gets here.
+    return render(
+        request, "acces/pro/consent.html", {"space": space, "holder": space.holder, "form": form}
+    )
 
 
 @professional_required

@@ -175,7 +175,10 @@ def test_an_exact_match_leads_to_the_consent_then_to_the_patient_page(doctor, sp
 
     consent_page = _text(client.get(response["Location"]))
     assert "Je déclare que le patient" in consent_page
-    assert "Vautrinière" not in consent_page  # an id proves nothing: no name before consent
+    # Found by an exact search: the page says who, so the declaration is about that patient.
+    found = consent_page.split("Patient trouvé")[1].split("Je déclare")[0]
+    assert f"{FIRST_NAMES} Vautrinière" in found
+    assert f"né(e) le {date_format(space.holder.birth_date, 'j F Y')}" in found
 
     declared = client.post(response["Location"], {"consent": "on"})
     assert declared["Location"] == _pro_url(space)
