@@ -70,7 +70,8 @@ def test_the_control_page_lists_a_blocked_professional_only_under_blocked(space,
     assert "Bloquée" in blocked
     # The block is lifted: the relation, never ended, gives access again and is listed again.
     services.unblock(
-        blocked=Block.objects.get(professional=blocked_attending), by=Actor(space.holder.user, "patient")
+        blocked=Block.objects.get(professional=blocked_attending),
+        by=Actor(space.holder.user, "patient"),
     )
     page = _text(sign_in(Client(), space.holder.user).get(f"/espace/{space.public_id}/acces/"))
     assert "Bloquée" in _section(page, "Professionnels qui ont accès", "titre-annuaire")
