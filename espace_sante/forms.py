@@ -238,8 +238,12 @@ class DeletionForm(ReauthenticationForm):
 class HistoryFilterForm(forms.Form):
     """Filters of the trail page: who, what kind of action, outcome, dates."""
 
+    # By default the holder's (or representative's) own page views and actions are left out:
+    # they would flood what the patient came for, the accesses and actions of others.
     WHO = [
-        ("", _("Tout le monde")),
+        ("", _("Les autres : professionnels, agents, représentants, système")),
+        ("moi", _("Vous seul : vos propres consultations et actions")),
+        ("tous", _("Tout le monde, vous compris")),
         ("professional", _("Professionnels de santé")),
         ("patient", _("Vous et vos représentants")),
         ("agent", _("Agents de l'Assurance Maladie")),

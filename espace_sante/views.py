@@ -234,18 +234,27 @@ def space_history(request, space: Space):
     """The trail of the space, filterable; a professional reads only what concerns them."""
     events = selectors.history_for(space, request.user, request.access)
     filters = forms.HistoryFilterForm(request.GET or None)
-    filtered = False
+    data = {}
     if filters.is_bound:
         filters.is_valid()  # a wrong date drops that filter only
-        events = selectors.filter_history(events, filters.cleaned_data)
-        filtered = any(filters.cleaned_data.values())
+        data = filters.cleaned_data
+    # The holder and representatives first see what others did; their own under a filter.
+    patient_side = request.access.basis in (Basis.HOLDER, Basis.LEGAL_REPRESENTATIVE)
+    events = selectors.filter_history(events, data, reader=request.user if patient_side else None)
+    filtered = any(data.values())
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)  # named once, shown as named
     selectors.name_subjects(page.object_list)
     return render(
         request,
         "espace_sante/history.html",
-        {"space": space, "page": page, "filters": filters, "filtered": filtered},
+        {
+            "space": space,
+            "page": page,
+            "filters": filters,
+            "filtered": filtered,
+            "own_left_out": patient_side and not data.get("qui"),
+        },
     )
 
 
