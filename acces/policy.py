@@ -343,6 +343,20 @@ def may_open_emergency_access(professional: Professional, space: Space, mode: st
     return "" if settings.emergency_access else "emergency_access_off"
 
 
+def emergency_modes_for(professional: Professional) -> list[str]:
+    """The emergency accesses `professional` may ever open, whatever the space: what the pro
+    portal offers them (the space's switches and blocks are checked when they ask)."""
+    modes = []
+    if professional.specialty == SAMU_SPECIALTY:
+        modes.append(EmergencyAccess.Mode.SAMU)
+    if (
+        professional.profession in BREAK_GLASS_PROFESSIONS
+        and professional.specialty != OCCUPATIONAL_SPECIALTY
+    ):
+        modes.append(EmergencyAccess.Mode.BREAK_GLASS)
+    return modes
+
+
 def spaces_visible_to(actor: User) -> Q:
     """A filter on Space giving every space `actor` may view, for list pages."""
     if actor.kind == User.Kind.PATIENT:

@@ -609,9 +609,19 @@ def test_break_glass_with_a_wrong_identity_shows_nothing(space, doctor):
 
 
 def test_the_samu_mode_is_for_regulating_physicians_only(space, doctor):
-    refused = _client(doctor.user).post("/pro/patients/urgence/", _emergency(space, mode="samu"))
-    assert "Cet accès est réservé aux médecins régulateurs du SAMU." in _text(refused)
+    client = _client(doctor.user)
+    assert 'value="samu"' not in _text(client.get("/pro/patients/urgence/"))  # not offered
+    refused = client.post("/pro/patients/urgence/", _emergency(space, mode="samu"))
+    assert "Sélectionnez un choix valide" in _text(refused)
     assert not EmergencyAccess.objects.exists()
+    with pytest.raises(services.AccessError, match="réservé aux médecins régulateurs du SAMU"):
+        services.open_emergency_access(
+            space=space,
+            professional=doctor,
+            mode="samu",
+            reason="Appel au 15, douleur thoracique",
+            by=_actor(doctor.user),
+        )
 
     regulator = _pro(specialty="medecine_urgence")
     client = _client(regulator.user)

@@ -157,3 +157,59 @@ def test_the_pro_portal_does_not_promise_a_notification_of_every_access(space):
         page = _text(client.get(url))
         assert "qui en est informé" not in page
         assert "première ouverture de son dossier dans la journée" in page
+
+
+# --- The occupational physician: what she can do, and nothing else ---------------------------
+
+
+@pytest.fixture
+def occupational():
+    return _pro("Dutravail", specialty="medecine_travail")
+
+
+def test_the_occupational_physicians_home_offers_no_authorisation_and_no_emergency(occupational):
+    page = _text(sign_in(Client(), occupational.user).get("/pro/"))
+    assert "volet santé au travail" in page
+    assert "un patient peut aussi vous autoriser" not in page
+    assert "/pro/patients/urgence/" not in page  # neither the button nor the menu entry
+
+
+def test_the_emergency_page_tells_the_occupational_physician_it_is_not_hers(space, occupational):
+    client = sign_in(Client(), occupational.user)
+    page = _text(client.get("/pro/patients/urgence/"))
+    assert "L'accès en urgence ne fait pas partie de votre exercice" in page
+    assert "<form" not in page.split("<main", 1)[1]
+    data = {
+        "nir": space.holder.nir,
+        "last_name": space.holder.last_name,
+        "birth_date": space.holder.birth_date.isoformat(),
+        "mode": "break_glass",
+        "reason": "Malaise sur le lieu de travail",
+    }
+    client.post("/pro/patients/urgence/", data)
+    assert not space.emergency_accesses.exists()
+
+
+def test_a_pharmacist_is_not_offered_an_emergency_access():
+    pharmacist = _pro("Officine", profession="pharmacien", specialty="")
+    client = sign_in(Client(), pharmacist.user)
+    assert "/pro/patients/urgence/" not in _text(client.get("/pro/"))
+    assert "Seuls un médecin, une sage-femme" in _text(client.get("/pro/patients/urgence/"))
+
+
+def test_after_consent_the_occupational_physician_is_told_what_she_accesses(space, occupational):
+    client = sign_in(Client(), occupational.user)
+    identity = {
+        "nir": space.holder.nir,
+        "last_name": space.holder.last_name,
+        "birth_date": space.holder.birth_date.isoformat(),
+    }
+    consent_url = client.post("/pro/patients/recherche/", identity)["Location"]
+    page = _text(client.get(consent_url))
+    assert "vous n'accédez qu'au volet santé au travail" in page
+    assert "Vous rejoignez son équipe de soins" not in page
+    assert "le volet santé au travail de son dossier" in page  # the declaration's wording
+    opened = client.post(consent_url, {"consent": "on"}, follow=True)
+    text = _text(opened)
+    assert "vous accédez au volet santé au travail de ce patient" in text
+    assert "vous faites partie de l'équipe de soins" not in text
