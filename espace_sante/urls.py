@@ -39,6 +39,7 @@ urlpatterns = [
     path("comptes/", include("allauth.urls")),
     path("pro/", include("acces.urls")),
     path("pro/patients/<uuid:space_id>/documents/", include("dossier.pro_urls")),
+    path("pro/patients/<uuid:space_id>/profil/", include("dossier.pro_profile_urls")),
     # The admin signs in through the same door, so its second factor is enforced too.
     path(
         "admin/login/", RedirectView.as_view(url=reverse_lazy("account_login"), query_string=True)
