@@ -162,15 +162,20 @@ def oppose(*, claim: Claim, by: Actor) -> Space:
     return space
 
 
-def record_opposition(*, space: Space, by: Actor) -> Space:
+def record_opposition(*, space: Space, by: Actor, reason: str = "") -> Space:
     """A CPAM agent records the opposition the person expressed by phone or at the desk."""
     with transaction.atomic():
         space = _locked(space)
-        _oppose(space, by=by)
+        _oppose(space, by=by, reason=reason)
     return space
 
 
-def _oppose(space: Space, *, by: Actor) -> None:
+def _reason(reason: str) -> dict:
+    """The agent's reason for a lifecycle action, kept in the trail's detail (200 characters)."""
+    return {"reason": reason.strip()[:200]} if reason and reason.strip() else {}
+
+
+def _oppose(space: Space, *, by: Actor, reason: str = "") -> None:
     if space.state != Space.State.ANNOUNCED or (
         space.opposition_deadline and space.opposition_deadline <= timezone.now()
     ):
@@ -178,7 +183,7 @@ def _oppose(space: Space, *, by: Actor) -> None:
             "Le délai d'opposition de six semaines est passé ou l'espace n'est plus en cours "
             "de création : vous pouvez en revanche demander sa clôture à tout moment."
         )
-    _move(space, Space.State.OPPOSED, by=by, action="space_opposed")
+    _move(space, Space.State.OPPOSED, by=by, action="space_opposed", detail=_reason(reason))
     ProvisionalCode.objects.filter(space=space, used_at__isnull=True).update(
         revoked_at=timezone.now()
     )
@@ -382,11 +387,11 @@ def reactivate_with_code(*, claim: Claim, email: str = "", password: str = "", b
     return space
 
 
-def reactivate(*, space: Space, by: Actor) -> Space:
+def reactivate(*, space: Space, by: Actor, reason: str = "") -> Space:
     """A CPAM agent reopens a closed or opposed space; a holder without account gets a code."""
     with transaction.atomic():
         space = _locked(space)
-        _reactivate(space, by=by)
+        _reactivate(space, by=by, reason=reason)
     if space.state == Space.State.CREATED:
         send_new_code(space=space, by=by)
     return space
@@ -401,7 +406,7 @@ def _guard_reactivable(space: Space) -> None:
         raise SpaceError("La durée d'archivage de cet espace est dépassée.")
 
 
-def _reactivate(space: Space, *, by: Actor) -> None:
+def _reactivate(space: Space, *, by: Actor, reason: str = "") -> None:
     _guard_reactivable(space)
     target = Space.State.ACTIVE if space.holder.user_id else Space.State.CREATED
     space.closed_at = space.retention_until = space.deletion_due_at = None
@@ -411,6 +416,7 @@ def _reactivate(space: Space, *, by: Actor) -> None:
         by=by,
         action="space_reactivated",
         extra_fields=["closed_at", "retention_until", "deletion_due_at"],
+        detail=_reason(reason),
     )
     notify_space(space=space, template="space_reactivated", link=f"/espace/{space.public_id}/")
 
@@ -426,7 +432,7 @@ def _attach_representations(patient: Patient, user: User) -> None:
 CODE_STATES = (Space.State.ANNOUNCED, Space.State.CREATED, Space.State.OPPOSED, Space.State.CLOSED)
 
 
-def send_new_code(*, space: Space, by: Actor) -> str:
+def send_new_code(*, space: Space, by: Actor, reason: str = "") -> str:
     """Issue a new code and send it: by email when the holder has an address, else by letter.
 
     Returns the channel used. The email or letter is produced by a task after
@@ -442,7 +448,13 @@ def send_new_code(*, space: Space, by: Actor) -> str:
     channel = (
         "email" if (space.holder.user or space.holder.email) else ProvisionalCode.Channel.LETTER
     )
-    trace(actor=by, action="code_requested", space=space, target=space, detail={"channel": channel})
+    trace(
+        actor=by,
+        action="code_requested",
+        space=space,
+        target=space,
+        detail={"channel": channel, **_reason(reason)},
+    )
     transaction.on_commit(lambda: deliver_code.delay(space.pk, "new_code"), robust=True)
     return channel
 
@@ -489,13 +501,13 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def record_death(*, space: Space, death_date: date, by: Actor) -> Space:
+def record_death(*, space: Space, death_date: date, by: Actor, reason: str = "") -> Space:
     """A CPAM agent records the holder's death: the space closes, kept ten years from then."""
     with transaction.atomic():
         space = _locked(space)
         space.holder.death_date = death_date
         space.holder.save(update_fields=["death_date"])
-        trace(actor=by, action="death_recorded", space=space, target=space)
+        trace(actor=by, action="death_recorded", space=space, target=space, detail=_reason(reason))
         if space.state == Space.State.CLOSED:
             space.retention_until = retention_end(space.holder, closed_on=death_date)
             space.save(update_fields=["retention_until"])
@@ -613,13 +625,13 @@ def suspend(*, space: Space, by: Actor, reason: str) -> Space:
     return space
 
 
-def lift_suspension(*, space: Space, by: Actor) -> Space:
+def lift_suspension(*, space: Space, by: Actor, reason: str = "") -> Space:
     with transaction.atomic():
         space = _locked(space)
         if space.state != Space.State.SUSPENDED:
             raise SpaceError("Cet espace n'est pas suspendu.")
         target = Space.State.ACTIVE if space.holder.user_id else Space.State.CREATED
-        _move(space, target, by=by, action="space_suspension_lifted")
+        _move(space, target, by=by, action="space_suspension_lifted", detail=_reason(reason))
         notify_space(space=space, template="space_reactivated", link=f"/espace/{space.public_id}/")
     return space
 
