@@ -44,7 +44,7 @@ from espace_sante.tracing import Actor
 LIFECYCLE_ACTIONS = {
     "space_announced": _("Annonce de la création de l'espace"),
     "space_created": _("Création de l'espace (fin du délai d'opposition)"),
-    "space_activated": _("Activation de l'espace par le titulaire"),
+    "space_activated": _("Activation de l'espace"),
     "space_opposed": _("Opposition à la création de l'espace"),
     "space_closed": _("Clôture de l'espace"),
     "space_reactivated": _("Réactivation de l'espace"),
@@ -127,6 +127,8 @@ def _remarks(detail: dict) -> str:
         parts.append(f"{before} → {after}")
     elif before:
         parts.append(gettext("depuis : %(state)s") % {"state": before})
+    if detail.get("by") == "legal_representative":
+        parts.append(gettext("par un représentant légal"))
     channel = CHANNEL_LABELS.get(detail.get("channel"))
     if channel:
         parts.append(str(channel))

@@ -181,6 +181,13 @@ class OppositionForm(ClaimForm):
     )
 
 
+class MinorActivationForm(forms.Form):
+    """The provisional code sent for a child, typed by a representative signed in."""
+
+    code = ClaimForm.base_fields["code"]
+    clean_code = ClaimForm.clean_code
+
+
 class LostCodeForm(IdentityForm):
     pass
 

@@ -136,6 +136,7 @@ def reader_words(space, user) -> dict[str, str]:
         return {
             "own": True,
             "first_name": holder.first_names.split(" ")[0],
+            "of_holder": of_name(holder.first_names.split(" ")[0]),
             "access_title": gettext("Qui a accès à mon dossier"),
             "the_record": gettext("votre dossier"),
             "to_the_record": gettext("à votre dossier"),
@@ -152,6 +153,7 @@ def reader_words(space, user) -> dict[str, str]:
         "to_the_record": gettext("au dossier %(of)s") % {"of": of},
         "of_the_record": gettext("du dossier %(of)s") % {"of": of},
         "first_name": holder.first_names.split(" ")[0],
+        "of_holder": of,
         "attending": gettext("le médecin traitant %(of)s") % {"of": of},
         "attending_title": gettext("Le médecin traitant %(of)s") % {"of": of},
         "pros_with_access": gettext("Professionnels qui ont accès au dossier %(of)s") % {"of": of},

@@ -348,7 +348,10 @@ def activate(*, claim: Claim, email: str, password: str, by: Actor) -> User:
             "Cet espace a été fermé ou vous vous êtes opposé à sa création : utilisez la page "
             "« Réactiver mon espace »."
         )
-    if space.state not in (Space.State.ANNOUNCED, Space.State.CREATED):
+    # A minor's space that a representative activated is active without an account: the
+    # holder, come of age, activates their own account on it with the handover code.
+    without_account = space.state == Space.State.ACTIVE and space.holder.user_id is None
+    if space.state not in (Space.State.ANNOUNCED, Space.State.CREATED) and not without_account:
         raise SpaceError("Cet espace est déjà activé : connectez-vous avec votre adresse e-mail.")
     with transaction.atomic():
         user = open_account(space=_locked(space), email=email, password=password, by=by)
@@ -357,6 +360,53 @@ def activate(*, claim: Claim, email: str, password: str, by: Actor) -> User:
         for hook in _activation_hooks:
             hook(space)
     return user
+
+
+def activate_for_minor(*, space: Space, code: str, by: Actor) -> Space:
+    """A legal representative activates a minor's space from their own account, with the
+    provisional code sent for the child: the space opens at once (no need to wait for the
+    end of the opposition window), and the representatives manage it until majority,
+    when the holder gets their own account (`hand_over_adults`).
+
+    The code is checked like any claim (wrong tries count, one message for every failure).
+    """
+    now = timezone.now()
+    represents = space.representatives.filter(user=by.user, since__lte=now).filter(
+        Q(until__isnull=True) | Q(until__gt=now)
+    )
+    if by.user is None or not represents.exists():
+        raise SpaceError("Seul un représentant légal de l'enfant peut activer son espace.")
+    if space.holder.age_on(timezone.localdate()) >= 18:
+        raise SpaceError("Le titulaire est majeur : il active lui-même son espace.")
+    if space.state in (Space.State.OPPOSED, Space.State.CLOSED):
+        raise SpaceError(
+            "Cet espace a été fermé ou une opposition a été enregistrée : utilisez la page "
+            "« Réactiver mon espace »."
+        )
+    if space.state not in (Space.State.ANNOUNCED, Space.State.CREATED):
+        raise SpaceError("Cet espace est déjà activé.")
+    holder = space.holder
+    claim = Claim(nir=holder.nir, carte_vitale_serial=holder.carte_vitale_serial, code=code)
+    space, provisional = _check_claim(claim, by=by)
+    with transaction.atomic():
+        space = _locked(space)
+        _move(
+            space,
+            Space.State.ACTIVE,
+            by=by,
+            action="space_activated",
+            detail={"by": "legal_representative"},
+        )
+        _use(provisional)
+        for hook in _activation_hooks:
+            hook(space)
+        notify_space(
+            space=space,
+            template="legal_representative_activated",
+            context={"name": by.user.get_full_name(), "child": holder.first_names.split(" ")[0]},
+            link=f"/espace/{space.public_id}/",
+        )
+    return space
 
 
 def reactivate_with_code(*, claim: Claim, email: str = "", password: str = "", by: Actor) -> Space:

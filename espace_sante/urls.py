@@ -14,6 +14,7 @@ portal_patterns = [
     path("notifications/lues/", views.notification_read, name="notification_read"),
     path("espace/<uuid:space_id>/", views.space_home, name="space"),
     path("espace/<uuid:space_id>/historique/", views.space_history, name="history"),
+    path("espace/<uuid:space_id>/activer/", views.space_activate_for_minor, name="activate_minor"),
     path("espace/<uuid:space_id>/telecharger/", views.space_export, name="export"),
     path("espace/<uuid:space_id>/telecharger/<uuid:job_id>/", views.export_job, name="export_job"),
     path(

@@ -11,7 +11,7 @@ import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, JsonResponse, StreamingHttpResponse
@@ -30,7 +30,7 @@ from acces import audit, selectors
 from acces.access import space_view, trace_refusal
 from acces.models import AuditEvent
 from acces.policy import Action, Basis
-from espace_sante import auth, export, forms, lifecycle, notifications
+from espace_sante import auth, export, forms, labels, lifecycle, notifications
 from espace_sante.forms import TokenForm
 from espace_sante.models import ExportJob, Notification, Space, SpaceError, User
 from espace_sante.tracing import Actor
@@ -227,6 +227,35 @@ def space_home(request, space: Space):
             "representatives": selectors.representatives(space),
         },
     )
+
+
+@require_POST
+@space_view(Action.VIEW_SPACE)
+def space_activate_for_minor(request, space: Space):
+    """A legal representative activates the child's space with the code sent for the child."""
+    if request.access.basis != Basis.LEGAL_REPRESENTATIVE:
+        trace_refusal(request, space.public_id, Action.VIEW_SPACE, "not_a_representative")
+        raise PermissionDenied("Réservé aux représentants légaux")
+    form = forms.MinorActivationForm(request.POST)
+    if form.is_valid():
+        try:
+            lifecycle.activate_for_minor(
+                space=space, code=form.cleaned_data["code"], by=Actor.from_request(request)
+            )
+        except SpaceError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                _(
+                    "L'espace %(of)s est activé. Vous décidez ici quels professionnels "
+                    "de santé peuvent consulter son dossier."
+                )
+                % {"of": labels.of_name(space.holder.first_names.split(" ")[0])},
+            )
+    else:
+        messages.error(request, " ".join(form.errors["code"]))
+    return redirect("espace_sante:space", space_id=space.public_id)
 
 
 @space_view(Action.VIEW_HISTORY)
