@@ -34,6 +34,7 @@ from acces import audit
 from acces.models import AuditEvent, DocumentAccessRule, Professional
 from espace_sante import lifecycle
 from espace_sante.admin import FrenchTitlesMixin, IdentitySearchMixin
+from espace_sante.forms import CloseForm as PatientCloseForm
 from espace_sante.french import de
 from espace_sante.models import LegalRepresentative, Space, SpaceError, User
 from espace_sante.tracing import Actor
@@ -44,7 +45,7 @@ from espace_sante.tracing import Actor
 LIFECYCLE_ACTIONS = {
     "space_announced": _("Annonce de la création de l'espace"),
     "space_created": _("Création de l'espace (fin du délai d'opposition)"),
-    "space_activated": _("Activation de l'espace par le titulaire"),
+    "space_activated": _("Activation de l'espace"),
     "space_opposed": _("Opposition à la création de l'espace"),
     "space_closed": _("Clôture de l'espace"),
     "space_reactivated": _("Réactivation de l'espace"),
@@ -68,6 +69,9 @@ ROLE_LABELS = {
     Actor.ANONYMOUS: _("Personne non connectée"),
 }
 
+# The codes of the patient's own closing form, read back as its labels.
+PATIENT_CLOSING_REASONS = {value: label for value, label in PatientCloseForm.REASONS if value}
+
 CHANNEL_LABELS = {
     "email": _("par e-mail"),
     "letter": _("par courrier"),
@@ -90,8 +94,9 @@ class HistoryRow:
 def lifecycle_history(space: Space) -> list[HistoryRow]:
     """The space's lifecycle events, newest first, in one query.
 
-    Only whitelisted details are shown (states, channel, due date): a reason
-    typed by a person may say something about their health.
+    Only whitelisted details are shown: states, channel, due date, and the reason of
+    the action (chosen from a list, or typed by an agent under a warning to write
+    nothing about health; a patient's own closing reason is one of their form's choices).
     """
     events = (
         AuditEvent.objects.filter(space=space, action__in=LIFECYCLE_ACTIONS)
@@ -125,6 +130,8 @@ def _remarks(detail: dict) -> str:
         parts.append(f"{before} → {after}")
     elif before:
         parts.append(gettext("depuis : %(state)s") % {"state": before})
+    if detail.get("by") == "legal_representative":
+        parts.append(gettext("par un représentant légal"))
     channel = CHANNEL_LABELS.get(detail.get("channel"))
     if channel:
         parts.append(str(channel))
@@ -133,6 +140,10 @@ def _remarks(detail: dict) -> str:
         with contextlib.suppress(ValueError):
             day = _day(date.fromisoformat(due))
             parts.append(gettext("échéance : %(date)s") % {"date": day})
+    reason = detail.get("reason")
+    if isinstance(reason, str) and reason:
+        reason = str(PATIENT_CLOSING_REASONS.get(reason, reason))
+        parts.append(gettext("motif : %(reason)s") % {"reason": reason})
     return " · ".join(parts)
 
 
@@ -143,39 +154,104 @@ def _day(value: date | None) -> str:
 # --- The lifecycle actions -----------------------------------------------------------------
 
 
+# Every lifecycle action's reason is shown in the space's lifecycle history.
+REASON_WARNING = _(
+    "Le motif s'affiche dans l'historique du cycle de vie, que lisent les agents : "
+    "n'y écrivez aucune information sur la santé de la personne."
+)
+OTHER_REASON = "autre"
+
+
 class ActionForm(forms.Form):
-    """What an action asks before it runs (nothing, by default): the page is the confirmation."""
+    """What an action asks before it runs: its page is the confirmation, and every action
+    gives a reason, chosen from `REASONS` or typed ("Autre motif"), kept in the trail."""
+
+    REASONS: list[tuple[str, Any]] = []
+
+    reason = forms.ChoiceField(label=_("Motif"), widget=forms.RadioSelect)
+    reason_other = forms.CharField(
+        label=_("Autre motif"),
+        max_length=200,
+        required=False,
+        help_text=REASON_WARNING,
+        widget=forms.TextInput(attrs={"size": 80}),
+    )
 
     def __init__(self, *args, space: Space, **kwargs):
         super().__init__(*args, **kwargs)
         self.space = space
+        self.fields["reason"].choices = [
+            *self.REASONS,
+            (OTHER_REASON, _("Autre motif, précisé ci-dessous")),
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reason") == OTHER_REASON:
+            typed = (data.get("reason_other") or "").strip()
+            if typed:
+                data["reason"] = typed
+            else:
+                self.add_error("reason_other", _("Précisez le motif."))
+        return data
+
+
+class ReactivateForm(ActionForm):
+    REASONS = [
+        ("demande du titulaire par téléphone", _("demande du titulaire par téléphone")),
+        ("demande du titulaire au guichet", _("demande du titulaire au guichet")),
+        ("demande du titulaire par courrier", _("demande du titulaire par courrier")),
+        ("clôture faite par erreur", _("clôture faite par erreur")),
+    ]
+
+
+class SendCodeForm(ActionForm):
+    REASONS = [
+        ("code perdu ou non reçu", _("code perdu ou non reçu")),
+        ("code expiré", _("code expiré")),
+        ("coordonnées corrigées", _("coordonnées corrigées")),
+    ]
+
+
+class LiftSuspensionForm(ActionForm):
+    REASONS = [
+        ("fraude non confirmée", _("fraude non confirmée")),
+        ("contestation du titulaire acceptée", _("contestation du titulaire acceptée")),
+    ]
+
+
+class OppositionForm(ActionForm):
+    REASONS = [
+        ("opposition par téléphone", _("opposition par téléphone")),
+        ("opposition au guichet", _("opposition au guichet")),
+        ("opposition par courrier", _("opposition par courrier")),
+    ]
 
 
 class CloseForm(ActionForm):
-    reason = forms.ChoiceField(
-        label=_("Demande reçue"),
-        choices=[
-            ("demande par téléphone", _("par téléphone")),
-            ("demande au guichet", _("au guichet")),
-            ("demande par courrier", _("par courrier")),
-        ],
-        widget=forms.RadioSelect,
-    )
+    REASONS = [
+        ("demande par téléphone", _("demande par téléphone")),
+        ("demande au guichet", _("demande au guichet")),
+        ("demande par courrier", _("demande par courrier")),
+    ]
 
 
 class SuspendForm(ActionForm):
-    reason = forms.CharField(
-        label=_("Motif de la suspension"),
-        max_length=200,
-        help_text=_(
-            "Les éléments qui font suspecter une fraude (200 caractères au plus). "
-            "N'y écrivez aucune information sur la santé de la personne."
-        ),
-        widget=forms.TextInput(attrs={"size": 80}),
-    )
+    REASONS = [
+        ("usurpation d'identité suspectée", _("usurpation d'identité suspectée")),
+        ("carte Vitale signalée perdue ou volée", _("carte Vitale signalée perdue ou volée")),
+        ("doublon d'identité", _("doublon d'identité")),
+    ]
 
 
 class DeathForm(ActionForm):
+    field_order = ["death_date", "reason", "reason_other"]
+    REASONS = [
+        ("acte de décès reçu", _("acte de décès reçu")),
+        ("signalement de l'état civil", _("signalement de l'état civil")),
+        ("déclaration d'un proche", _("déclaration d'un proche")),
+    ]
+
     death_date = forms.DateField(
         label=_("Date du décès"),
         input_formats=["%d/%m/%Y"],
@@ -207,7 +283,7 @@ def _close(space: Space, by: Actor, data: dict) -> str:
 
 
 def _reactivate(space: Space, by: Actor, data: dict) -> str:
-    space = lifecycle.reactivate(space=space, by=by)
+    space = lifecycle.reactivate(space=space, by=by, reason=data["reason"])
     if space.state == Space.State.ACTIVE:
         return gettext("L'espace santé %(of_name)s est réactivé.") % {"of_name": de(_name(space))}
     return gettext(
@@ -231,7 +307,7 @@ def _send_new_code(space: Space, by: Actor, data: dict) -> str:
             )
             % {"state": space.get_state_display()}
         )
-    channel = lifecycle.send_new_code(space=space, by=by)
+    channel = lifecycle.send_new_code(space=space, by=by, reason=data["reason"])
     return gettext("Un nouveau code provisoire est envoyé à %(name)s %(channel)s.") % {
         "name": _name(space),
         "channel": CHANNEL_LABELS.get(channel, channel),
@@ -239,7 +315,7 @@ def _send_new_code(space: Space, by: Actor, data: dict) -> str:
 
 
 def _record_opposition(space: Space, by: Actor, data: dict) -> str:
-    space = lifecycle.record_opposition(space=space, by=by)
+    space = lifecycle.record_opposition(space=space, by=by, reason=data["reason"])
     return gettext(
         "L'opposition %(of_name)s est enregistrée : son espace santé ne sera pas créé."
     ) % {"of_name": de(_name(space))}
@@ -254,14 +330,16 @@ def _suspend(space: Space, by: Actor, data: dict) -> str:
 
 
 def _lift_suspension(space: Space, by: Actor, data: dict) -> str:
-    space = lifecycle.lift_suspension(space=space, by=by)
+    space = lifecycle.lift_suspension(space=space, by=by, reason=data["reason"])
     return gettext("La suspension de l'espace santé %(of_name)s est levée.") % {
         "of_name": de(_name(space))
     }
 
 
 def _record_death(space: Space, by: Actor, data: dict) -> str:
-    space = lifecycle.record_death(space=space, death_date=data["death_date"], by=by)
+    space = lifecycle.record_death(
+        space=space, death_date=data["death_date"], by=by, reason=data["reason"]
+    )
     return gettext(
         "Le décès %(of_name)s est enregistré. Son espace santé est clôturé et archivé jusqu'au "
         "%(until)s."
@@ -289,7 +367,7 @@ class LifecycleAction:
     available: Callable[[Space], bool]
     perform: Callable[[Space, Actor, dict], str]
     form_class: type[ActionForm] = ActionForm
-    destructive: bool = False  # destructive actions ask for confirmation on their own page
+    destructive: bool = False  # shown as such on the space's page; every action confirms
     explanation: Any = ""
 
     @property
@@ -304,6 +382,7 @@ ACTIONS = [
         label=_("Réactiver"),
         available=_reactivable,
         perform=_reactivate,
+        form_class=ReactivateForm,
         explanation=_(
             "L'espace retrouve toutes ses données. Si le titulaire n'a pas encore de compte, "
             "un code provisoire lui est envoyé pour l'activer."
@@ -315,6 +394,7 @@ ACTIONS = [
         label=_("Renvoyer un code provisoire"),
         available=lambda space: space.state in _CODE_STATES,
         perform=_send_new_code,
+        form_class=SendCodeForm,
         explanation=_(
             "Le code est envoyé à l'adresse e-mail connue, ou par courrier à défaut ; "
             "les codes précédents ne sont plus valables."
@@ -326,6 +406,7 @@ ACTIONS = [
         label=_("Lever la suspension"),
         available=lambda space: space.state == Space.State.SUSPENDED,
         perform=_lift_suspension,
+        form_class=LiftSuspensionForm,
         explanation=_("L'espace redevient accessible à son titulaire et aux professionnels."),
     ),
     LifecycleAction(
@@ -350,6 +431,7 @@ ACTIONS = [
         label=_("Enregistrer une opposition"),
         available=_opposition_open,
         perform=_record_opposition,
+        form_class=OppositionForm,
         destructive=True,
         explanation=_(
             "La personne refuse la création de son espace santé. Son code provisoire est "
@@ -559,7 +641,8 @@ class SpaceAdmin(FrenchTitlesMixin, IdentitySearchMixin, admin.ModelAdmin):
                 except SpaceError as error:
                     self.message_user(request, str(error), messages.ERROR)
                 else:
-                    # The admin's own history names the action only, never the reason typed.
+                    # The admin's own history names the action only: the reason is in the
+                    # lifecycle history, read from the trail.
                     self.log_change(request, space, gettext("Action : %s") % action.label)
                     self.message_user(request, message, messages.SUCCESS)
                 return HttpResponseRedirect(change_url)

@@ -90,6 +90,18 @@ class Professional(models.Model):
         self.search_name = f" {' '.join(words(user.last_name) + words(user.first_name))} "
         self.search_town = " ".join(words(self.practice_town))[:100]
 
+    @property
+    def is_occupational_physician(self) -> bool:
+        """She acts only as such: on the occupational-health part, after the worker's consent."""
+        return self.specialty == Specialty.MEDECINE_TRAVAIL
+
+    @cached_property
+    def emergency_modes(self) -> list[str]:
+        """The emergency accesses the pro portal offers this professional (`acces.policy`)."""
+        from acces.policy import emergency_modes_for  # the policy imports this module
+
+        return emergency_modes_for(self)
+
     @cached_property  # named in every audit event a professional writes: worked out once
     def title(self) -> str:
         """How the professional is named to a patient: name, profession, specialty."""

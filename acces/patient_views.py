@@ -18,8 +18,9 @@ from acces import selectors, services
 from acces.access import space_view, trace_refusal
 from acces.directory import DirectorySearchForm
 from acces.models import AuditEvent, Block, CareRelation, EmergencyAccess, Professional
-from acces.policy import Action
+from acces.policy import OCCUPATIONAL_SPECIALTY, Action
 from espace_sante.french import de
+from espace_sante.labels import reader_words
 from espace_sante.models import Space
 from espace_sante.tracing import Actor
 
@@ -42,6 +43,18 @@ class EmergencySettingsForm(forms.Form):
         ),
         required=False,
     )
+
+    def __init__(self, *args, words: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if words is not None and not words["own"]:
+            # A parent manages the child's switches: speak of the child's record.
+            self.fields["emergency_access"].help_text = _(
+                "Un professionnel face à une urgence vitale peut ouvrir %(record)s sans votre "
+                "accord, en donnant un motif écrit, pour quelques heures. Vous en êtes informé."
+            ) % {"record": words["the_record"]}
+            self.fields["samu_access"].help_text = _(
+                "Pendant un appel au 15, le médecin régulateur peut consulter %(record)s."
+            ) % {"record": words["the_record"]}
 
 
 def _redirect(space: Space):
@@ -78,6 +91,13 @@ def access_page(request, space: Space):
     results = (
         list(search.results(limit=SEARCH_RESULTS).select_related("user")) if search.is_bound else []
     )
+    # Each result says on what basis the professional already has access, so the page offers
+    # only what changes something.
+    for professional in results:
+        held = [r for r in relations if r.professional_id == professional.pk]
+        professional.current_relations = held
+        professional.is_attending = any(r.basis == CareRelation.Basis.ATTENDING for r in held)
+        professional.is_occupational = professional.specialty == OCCUPATIONAL_SPECIALTY
     settings = services.settings_of(space)
     return render(
         request,
@@ -94,10 +114,11 @@ def access_page(request, space: Space):
             .order_by("-started_at")[:10],
             "settings": settings,
             "settings_form": EmergencySettingsForm(
+                words=reader_words(space, request.user),
                 initial={
                     "emergency_access": settings.emergency_access,
                     "samu_access": settings.samu_access,
-                }
+                },
             ),
             "search": search,
             "results": results,
@@ -119,7 +140,11 @@ def authorise(request, space: Space):
     else:
         messages.success(
             request,
-            _("%(name)s peut désormais consulter votre dossier.") % {"name": professional.title},
+            _("%(name)s peut désormais consulter %(record)s.")
+            % {
+                "name": professional.title,
+                "record": reader_words(space, request.user)["the_record"],
+            },
         )
     return _redirect(space)
 
@@ -137,7 +162,11 @@ def designate(request, space: Space):
     else:
         messages.success(
             request,
-            _("%(name)s est désormais votre médecin traitant.") % {"name": professional.title},
+            _("%(name)s est désormais %(attending)s.")
+            % {
+                "name": professional.title,
+                "attending": reader_words(space, request.user)["attending"],
+            },
         )
     return _redirect(space)
 
@@ -180,8 +209,11 @@ def block(request, space: Space, rpps: str):
         services.block(space=space, professional=professional, by=Actor.from_request(request))
         messages.success(
             request,
-            _("Accès bloqué pour %(name)s : plus aucun accès à votre dossier, même en urgence.")
-            % {"name": professional.title},
+            _("Accès bloqué pour %(name)s : plus aucun accès %(record)s, même en urgence.")
+            % {
+                "name": professional.title,
+                "record": reader_words(space, request.user)["to_the_record"],
+            },
         )
         return _redirect(space)
     return render(

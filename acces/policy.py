@@ -277,6 +277,27 @@ def _relation_basis(space: Space, professional: Professional) -> Basis | None:
     return next((basis for basis in _RELATION_RANK if basis in bases), None)
 
 
+def relations_in_force(space: Space) -> Q:
+    """A filter on CareRelation giving the relations that open `space` to their professional
+    now, as `_relation_basis` counts them, for the pages that list who has access.
+
+    A block beats every basis: a blocked professional's relations open nothing while the
+    block lasts (they come back when it is lifted). An occupational relation counts only
+    for an occupational physician, and she counts through it only. (While the space is not
+    open these relations open nothing either; the pages say so beside the list.)
+    """
+    blocked = Block.objects.filter(space=space, lifted_at__isnull=True).values("professional_id")
+    occupational = Q(professional__specialty=OCCUPATIONAL_SPECIALTY)
+    return (
+        Q(space=space, ended_at__isnull=True)
+        & ~Q(professional_id__in=blocked)
+        & (
+            occupational & Q(basis=Basis.OCCUPATIONAL)
+            | ~occupational & ~Q(basis=Basis.OCCUPATIONAL)
+        )
+    )
+
+
 def _emergency_basis(space: Space, professional: Professional) -> Basis | None:
     """A live emergency access, while the patient still allows its mode."""
     modes = set(
@@ -320,6 +341,20 @@ def may_open_emergency_access(professional: Professional, space: Space, mode: st
     if professional.specialty == OCCUPATIONAL_SPECIALTY:
         return "profession_may_not_break_glass"
     return "" if settings.emergency_access else "emergency_access_off"
+
+
+def emergency_modes_for(professional: Professional) -> list[str]:
+    """The emergency accesses `professional` may ever open, whatever the space: what the pro
+    portal offers them (the space's switches and blocks are checked when they ask)."""
+    modes = []
+    if professional.specialty == SAMU_SPECIALTY:
+        modes.append(EmergencyAccess.Mode.SAMU)
+    if (
+        professional.profession in BREAK_GLASS_PROFESSIONS
+        and professional.specialty != OCCUPATIONAL_SPECIALTY
+    ):
+        modes.append(EmergencyAccess.Mode.BREAK_GLASS)
+    return modes
 
 
 def spaces_visible_to(actor: User) -> Q:

@@ -48,6 +48,14 @@ class ConsentForm(forms.Form):
         error_messages={"required": _("Cochez la déclaration de consentement pour continuer.")},
     )
 
+    def __init__(self, *args, occupational: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if occupational:
+            self.fields["consent"].label = _(
+                "Je déclare que le salarié a consenti, lors de la visite, à ce que je consulte "
+                "et alimente le volet santé au travail de son dossier médical partagé."
+            )
+
 
 class EmergencyForm(PatientIdentityForm):
     mode = forms.ChoiceField(
@@ -68,3 +76,12 @@ class EmergencyForm(PatientIdentityForm):
             "min_length": _("Décrivez la situation d'urgence (10 caractères au moins).")
         },
     )
+
+    def __init__(self, *args, modes: list[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if modes is not None:
+            # Only the modes this professional may open (`policy.emergency_modes_for`).
+            field = self.fields["mode"]
+            field.choices = [(value, label) for value, label in field.choices if value in modes]
+            if field.initial not in modes:
+                field.initial = modes[0]

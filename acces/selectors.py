@@ -4,7 +4,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from acces.models import AuditEvent, Block, CareRelation, EmergencyAccess
-from acces.policy import Basis, Decision, spaces_visible_to
+from acces.policy import Basis, Decision, relations_in_force, spaces_visible_to
 from espace_sante.models import LegalRepresentative, Space, User
 
 # How far back "my recent patients" looks, in the professional's own trail.
@@ -33,8 +33,10 @@ def patients_of(user: User) -> QuerySet[Space]:
 
 
 def care_team(space: Space) -> QuerySet[CareRelation]:
+    """The relations through which professionals have access now, as the policy counts them
+    (a blocked professional is not listed, whatever their basis)."""
     return (
-        CareRelation.objects.filter(space=space, ended_at__isnull=True)
+        CareRelation.objects.filter(relations_in_force(space))
         .select_related("professional__user")
         .order_by("basis", "started_at")
     )
@@ -167,10 +169,27 @@ ACTION_KINDS = {
 }
 
 
-def filter_history(events: QuerySet[AuditEvent], data: dict) -> QuerySet[AuditEvent]:
-    """Apply the trail page's filters (who, kind of action, outcome, dates)."""
-    if data.get("qui"):
-        events = events.filter(role=data["qui"])
+# The "who" filter's values that are not a role: the reader's own entries, or everyone's.
+OWN_ENTRIES = "moi"
+EVERYONE = "tous"
+
+
+def filter_history(
+    events: QuerySet[AuditEvent], data: dict, *, reader: User | None = None
+) -> QuerySet[AuditEvent]:
+    """Apply the trail page's filters (who, kind of action, outcome, dates).
+
+    With a `reader` (the holder or a representative reading their space's trail), the
+    trail opens on what others did: the reader's own entries only when asked for
+    (`OWN_ENTRIES`) or with everyone's (`EVERYONE`). Nothing is left out of the trail itself.
+    """
+    who = data.get("qui") or ""
+    if reader is not None and who == "":
+        events = events.exclude(actor=reader)
+    elif reader is not None and who == OWN_ENTRIES:
+        events = events.filter(actor=reader)
+    elif who and who not in (OWN_ENTRIES, EVERYONE):
+        events = events.filter(role=who)
     if data.get("type") in ACTION_KINDS:
         kind = Q()
         for prefix in ACTION_KINDS[data["type"]]:

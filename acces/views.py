@@ -103,7 +103,8 @@ def consent(request, space_id):
             "acces/pro/consent.html",
             {"space": space, "holder": space.holder, "already": True},
         )
-    form = ConsentForm(request.POST or None)
+    occupational = request.user.professional.is_occupational_physician
+    form = ConsentForm(request.POST or None, occupational=occupational)
     if request.method == "POST" and form.is_valid():
         try:
             services.declare_consent(
@@ -121,11 +122,24 @@ def consent(request, space_id):
         else:
             messages.success(
                 request,
-                _("Votre déclaration est enregistrée : vous faites partie de l'équipe de soins."),
+                _(
+                    "Votre déclaration est enregistrée : vous accédez au volet santé au travail "
+                    "de ce patient."
+                )
+                if occupational
+                else _(
+                    "Votre déclaration est enregistrée : vous faites partie de l'équipe de soins."
+                ),
             )
             return redirect("pro:patient", space_id=space.public_id)
-    # The name is not shown before consent: the professional typed it, and an id proves nothing.
-    return render(request, "acces/pro/consent.html", {"space": space, "form": form})
+    # The professional found this space by an exact search (INS, birth name, birth date) in
+    # this session: the page names who was found, so that the declaration is about the
+    # patient in front of them. An id alone never gets here.
+    return render(
+        request,
+        "acces/pro/consent.html",
+        {"space": space, "holder": space.holder, "form": form, "occupational": occupational},
+    )
 
 
 @professional_required
@@ -168,14 +182,21 @@ def patient_history(request, space_id):
 
 @professional_required
 def emergency(request):
-    """Break the glass, or open the SAMU's regulation access: reason, time limit, patient told."""
-    form = EmergencyForm(request.POST or None)
+    """Break the glass, or open the SAMU's regulation access: reason, time limit, patient told.
+
+    Only the modes the professional may open are offered; one who may open none (the
+    occupational physician, a pharmacist…) is told so, and no form is shown.
+    """
+    modes = request.user.professional.emergency_modes
+    if not modes:
+        return render(request, "acces/pro/emergency.html", {"form": None})
+    form = EmergencyForm(request.POST or None, modes=modes)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         actor = Actor.from_request(request)
         if not _search_allowed(request):
             form.add_error(None, _("Trop de recherches en peu de temps : réessayez plus tard."))
-            return render(request, "acces/pro/emergency.html", {"form": form})
+            return render(request, "acces/pro/emergency.html", {"form": form, "modes": modes})
         space = services.find_space(
             actor=actor,
             nir=data["nir"],
@@ -210,5 +231,9 @@ def emergency(request):
     return render(
         request,
         "acces/pro/emergency.html",
-        {"form": form, "duration_hours": int(EmergencyAccess.DURATION.total_seconds() // 3600)},
+        {
+            "form": form,
+            "modes": modes,
+            "duration_hours": int(EmergencyAccess.DURATION.total_seconds() // 3600),
+        },
     )

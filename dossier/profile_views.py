@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from acces.access import space_view
+from acces.decorators import professional_required
 from acces.policy import Action, Basis
 from dossier import profile_services as services
 from dossier import summary
@@ -46,10 +47,28 @@ def _back(space, anchor: str):
     return response
 
 
+def _portal(pro: bool) -> dict:
+    """What the profile's templates need to know of the portal they are shown in: a
+    professional reads the profile inside the pro portal (its header, breadcrumb, links)."""
+    return {"pro": pro, "profile_ns": "pro_profil" if pro else "profil"}
+
+
 @space_view(Action.VIEW_PROFILE)
 def profile(request, space):
+    return _profile(request, space, pro=False)
+
+
+@professional_required
+@space_view(Action.VIEW_PROFILE)
+def pro_profile(request, space):
+    """The same profile, through the same policy and trail, in the pro portal."""
+    return _profile(request, space, pro=True)
+
+
+def _profile(request, space, *, pro: bool):
     context = profile_page(space, request.user, request.access)
-    context |= {
+    context |= _portal(pro) | {
+        "holder": space.holder,
         "space": space,
         "basis": request.access.basis,
         "can_edit": _can_edit(request),
@@ -92,11 +111,23 @@ def emergency_card_pdf(request, space):
 
 @space_view(Action.VIEW_PROFILE)
 def measurements(request, space):
+    return _measurements(request, space, pro=False)
+
+
+@professional_required
+@space_view(Action.VIEW_PROFILE)
+def pro_measurements(request, space):
+    return _measurements(request, space, pro=True)
+
+
+def _measurements(request, space, *, pro: bool):
     rows = list(space.profile_measurements.all())
     return render(
         request,
         "dossier/profile/measurements.html",
-        {
+        _portal(pro)
+        | {
+            "holder": space.holder,
             "space": space,
             "basis": request.access.basis,
             "can_edit": _can_edit(request),
@@ -109,6 +140,16 @@ def measurements(request, space):
 
 @space_view(Action.VIEW_PROFILE)
 def history(request, space):
+    return _history(request, space, pro=False)
+
+
+@professional_required
+@space_view(Action.VIEW_PROFILE)
+def pro_history(request, space):
+    return _history(request, space, pro=True)
+
+
+def _history(request, space, *, pro: bool):
     changes = ProfileChange.objects.filter(space=space)
     page = Paginator(changes, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
@@ -117,7 +158,14 @@ def history(request, space):
     return render(
         request,
         "dossier/profile/history.html",
-        {"space": space, "basis": request.access.basis, "page": page, "rows": rows},
+        _portal(pro)
+        | {
+            "holder": space.holder,
+            "space": space,
+            "basis": request.access.basis,
+            "page": page,
+            "rows": rows,
+        },
     )
 
 

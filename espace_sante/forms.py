@@ -181,6 +181,13 @@ class OppositionForm(ClaimForm):
     )
 
 
+class MinorActivationForm(forms.Form):
+    """The provisional code sent for a child, typed by a representative signed in."""
+
+    code = ClaimForm.base_fields["code"]
+    clean_code = ClaimForm.clean_code
+
+
 class LostCodeForm(IdentityForm):
     channel = forms.ChoiceField(
         label=_("Recevoir le code"),
@@ -250,8 +257,12 @@ class DeletionForm(ReauthenticationForm):
 class HistoryFilterForm(forms.Form):
     """Filters of the trail page: who, what kind of action, outcome, dates."""
 
+    # By default the holder's (or representative's) own page views and actions are left out:
+    # they would flood what the patient came for, the accesses and actions of others.
     WHO = [
-        ("", _("Tout le monde")),
+        ("", _("Les autres : professionnels, agents, représentants, système")),
+        ("moi", _("Vous seul : vos propres consultations et actions")),
+        ("tous", _("Tout le monde, vous compris")),
         ("professional", _("Professionnels de santé")),
         ("patient", _("Vous et vos représentants")),
         ("agent", _("Agents de l'Assurance Maladie")),

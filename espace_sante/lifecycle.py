@@ -163,15 +163,20 @@ def oppose(*, claim: Claim, by: Actor) -> Space:
     return space
 
 
-def record_opposition(*, space: Space, by: Actor) -> Space:
+def record_opposition(*, space: Space, by: Actor, reason: str = "") -> Space:
     """A CPAM agent records the opposition the person expressed by phone or at the desk."""
     with transaction.atomic():
         space = _locked(space)
-        _oppose(space, by=by)
+        _oppose(space, by=by, reason=reason)
     return space
 
 
-def _oppose(space: Space, *, by: Actor) -> None:
+def _reason(reason: str) -> dict:
+    """The agent's reason for a lifecycle action, kept in the trail's detail (200 characters)."""
+    return {"reason": reason.strip()[:200]} if reason and reason.strip() else {}
+
+
+def _oppose(space: Space, *, by: Actor, reason: str = "") -> None:
     if space.state != Space.State.ANNOUNCED or (
         space.opposition_deadline and space.opposition_deadline <= timezone.now()
     ):
@@ -179,7 +184,7 @@ def _oppose(space: Space, *, by: Actor) -> None:
             "Le délai d'opposition de six semaines est passé ou l'espace n'est plus en cours "
             "de création : vous pouvez en revanche demander sa clôture à tout moment."
         )
-    _move(space, Space.State.OPPOSED, by=by, action="space_opposed")
+    _move(space, Space.State.OPPOSED, by=by, action="space_opposed", detail=_reason(reason))
     ProvisionalCode.objects.filter(space=space, used_at__isnull=True).update(
         revoked_at=timezone.now()
     )
@@ -400,7 +405,10 @@ def activate(*, claim: Claim, email: str, password: str, by: Actor) -> User:
             "Cet espace a été fermé ou vous vous êtes opposé à sa création : utilisez la page "
             "« Réactiver mon espace »."
         )
-    if space.state not in (Space.State.ANNOUNCED, Space.State.CREATED):
+    # A minor's space that a representative activated is active without an account: the
+    # holder, come of age, activates their own account on it with the handover code.
+    without_account = space.state == Space.State.ACTIVE and space.holder.user_id is None
+    if space.state not in (Space.State.ANNOUNCED, Space.State.CREATED) and not without_account:
         raise SpaceError("Cet espace est déjà activé : connectez-vous avec votre adresse e-mail.")
     _guard_account_email(space, code, email, by=by)
     with transaction.atomic():
@@ -410,6 +418,53 @@ def activate(*, claim: Claim, email: str, password: str, by: Actor) -> User:
         for hook in _activation_hooks:
             hook(space)
     return user
+
+
+def activate_for_minor(*, space: Space, code: str, by: Actor) -> Space:
+    """A legal representative activates a minor's space from their own account, with the
+    provisional code sent for the child: the space opens at once (no need to wait for the
+    end of the opposition window), and the representatives manage it until majority,
+    when the holder gets their own account (`hand_over_adults`).
+
+    The code is checked like any claim (wrong tries count, one message for every failure).
+    """
+    now = timezone.now()
+    represents = space.representatives.filter(user=by.user, since__lte=now).filter(
+        Q(until__isnull=True) | Q(until__gt=now)
+    )
+    if by.user is None or not represents.exists():
+        raise SpaceError("Seul un représentant légal de l'enfant peut activer son espace.")
+    if space.holder.age_on(timezone.localdate()) >= 18:
+        raise SpaceError("Le titulaire est majeur : il active lui-même son espace.")
+    if space.state in (Space.State.OPPOSED, Space.State.CLOSED):
+        raise SpaceError(
+            "Cet espace a été fermé ou une opposition a été enregistrée : utilisez la page "
+            "« Réactiver mon espace »."
+        )
+    if space.state not in (Space.State.ANNOUNCED, Space.State.CREATED):
+        raise SpaceError("Cet espace est déjà activé.")
+    holder = space.holder
+    claim = Claim(nir=holder.nir, carte_vitale_serial=holder.carte_vitale_serial, code=code)
+    space, provisional = _check_claim(claim, by=by)
+    with transaction.atomic():
+        space = _locked(space)
+        _move(
+            space,
+            Space.State.ACTIVE,
+            by=by,
+            action="space_activated",
+            detail={"by": "legal_representative"},
+        )
+        _use(provisional)
+        for hook in _activation_hooks:
+            hook(space)
+        notify_space(
+            space=space,
+            template="legal_representative_activated",
+            context={"name": by.user.get_full_name(), "child": holder.first_names.split(" ")[0]},
+            link=f"/espace/{space.public_id}/",
+        )
+    return space
 
 
 def reactivate_with_code(*, claim: Claim, email: str = "", password: str = "", by: Actor) -> Space:
@@ -442,11 +497,11 @@ def reactivate_with_code(*, claim: Claim, email: str = "", password: str = "", b
     return space
 
 
-def reactivate(*, space: Space, by: Actor) -> Space:
+def reactivate(*, space: Space, by: Actor, reason: str = "") -> Space:
     """A CPAM agent reopens a closed or opposed space; a holder without account gets a code."""
     with transaction.atomic():
         space = _locked(space)
-        _reactivate(space, by=by)
+        _reactivate(space, by=by, reason=reason)
     if space.state == Space.State.CREATED:
         send_new_code(space=space, by=by)
     return space
@@ -461,7 +516,7 @@ def _guard_reactivable(space: Space) -> None:
         raise SpaceError("La durée d'archivage de cet espace est dépassée.")
 
 
-def _reactivate(space: Space, *, by: Actor) -> None:
+def _reactivate(space: Space, *, by: Actor, reason: str = "") -> None:
     _guard_reactivable(space)
     target = Space.State.ACTIVE if space.holder.user_id else Space.State.CREATED
     space.closed_at = space.retention_until = space.deletion_due_at = None
@@ -471,6 +526,7 @@ def _reactivate(space: Space, *, by: Actor) -> None:
         by=by,
         action="space_reactivated",
         extra_fields=["closed_at", "retention_until", "deletion_due_at"],
+        detail=_reason(reason),
     )
     notify_space(space=space, template="space_reactivated", link=f"/espace/{space.public_id}/")
 
@@ -529,7 +585,7 @@ def code_delivery(space: Space, *, by_letter: bool = False) -> CodeDelivery:
     )
 
 
-def send_new_code(*, space: Space, by: Actor, by_letter: bool = False) -> str:
+def send_new_code(*, space: Space, by: Actor, by_letter: bool = False, reason: str = "") -> str:
     """Issue a new code and send it where `code_delivery` says (email, or letter).
 
     Returns the channel used. The email or letter is produced by a task after
@@ -550,7 +606,7 @@ def send_new_code(*, space: Space, by: Actor, by_letter: bool = False) -> str:
             "ne peut être envoyé avant la fin de ce délai."
         )
     channel = delivery.channel
-    detail = {"channel": channel}
+    detail = {"channel": channel, **_reason(reason)}
     if delivery.after_contact_change:
         detail["after_contact_change"] = True
     trace(actor=by, action="code_requested", space=space, target=space, detail=detail)
@@ -601,13 +657,13 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def record_death(*, space: Space, death_date: date, by: Actor) -> Space:
+def record_death(*, space: Space, death_date: date, by: Actor, reason: str = "") -> Space:
     """A CPAM agent records the holder's death: the space closes, kept ten years from then."""
     with transaction.atomic():
         space = _locked(space)
         space.holder.death_date = death_date
         space.holder.save(update_fields=["death_date"])
-        trace(actor=by, action="death_recorded", space=space, target=space)
+        trace(actor=by, action="death_recorded", space=space, target=space, detail=_reason(reason))
         if space.state == Space.State.CLOSED:
             space.retention_until = retention_end(space.holder, closed_on=death_date)
             space.save(update_fields=["retention_until"])
@@ -726,13 +782,13 @@ def suspend(*, space: Space, by: Actor, reason: str) -> Space:
     return space
 
 
-def lift_suspension(*, space: Space, by: Actor) -> Space:
+def lift_suspension(*, space: Space, by: Actor, reason: str = "") -> Space:
     with transaction.atomic():
         space = _locked(space)
         if space.state != Space.State.SUSPENDED:
             raise SpaceError("Cet espace n'est pas suspendu.")
         target = Space.State.ACTIVE if space.holder.user_id else Space.State.CREATED
-        _move(space, target, by=by, action="space_suspension_lifted")
+        _move(space, target, by=by, action="space_suspension_lifted", detail=_reason(reason))
         notify_space(space=space, template="space_reactivated", link=f"/espace/{space.public_id}/")
     return space
 

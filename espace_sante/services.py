@@ -94,8 +94,10 @@ def open_account(*, space: Space, email: str, password: str, by: Actor) -> User:
     user.save()
     patient.user = user
     patient.save(update_fields=["user"])
-    previous = space.move_to(Space.State.ACTIVE)
-    space.save(update_fields=["state", "state_changed_at"])
+    previous = space.state
+    if previous != Space.State.ACTIVE:  # a minor's space a representative already activated
+        space.move_to(Space.State.ACTIVE)
+        space.save(update_fields=["state", "state_changed_at"])
     trace(actor=by, action="space_activated", space=space, target=space, detail={"from": previous})
     notify(recipient=user, template="space_opened", space=space, link=f"/espace/{space.public_id}/")
     return user

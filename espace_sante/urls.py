@@ -13,6 +13,7 @@ portal_patterns = [
     path("notifications/lues/", views.notification_read, name="notification_read"),
     path("espace/<uuid:space_id>/", views.space_home, name="space"),
     path("espace/<uuid:space_id>/historique/", views.space_history, name="history"),
+    path("espace/<uuid:space_id>/activer/", views.space_activate_for_minor, name="activate_minor"),
     path("espace/<uuid:space_id>/telecharger/", views.space_export, name="export"),
     path("espace/<uuid:space_id>/telecharger/<uuid:job_id>/", views.export_job, name="export_job"),
     path(
@@ -41,6 +42,7 @@ urlpatterns = [
     path("comptes/", include("allauth.urls")),
     path("pro/", include("acces.urls")),
     path("pro/patients/<uuid:space_id>/documents/", include("dossier.pro_urls")),
+    path("pro/patients/<uuid:space_id>/profil/", include("dossier.pro_profile_urls")),
     # The admin signs in through the same door, so its second factor is enforced too.
     path("admin/login/", views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),

@@ -31,7 +31,7 @@ from acces import audit, selectors
 from acces.access import space_view, trace_refusal
 from acces.models import AuditEvent
 from acces.policy import Action, Basis
-from espace_sante import auth, export, forms, lifecycle, notifications
+from espace_sante import auth, export, forms, labels, lifecycle, notifications
 from espace_sante.context_processors import ACCESSIBILITY_STATUS
 from espace_sante.forms import TokenForm
 from espace_sante.models import ExportJob, Notification, Space, SpaceError, User
@@ -273,23 +273,61 @@ def space_home(request, space: Space):
     )
 
 
+@require_POST
+@space_view(Action.VIEW_SPACE)
+def space_activate_for_minor(request, space: Space):
+    """A legal representative activates the child's space with the code sent for the child."""
+    if request.access.basis != Basis.LEGAL_REPRESENTATIVE:
+        trace_refusal(request, space.public_id, Action.VIEW_SPACE, "not_a_representative")
+        raise PermissionDenied("Réservé aux représentants légaux")
+    form = forms.MinorActivationForm(request.POST)
+    if form.is_valid():
+        try:
+            lifecycle.activate_for_minor(
+                space=space, code=form.cleaned_data["code"], by=Actor.from_request(request)
+            )
+        except SpaceError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                _(
+                    "L'espace %(of)s est activé. Vous décidez ici quels professionnels "
+                    "de santé peuvent consulter son dossier."
+                )
+                % {"of": labels.of_name(space.holder.first_names.split(" ")[0])},
+            )
+    else:
+        messages.error(request, " ".join(form.errors["code"]))
+    return redirect("espace_sante:space", space_id=space.public_id)
+
+
 @space_view(Action.VIEW_HISTORY)
 def space_history(request, space: Space):
     """The trail of the space, filterable; a professional reads only what concerns them."""
     events = selectors.history_for(space, request.user, request.access)
     filters = forms.HistoryFilterForm(request.GET or None)
-    filtered = False
+    data = {}
     if filters.is_bound:
         filters.is_valid()  # a wrong date drops that filter only
-        events = selectors.filter_history(events, filters.cleaned_data)
-        filtered = any(filters.cleaned_data.values())
+        data = filters.cleaned_data
+    # The holder and representatives first see what others did; their own under a filter.
+    patient_side = request.access.basis in (Basis.HOLDER, Basis.LEGAL_REPRESENTATIVE)
+    events = selectors.filter_history(events, data, reader=request.user if patient_side else None)
+    filtered = any(data.values())
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)  # named once, shown as named
     selectors.name_subjects(page.object_list)
     return render(
         request,
         "espace_sante/history.html",
-        {"space": space, "page": page, "filters": filters, "filtered": filtered},
+        {
+            "space": space,
+            "page": page,
+            "filters": filters,
+            "filtered": filtered,
+            "own_left_out": patient_side and not data.get("qui"),
+        },
     )
 
 

@@ -126,8 +126,12 @@ def test_the_page_lists_each_relation_with_its_basis_and_the_documents_added(
 
 def test_the_page_says_when_no_attending_physician_is_designated(space, manager):
     page = _text(_client(manager).get(_url(space)))
-    assert "Vous n'avez pas désigné de médecin traitant" in page
-    assert "Aucun professionnel de santé n'a accès à votre dossier" in page
+    if manager == space.holder.user:
+        assert "Vous n'avez pas désigné de médecin traitant" in page
+        assert "Aucun professionnel de santé n'a accès à votre dossier" in page
+    else:  # a parent is addressed as such, about the child's record
+        assert "Aucun médecin traitant n'est désigné pour Enfant" in page
+        assert "Aucun professionnel de santé n'a accès au dossier d'Enfant" in page
 
 
 def test_the_directory_offers_authorise_designate_and_block(space, manager):

@@ -176,7 +176,10 @@ def test_an_exact_match_leads_to_the_consent_then_to_the_patient_page(doctor, sp
 
     consent_page = _text(client.get(response["Location"]))
     assert "Je déclare que le patient" in consent_page
-    assert "Vautrinière" not in consent_page  # an id proves nothing: no name before consent
+    # Found by an exact search: the page says who, so the declaration is about that patient.
+    found = consent_page.split("Patient trouvé")[1].split("Je déclare")[0]
+    assert f"{FIRST_NAMES} Vautrinière" in found
+    assert f"né(e) le {date_format(space.holder.birth_date, 'j F Y')}" in found
 
     declared = client.post(response["Location"], {"consent": "on"})
     assert declared["Location"] == _pro_url(space)
@@ -611,9 +614,19 @@ def test_break_glass_with_a_wrong_identity_shows_nothing(space, doctor):
 
 
 def test_the_samu_mode_is_for_regulating_physicians_only(space, doctor):
-    refused = _client(doctor.user).post("/pro/patients/urgence/", _emergency(space, mode="samu"))
-    assert "Cet accès est réservé aux médecins régulateurs du SAMU." in _text(refused)
+    client = _client(doctor.user)
+    assert 'value="samu"' not in _text(client.get("/pro/patients/urgence/"))  # not offered
+    refused = client.post("/pro/patients/urgence/", _emergency(space, mode="samu"))
+    assert "Sélectionnez un choix valide" in _text(refused)
     assert not EmergencyAccess.objects.exists()
+    with pytest.raises(services.AccessError, match="réservé aux médecins régulateurs du SAMU"):
+        services.open_emergency_access(
+            space=space,
+            professional=doctor,
+            mode="samu",
+            reason="Appel au 15, douleur thoracique",
+            by=_actor(doctor.user),
+        )
 
     regulator = _pro(specialty="medecine_urgence")
     client = _client(regulator.user)

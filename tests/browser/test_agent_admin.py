@@ -38,9 +38,14 @@ def test_agent_reactivates_a_closed_space_found_by_nir(page, live_server):
     page.locator("#searchbar").press("Enter")
     page.get_by_role("link", name=re.compile("Villemin")).first.click()
     assert "Clôturé" in page.content()
-    page.get_by_role("button", name="Réactiver").click()
+    page.get_by_role("button", name="Réactiver…").click()
+    page.wait_for_url(re.compile("/reactiver/"))  # a confirmation page, which asks the reason
+    assert "aucune information sur la santé" in page.content()
+    page.get_by_label("demande du titulaire par téléphone").check()
+    page.get_by_role("button", name=re.compile("Confirmer")).click()
     page.wait_for_load_state()
     assert page.locator(".messagelist").count() == 1
+    assert "motif : demande du titulaire par téléphone" in page.content()
     space.refresh_from_db()
     assert space.state == Space.State.ACTIVE
     assert "Réactiv" in page.content()

@@ -49,6 +49,11 @@ def test_patient_signs_in_with_the_emailed_code_and_opens_their_space(page, live
     assert_accessible(page)
     page.get_by_role("link", name=re.compile("Historique")).first.click()
     page.wait_for_url(re.compile("/historique/"))
+    # The trail opens on what others did; the holder's own views are under the "Qui" filter.
+    assert "Vos propres consultations et actions sont enregistrées aussi" in page.content()
+    page.select_option("#id_qui", "moi")
+    page.get_by_role("button", name="Filtrer").click()
+    page.wait_for_url(re.compile("qui=moi"))
     assert "Consultation de l'espace" in page.content()
     assert_accessible(page)
 

@@ -539,3 +539,68 @@ def test_a_burst_of_changes_makes_one_notification(django_capture_on_commit_call
             )
     assert Notification.objects.filter(space=space, kind="profile_changed").count() == 1
     assert_email_left(second.user.email, without=("DTP", "ROR", "Hépatite B"))
+
+
+def test_a_professional_reads_the_profile_inside_the_pro_portal(patient_space):
+    relation = factories.CareRelationFactory(
+        space=patient_space, basis=CareRelation.Basis.ATTENDING
+    )
+    services.add_entry(
+        space=patient_space,
+        part="allergy",
+        values={"substance": "Pénicilline", "severity": "severe"},
+        by=Actor.system(),
+    )
+    factories.TOTPDeviceFactory(user=relation.professional.user)
+    client = sign_in(Client(), relation.professional.user)
+    patient_page = client.get(f"/pro/patients/{patient_space.public_id}/").content.decode()
+    pro_url = f"/pro/patients/{patient_space.public_id}/profil/"
+    assert f'href="{pro_url}"' in patient_page  # the pro patient page links to the pro profile
+
+    page = client.get(pro_url).content.decode()
+    assert "Pénicilline" in page
+    assert "Portail des professionnels de santé" in page.split("</header>")[0]
+    crumbs = page.split('class="fr-breadcrumb__list"')[1].split("</ol>")[0]
+    assert "Mes patients" in crumbs
+    assert patient_space.holder.display_name in crumbs
+    assert f"/espace/{patient_space.public_id}/" not in page  # nothing leads to patient pages
+    assert "Retour au dossier du patient" in page
+    assert "Vous les consultez sans pouvoir les modifier" in page
+    assert "utiles à votre prise en charge" not in page  # the patient's wording
+    assert "Ajouter une allergie" not in page
+    # Through the same policy and trail as the patient's page.
+    event = AuditEvent.objects.filter(space=patient_space, action="view_profile").latest("seq")
+    assert (event.actor, event.outcome, event.basis) == (
+        relation.professional.user,
+        "allowed",
+        "attending",
+    )
+    for rest in ("courbes/", "historique/"):
+        sub = client.get(pro_url + rest).content.decode()
+        assert f'href="{pro_url}"' in sub
+        assert f"/espace/{patient_space.public_id}/" not in sub
+
+
+@pytest.mark.parametrize("who", ["holder", "outsider", "blocked"])
+def test_the_pro_profile_is_refused_to_patients_outsiders_and_the_blocked(patient_space, who):
+    if who == "holder":
+        user = patient_space.holder.user
+    else:
+        professional = factories.ProfessionalFactory()
+        factories.TOTPDeviceFactory(user=professional.user)
+        user = professional.user
+        if who == "blocked":
+            factories.CareRelationFactory(
+                space=patient_space, professional=professional, basis=CareRelation.Basis.ATTENDING
+            )
+            from acces.services import block
+
+            block(
+                space=patient_space,
+                professional=professional,
+                by=Actor(patient_space.holder.user, "patient"),
+            )
+    client = sign_in(Client(), user)
+    for rest in ("", "courbes/", "historique/"):
+        response = client.get(f"/pro/patients/{patient_space.public_id}/profil/{rest}")
+        assert response.status_code == 403, rest

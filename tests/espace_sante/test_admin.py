@@ -4,6 +4,7 @@ The crawl at the end walks every page the admin registry offers, so a model
 registered tomorrow is crawled without anyone adding it here.
 """
 
+import html
 from datetime import date, timedelta
 
 import pytest
@@ -204,7 +205,7 @@ def test_space_page_shows_dates_representatives_and_lifecycle_history(agent_clie
     assert "Clôture de l&#x27;espace" in body
     assert "Activé → Clôturé (archivé)" in body
     assert agent.get_full_name() in body
-    assert "demande au guichet" not in body  # a typed reason never shows
+    assert "motif : demande au guichet" in body  # the reason of the action is shown
     # A minor's page lists the representatives.
     minor_body = agent_client.get(_change_url(minor)).content.decode()
     assert "Nadia Lemaire" in minor_body
@@ -268,19 +269,54 @@ def test_only_the_actions_valid_in_the_state_are_offered(agent_client, state, sh
 # action, starting state, what the agent posts, state after, audit action, message shown
 ACTION_CASES = [
     ("close", "active", {"reason": "demande par téléphone"}, "closed", "space_closed", "clôturé"),
-    ("reactivate", "closed", {}, "active", "space_reactivated", "est réactivé"),
-    ("send_code", "created", {}, "created", "code_requested", "nouveau code provisoire"),
-    ("record_opposition", "announced", {}, "opposed", "space_opposed", "opposition"),
+    (
+        "reactivate",
+        "closed",
+        {"reason": "clôture faite par erreur"},
+        "active",
+        "space_reactivated",
+        "est réactivé",
+    ),
+    (
+        "send_code",
+        "created",
+        {"reason": "code expiré"},
+        "created",
+        "code_requested",
+        "nouveau code provisoire",
+    ),
+    (
+        "record_opposition",
+        "announced",
+        {"reason": "opposition par courrier"},
+        "opposed",
+        "space_opposed",
+        "opposition",
+    ),
     (
         "suspend",
         "active",
-        {"reason": "Carte signalée volée"},
+        {"reason": "autre", "reason_other": "Carte signalée volée"},
         "suspended",
         "space_suspended",
         "suspendu",
     ),
-    ("lift_suspension", "suspended", {}, "active", "space_suspension_lifted", "est levée"),
-    ("record_death", "active", {"death_date": "02/03/2024"}, "closed", "death_recorded", "décès"),
+    (
+        "lift_suspension",
+        "suspended",
+        {"reason": "fraude non confirmée"},
+        "active",
+        "space_suspension_lifted",
+        "est levée",
+    ),
+    (
+        "record_death",
+        "active",
+        {"death_date": "02/03/2024", "reason": "acte de décès reçu"},
+        "closed",
+        "death_recorded",
+        "décès",
+    ),
 ]
 
 
@@ -313,11 +349,11 @@ def test_agent_action_message_elides_de_before_a_vowel(agent_client):
     "name, state, data, error",
     [
         ("close", "destroyed", {"reason": "demande au guichet"}, "ne peut pas être clôturé"),
-        ("reactivate", "active", {}, "Seul un espace clôturé"),
-        ("suspend", "closed", {"reason": "doute"}, "Seul un espace créé ou activé"),
-        ("lift_suspension", "active", {}, "n'est pas suspendu"),
-        ("record_opposition", "active", {}, "délai d'opposition"),
-        ("send_code", "destroyed", {}, "Un code provisoire ne sert"),
+        ("reactivate", "active", {"reason": "clôture faite par erreur"}, "Seul un espace clôturé"),
+        ("suspend", "closed", {"reason": "doublon d'identité"}, "Seul un espace créé ou activé"),
+        ("lift_suspension", "active", {"reason": "fraude non confirmée"}, "n'est pas suspendu"),
+        ("record_opposition", "active", {"reason": "opposition au guichet"}, "délai d'opposition"),
+        ("send_code", "destroyed", {"reason": "code expiré"}, "Un code provisoire ne sert"),
     ],
 )
 def test_impossible_action_shows_the_refusal_and_changes_nothing(
@@ -338,6 +374,9 @@ def test_impossible_action_shows_the_refusal_and_changes_nothing(
     "name, data, error",
     [
         ("suspend", {"reason": ""}, "Ce champ est obligatoire"),
+        ("suspend", {"reason": "autre", "reason_other": "  "}, "Précisez le motif."),
+        ("reactivate", {}, "Ce champ est obligatoire"),
+        ("lift_suspension", {}, "Ce champ est obligatoire"),
         ("record_death", {"death_date": "31/12/2999"}, "dans le futur"),
         ("record_death", {"death_date": "2024-03-02"}, "Saisissez une date valide"),
         ("close", {}, "Ce champ est obligatoire"),
@@ -421,9 +460,10 @@ def _seed_medical_content(agent):
     Notification.objects.create(
         recipient=space.holder.user, space=space, kind="space_accessed", subject=MARKER, body=MARKER
     )
-    # A reason typed in a lifecycle action may say something of health: kept out of sight.
+    # A lifecycle action's reason is shown to agents (typed under a warning to write nothing
+    # of health): the crawl checks the other fields.
     by = Actor(user=agent, role="agent")
-    lifecycle.suspend(space=space, by=by, reason=MARKER)
+    lifecycle.suspend(space=space, by=by, reason="doublon d'identité")
     lifecycle.lift_suspension(space=space, by=by)
     seeded = {"space": space, "professional": relation.professional, "relation": relation}
     seeded.update(_seed_documents(space, relation.professional))
@@ -514,9 +554,61 @@ def test_crawl_as_an_agent_never_shows_medical_content(agent_client, agent):
         assert statuses[must] == 200, must
     assert len(reached) >= 15
     assert len(refused) >= 20
-    # The agent's own actions are in the space's history, without the typed reason.
-    history = agent_client.get(_change_url(space)).content.decode()
+    # The agent's own actions are in the space's history, with their reason.
+    history = html.unescape(agent_client.get(_change_url(space)).content.decode())
     assert "Suspension (suspicion de fraude)" in history
+    assert "motif : doublon d'identité" in history
+
+
+@pytest.mark.parametrize("name, start", [(a.name, None) for a in ACTIONS])
+def test_every_lifecycle_action_opens_a_confirmation_page_that_asks_a_reason(
+    agent_client, name, start
+):
+    states = {
+        "reactivate": Space.State.CLOSED,
+        "send_code": Space.State.CREATED,
+        "lift_suspension": Space.State.SUSPENDED,
+        "record_opposition": Space.State.ANNOUNCED,
+    }
+    space = _in_state(states.get(name, Space.State.ACTIVE))
+    page = html.unescape(agent_client.get(_change_url(space)).content.decode())
+    button = page.split(f'action="{_action_url(name, space)}"')[0].rsplit("<form", 1)[1]
+    assert 'method="get"' in button  # no action acts in one click
+    confirmation = html.unescape(agent_client.get(_action_url(name, space)).content.decode())
+    assert 'name="reason"' in confirmation
+    assert "Autre motif" in confirmation
+    assert "n'y écrivez aucune information sur la santé" in confirmation
+    space.refresh_from_db()
+    assert space.state == states.get(name, Space.State.ACTIVE)  # GET changed nothing
+
+
+def test_the_lifecycle_history_shows_the_reason_chosen_or_typed(agent_client):
+    space = _in_state(Space.State.ACTIVE)
+    agent_client.post(
+        _action_url("suspend", space),
+        {"reason": "autre", "reason_other": "Deux assurés pour un même NIR"},
+    )
+    agent_client.post(_action_url("lift_suspension", space), {"reason": "fraude non confirmée"})
+    agent_client.post(_action_url("close", space), {"reason": "demande au guichet"})
+    agent_client.post(_action_url("reactivate", space), {"reason": "clôture faite par erreur"})
+    body = html.unescape(agent_client.get(_change_url(space)).content.decode())
+    history = body.split("Historique du cycle de vie")[1]
+    for reason in (
+        "motif : Deux assurés pour un même NIR",
+        "motif : fraude non confirmée",
+        "motif : demande au guichet",
+        "motif : clôture faite par erreur",
+    ):
+        assert reason in history
+
+
+def test_the_patients_own_closing_reason_reads_as_its_label(agent_client):
+    space = _in_state(Space.State.ACTIVE)
+    lifecycle.close(
+        space=space, by=Actor(user=space.holder.user, role="patient"), reason="not_used"
+    )
+    body = html.unescape(agent_client.get(_change_url(space)).content.decode())
+    assert "motif : Je n'utilise pas ce service" in body
 
 
 def test_signed_in_patient_opening_the_admin_gets_the_403_page_not_a_loop(client, patient_space):

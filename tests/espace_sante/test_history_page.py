@@ -132,12 +132,28 @@ def test_a_break_glass_entry_shows_the_reason_given(space, holder):
     assert "Motif : « Coma à l'arrivée du SMUR »" in entry
 
 
-def test_the_holders_own_reading_is_in_the_trail(space, holder):
+def test_the_holders_own_reading_is_in_the_trail_under_its_filter(space, holder):
     client = _client(holder)
     client.get(_url(space))
-    rows = _rows(_text(client.get(_url(space))))
+    rows = _rows(_text(client.get(_url(space), {"qui": "moi"})))
     assert "Consultation de l'historique" in rows[0]
     assert "Titulaire" in rows[0]
+    everyone = _rows(_text(client.get(_url(space), {"qui": "tous"})))
+    assert "Consultation de l'historique" in everyone[0]
+
+
+def test_the_trail_opens_on_what_others_did_not_on_the_holders_own_views(space, holder, nurse):
+    with _on("2025-03-10"):
+        _access(nurse.user, space)
+    client = _client(holder)
+    for _ in range(30):  # the holder's own page views would fill page 1
+        client.get(_url(space))
+    page = _text(client.get(_url(space)))
+    rows = _rows(page)
+    assert len(rows) == 1
+    assert "Soignante" in rows[0]
+    assert "Vos propres consultations et actions sont enregistrées aussi" in page
+    assert not any("Consultation de l'historique" in row for row in rows)
 
 
 # --- Filters -----------------------------------------------------------------------------------
@@ -171,13 +187,13 @@ def trail(space, holder, nurse):
         ({"qui": "professional"}, ["Soignante", "Inconnue", "Urgentiste"], ["Document masqué"]),
         ({"qui": "patient"}, ["Document masqué"], ["Soignante", "Inconnue", "Urgentiste"]),
         ({"type": "urgences"}, ["Urgentiste"], ["Soignante", "Inconnue", "Document masqué"]),
-        ({"type": "documents"}, ["Document masqué"], ["Soignante", "Urgentiste"]),
+        ({"type": "documents", "qui": "tous"}, ["Document masqué"], ["Soignante", "Urgentiste"]),
         ({"type": "consultations"}, ["Soignante", "Inconnue"], ["Urgentiste", "Document masqué"]),
         ({"resultat": "denied"}, ["Inconnue"], ["Soignante", "Urgentiste", "Document masqué"]),
         ({"resultat": "allowed"}, ["Soignante", "Urgentiste"], ["Inconnue"]),
         ({"du": "2025-03-01", "au": "2025-03-31"}, ["Soignante", "Inconnue"], ["Urgentiste"]),
         ({"du": "2025-04-01"}, ["Urgentiste"], ["Soignante", "Document masqué"]),
-        ({"au": "2025-02-28"}, ["Document masqué"], ["Soignante", "Urgentiste"]),
+        ({"au": "2025-02-28", "qui": "tous"}, ["Document masqué"], ["Soignante", "Urgentiste"]),
     ],
     ids=[
         "qui-professionals",

@@ -125,6 +125,7 @@ def test_the_walk_sees_the_pro_portal_and_the_documents():
         "pro_documents:download",
         "pro_documents:announce",
         "pro_documents:add",
+        "pro_profil:profile",
         "dossier:detail",
         "dossier:download",
         "acces_patient:page",
@@ -373,7 +374,7 @@ def test_the_samples_reach_real_pages_for_their_owners(world):
         False: sign_in(Client(), world.holder_a),
     }
     for route in SPACE_ROUTES:
-        client = owners[route.name.startswith(("pro:", "pro_documents:"))]
+        client = owners[route.name.startswith(("pro:", "pro_documents:", "pro_profil:"))]
         response = client.get(route.url(samples))
         if response.status_code == 405:
             continue  # an action that only takes POST: the page itself is checked elsewhere
@@ -425,7 +426,7 @@ def test_one_spaces_id_with_another_spaces_object_is_a_404_that_shows_nothing(
     assert OBJECT_ROUTES
     visitors = {True: Visitor(professional), False: Visitor(holder)}
     for route in OBJECT_ROUTES:
-        user_is_pro = route.name.startswith(("pro:", "pro_documents:"))
+        user_is_pro = route.name.startswith(("pro:", "pro_documents:", "pro_profil:"))
         visitor = visitors[user_is_pro]
         for method in ("post", "get"):
             before = AuditEvent.objects.filter(actor=visitor.user, outcome="denied").count()

@@ -203,6 +203,7 @@ class Command(BaseCommand):
             if first_load:
                 self._simulate_activity(spaces, pros)
             journeys = self._lifecycle_people(system, password, first_load)
+            journeys += self._minor_to_activate(spaces["leo"], system)
 
         self._print(accounts, password)
         self._print_journeys(journeys)
@@ -332,6 +333,24 @@ class Command(BaseCommand):
             target=space,
             detail={"from": previous, "to": state},
         )
+
+    def _minor_to_activate(self, space, system):
+        """Léo's space, not activated yet: Camille, signed in, activates it with this code."""
+        space.refresh_from_db()
+        if space.holder.user_id or space.state not in (Space.State.ANNOUNCED, Space.State.CREATED):
+            return []
+        code = lifecycle.issue_code(space=space, channel="letter", by=system)
+        holder = space.holder
+        return [
+            (
+                "Activer l'espace d'un enfant (connecté comme Camille) : "
+                f"/espace/{space.public_id}/",
+                holder.display_name,
+                holder.nir,
+                holder.carte_vitale_serial,
+                code,
+            )
+        ]
 
     def _print_journeys(self, journeys):
         if not journeys:
