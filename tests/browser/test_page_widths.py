@@ -59,20 +59,23 @@ def _too_wide(page):
     """The page's width beyond the window's, and the elements that stick out (for the message)."""
     return page.evaluate(
         """() => {
+            const right = e => e.getBoundingClientRect().right;
+            const name = e => e.tagName.toLowerCase()
+                + (e.className ? '.' + String(e.className).trim().split(/\\s+/).join('.') : '');
             const width = window.innerWidth;
             const overflow = document.documentElement.scrollWidth - width;
             // On a desktop a table shows every column: none scrolls sideways in its frame.
-            const scrolling = width < 1024 ? [] : [...document.querySelectorAll('.fr-table__container')]
+            const frames = [...document.querySelectorAll('.fr-table__container')];
+            const scrolling = width < 1024 ? [] : frames
                 .filter(e => e.scrollWidth > e.clientWidth + 1)
                 .map(e => 'table ' + JSON.stringify(e.innerText.slice(0, 40)));
             if (overflow <= 0 && !scrolling.length) return null;
             if (overflow <= 0) return {overflow: 0, culprits: scrolling};
             const culprits = [...document.querySelectorAll('body *')]
-                .filter(e => e.getBoundingClientRect().right > width + 1)
-                .filter(e => !e.parentElement || e.parentElement.getBoundingClientRect().right <= width + 1)
+                .filter(e => right(e) > width + 1)
+                .filter(e => !e.parentElement || right(e.parentElement) <= width + 1)
                 .slice(0, 5)
-                .map(e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).trim().replace(/\\s+/g, '.') : '')
-                          + ' ' + JSON.stringify((e.innerText || '').slice(0, 40)));
+                .map(e => name(e) + ' ' + JSON.stringify((e.innerText || '').slice(0, 40)));
             return {overflow, culprits};
         }"""
     )
@@ -152,9 +155,7 @@ def test_every_page_of_the_demo_patient_fits_a_desktop_and_a_phone(page, live_se
 
 
 @pytest.mark.parametrize("who", ["generaliste", "pharmacien"])
-def test_every_page_of_a_demo_professional_fits_a_desktop_and_a_phone(
-    page, live_server, demo, who
-):
+def test_every_page_of_a_demo_professional_fits_a_desktop_and_a_phone(page, live_server, demo, who):
     user = Professional.objects.get(user__email__startswith=f"{who}@").user
     _sign_in(page, live_server, user.email, lambda: _totp(user))
     patient = f"/pro/patients/{demo.public_id}"
