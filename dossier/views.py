@@ -88,7 +88,7 @@ def _add(request, space, form, data: bytes, success: str, *, written: bool = Fal
             basis=str(request.access.basis),
         )
     except services.DocumentError as exc:
-        form.add_error(None, str(exc))
+        form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         return None
     messages.success(request, success)
     return redirect("dossier:detail", space_id=space.public_id, document_id=document.public_id)
