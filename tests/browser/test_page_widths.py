@@ -18,7 +18,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from acces.models import Professional
-from espace_sante.models import Space
+from espace_sante.models import Patient, Space
 from tests.browser.test_access_journeys import _totp
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,14 +110,22 @@ def _walk(page, live_server, who, start, extra=()):
         visited.append(path)
         queue.extend(_links(page, live_server.url))
         name = f"{who}-{len(visited):02d}-" + re.sub(r"\W+", "_", kind).strip("_")[:60]
-        for label, (width, height) in WIDTHS.items():
-            page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_timeout(50)  # the resize's layout
-            page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
-            too_wide = _too_wide(page)
-            if too_wide:
-                faults.append(f"{path} at {width} px: {too_wide}")
+        faults += _faults_at_both_widths(page, name)
     return visited, faults
+
+
+def _faults_at_both_widths(page, name):
+    """The page as it stands, at each width: a screenshot, and what sticks out."""
+    faults = []
+    for label, (width, height) in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(50)  # the resize's layout
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+        too_wide = _too_wide(page)
+        if too_wide:
+            faults.append(f"{urlsplit(page.url).path} at {width} px: {too_wide}")
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS["desktop"], strict=True)))
+    return faults
 
 
 def _sign_in(page, live_server, email, code):
@@ -160,6 +168,19 @@ def test_every_page_of_a_demo_professional_fits_a_desktop_and_a_phone(page, live
     _sign_in(page, live_server, user.email, lambda: _totp(user))
     patient = f"/pro/patients/{demo.public_id}"
     visited, faults = _walk(page, live_server, who, "/pro/", extra=[patient + "/"])
+    # Pages that a form leads to: the search's error, then the consent for a new patient.
+    marc = Patient.objects.get(first_names="Marc")
+    for last_name, name in [("Inconnu", "search-error"), (marc.last_name, "consent")]:
+        page.goto(live_server.url + "/pro/patients/recherche/")
+        page.get_by_label(re.compile("INS")).fill(marc.nir)
+        page.get_by_label("Nom de naissance").fill(last_name)
+        page.get_by_label("Date de naissance").fill(marc.birth_date.isoformat())
+        page.get_by_role("button", name=re.compile("Rechercher")).click()
+        page.wait_for_load_state()
+        faults += _faults_at_both_widths(page, f"{who}-{name}")
+    assert page.url.endswith(
+        f"/pro/patients/{Space.objects.get(holder=marc).public_id}/consentement/"
+    )
     must_reach = ["/pro/", patient + "/", patient + "/documents/"]
     assert set(must_reach) <= set(visited), f"not reached: {set(must_reach) - set(visited)}"
     assert any(re.fullmatch(rf"{patient}/documents/{UUID.pattern}/", p) for p in visited)
