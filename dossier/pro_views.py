@@ -143,7 +143,7 @@ def document_add(request, space):
                 basis=str(decision.basis),
             )
         except services.DocumentError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:
             messages.success(
                 request,

@@ -26,7 +26,15 @@ from espace_sante.tracing import Actor, trace
 
 
 class DocumentError(SpaceError):
-    """A request on a document that cannot be carried out; the message is for the user."""
+    """A request on a document that cannot be carried out; the message is for the user.
+
+    `field` names the form field the message is about (the file, for refused content), so
+    the form marks that field in error rather than the form as a whole.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def _context(document: Document) -> bytes:
@@ -63,7 +71,7 @@ def add_document(
     try:
         sniffed = sniff(data, written=written)
     except RejectedFile as exc:
-        raise DocumentError(str(exc)) from exc
+        raise DocumentError(str(exc), field="file") from exc
     if not space.is_open:
         raise DocumentError("On ne peut plus ajouter de document à un espace fermé.")
     doc_type = DocumentType.objects.filter(code=type_code).first()

@@ -88,7 +88,7 @@ def _add(request, space, form, data: bytes, success: str, *, written: bool = Fal
             basis=str(request.access.basis),
         )
     except services.DocumentError as exc:
-        form.add_error(None, str(exc))
+        form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         return None
     messages.success(request, success)
     return redirect("dossier:detail", space_id=space.public_id, document_id=document.public_id)
@@ -191,11 +191,17 @@ def document_mask(request, document):
     )
 
 
-@require_POST
 @space_view(Action.MANAGE_DOCUMENT)
 def mask_all(request, space):
-    """Mask or unmask everything; with `emergencies`, masked documents hide in emergencies too."""
+    """Mask or unmask everything; with `emergencies`, masked documents hide in emergencies too.
+
+    Hiding everything from emergencies too asks for confirmation first: GET shows what it
+    does, and only a POST that carries `confirm` acts (a page of its own, no JavaScript).
+    """
     masked = request.POST.get("masked") == "1"
+    emergencies = request.POST.get("emergencies") == "1"
+    if request.method != "POST" or (masked and emergencies and request.POST.get("confirm") != "1"):
+        return render(request, "dossier/mask_all_confirm.html", {"space": space})
     actor = Actor.from_request(request)
     count = services.set_all_masked(space=space, masked=masked, by=actor)
     if request.POST.get("emergencies") == "1" or not masked:

@@ -12,6 +12,13 @@ class AccountAdapter(DefaultAccountAdapter):
         # Spaces are opened by activation with the Carte Vitale, never by a sign-up form.
         return False
 
+    def add_message(self, request, level, message_template=None, *args, **kwargs):
+        # allauth says "signed in" after the password; the sign-in ends with the second
+        # factor, and `verify` says it then.
+        if message_template == "account/messages/logged_in.txt":
+            return
+        super().add_message(request, level, message_template, *args, **kwargs)
+
     def post_login(self, request, user, **kwargs):
         response = super().post_login(request, user, **kwargs)
         if not user.needs_totp and not has_totp(user):

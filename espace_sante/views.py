@@ -135,6 +135,7 @@ def verify(request):
             )
         if device is not None:
             otp_login(request, device)
+            messages.success(request, _("Connexion réussie."))
             return redirect(_safe_next(request, auth.home_url_for(user)))
         if throttled:
             error = _(
@@ -219,9 +220,17 @@ def totp_setup(request):
         {
             "form": form,
             "qr_svg": _qr_svg(device.config_url),
-            "secret": base64.b32encode(device.bin_key).decode(),
+            "secret_groups": _groups_of_four(base64.b32encode(device.bin_key).decode()),
+            # Before the second factor (a professional's first sign-in) the only way out is
+            # to sign out; a signed-in patient goes back home.
+            "cancel_url": auth.home_url_for(user) if user.is_verified() else None,
         },
     )
+
+
+def _groups_of_four(secret: str) -> list[str]:
+    """The secret as groups of four characters, easier to read out and to type."""
+    return [secret[i : i + 4] for i in range(0, len(secret), 4)]
 
 
 def _qr_svg(data: str) -> str:

@@ -316,7 +316,7 @@ def test_mask_everything_emergencies_included(space, manager, attending):
 
     response = _client(manager).post(
         f"/espace/{space.public_id}/documents/masquer-tout/",
-        {"masked": "1", "emergencies": "1"},
+        {"masked": "1", "emergencies": "1", "confirm": "1"},
     )
 
     assert response["Location"] == _url(space)

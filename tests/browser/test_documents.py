@@ -117,8 +117,9 @@ def test_holder_uploads_masks_and_downloads_a_pdf_and_an_html_file_is_refused(
     fake.write_bytes(b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>")
     _fill_document(page, fake, "Résultats piégés")
     page.wait_for_load_state()
-    alert = page.get_by_role("alert").filter(has_text="Formats acceptés")
-    assert re.search(r"Formats acceptés : PDF, JPEG, PNG ou texte brut", alert.inner_text())
+    # The message is the file field's own, under it, and the field is marked in error.
+    error = page.locator(".fr-upload-group--error .fr-error-text")
+    assert re.search(r"Formats acceptés : PDF, JPEG, PNG ou texte brut", error.inner_text())
     assert page.url.endswith("/documents/ajouter/")
     assert_accessible(page)
     assert Document.objects.count() == 1

@@ -112,7 +112,7 @@ def _change_contact(agent_client, space, callbacks, **changes):
 def _agent_sends_code(agent_client, space, callbacks):
     url = reverse("admin:espace_sante_space_send_code", args=[space.pk])
     with callbacks(execute=True):
-        return agent_client.post(url, follow=True)
+        return agent_client.post(url, {"reason": "code expiré"}, follow=True)
 
 
 def _activation(space, code, email) -> dict:
@@ -484,7 +484,7 @@ def test_agent_reactivating_a_closed_space_after_changing_the_email_sends_the_co
     )
     url = reverse("admin:espace_sante_space_reactivate", args=[space.pk])
     with django_capture_on_commit_callbacks(execute=True):
-        agent_client.post(url)
+        agent_client.post(url, {"reason": "clôture faite par erreur"})
     space.refresh_from_db()
     assert space.state == Space.State.CREATED
     assert _emailed_code(AGENT_EMAIL) is None
