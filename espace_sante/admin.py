@@ -252,7 +252,20 @@ class UserAdmin(FrenchTitlesMixin, BaseUserAdmin):
         return TemplateResponse(request, "admin/espace_sante/user/reset_sign_in.html", context)
 
 
-class SecondFactorDeviceAdmin(admin.ModelAdmin):
+class ReadOnlyAdminMixin:
+    """Listed and viewed, never added, changed or deleted from the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SecondFactorDeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """A second-factor device, listed so an administrator sees who has one: never its secret.
 
     Read-only: the key, the QR code and a pending email code are never shown, and
@@ -267,15 +280,6 @@ class SecondFactorDeviceAdmin(admin.ModelAdmin):
     search_fields = ["user__email"]
     list_select_related = ["user"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 for _device in (TOTPDevice, EmailDevice):
     if admin.site.is_registered(_device):
@@ -283,7 +287,7 @@ for _device in (TOTPDevice, EmailDevice):
     admin.site.register(_device, SecondFactorDeviceAdmin)
 
 
-class SignInAddressAdmin(admin.ModelAdmin):
+class SignInAddressAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """allauth's addresses, read-only: each one signs in and receives the password-reset link.
 
     An address an administrator could add to someone else's account would let
@@ -295,15 +299,6 @@ class SignInAddressAdmin(admin.ModelAdmin):
     list_display = ["email", "user", "verified", "primary"]
     search_fields = ["email", "user__email"]
     list_select_related = ["user"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 if admin.site.is_registered(EmailAddress):
