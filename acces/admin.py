@@ -30,14 +30,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from acces import audit
 from acces.models import AuditEvent, DocumentAccessRule, Professional
 from espace_sante import lifecycle
 from espace_sante.admin import FrenchTitlesMixin, IdentitySearchMixin
 from espace_sante.forms import CloseForm as PatientCloseForm
 from espace_sante.french import de
 from espace_sante.models import LegalRepresentative, Space, SpaceError, User
-from espace_sante.tracing import Actor
+from espace_sante.tracing import Actor, trace
 
 # --- The lifecycle history -----------------------------------------------------------------
 
@@ -746,4 +745,4 @@ def _trace_rule(request, action: str, rule: DocumentAccessRule, before: dict | N
     detail = {"profession": rule.profession, "type_code": rule.type_code}
     if before is not None:
         detail["before"] = before
-    audit.record(actor=Actor.from_request(request), action=action, target=rule, detail=detail)
+    trace(actor=Actor.from_request(request), action=action, target=rule, detail=detail)

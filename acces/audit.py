@@ -1,4 +1,9 @@
-"""Writing and verifying the audit trail."""
+"""Writing and verifying the audit trail.
+
+`record` and `record_many` are the recorders behind the one door for audit writes,
+`espace_sante.tracing.trace` and `trace_many` (registered in `AccesConfig.ready`):
+callers, in `acces` too, go through the door.
+"""
 
 from __future__ import annotations
 
