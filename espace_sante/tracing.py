@@ -4,13 +4,15 @@ Every audit write in the project calls `trace` (or `trace_many`), whatever the
 app. The trail itself lives in `acces` (which uses this package, not the other
 way round): `acces` registers its recorder here when it loads
 (`AccesConfig.ready`), so the space's own services trace in the same
-transaction as they act without importing `acces`.
+transaction as they act without importing `acces`. It registers a reader too,
+through which the space core reads its own lifecycle events (`read_trail`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -63,11 +65,37 @@ def client_ip(request: HttpRequest) -> str | None:
 Recorder = Callable[..., Any]
 _recorder: Recorder | None = None
 _bulk_recorder: Recorder | None = None
+_reader: Callable[..., list[TrailEntry]] | None = None
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    """One event of a space's trail, as the space core may read it (`read_trail`)."""
+
+    occurred_at: datetime
+    actor_label: str
+    role: str
+    action: str
+    outcome: str
+    outcome_label: str
+    detail: dict = field(default_factory=dict)
 
 
 def register_recorder(recorder: Recorder, bulk_recorder: Recorder) -> None:
     global _recorder, _bulk_recorder
     _recorder, _bulk_recorder = recorder, bulk_recorder
+
+
+def register_reader(reader: Callable[..., list[TrailEntry]]) -> None:
+    global _reader
+    _reader = reader
+
+
+def read_trail(*, space: Space, actions) -> list[TrailEntry]:
+    """The space's events whose action is one of `actions`, newest first."""
+    if _reader is None:
+        raise RuntimeError("no audit reader registered: is 'acces' in INSTALLED_APPS?")
+    return _reader(space=space, actions=actions)
 
 
 def trace_many(
