@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from acces.models import (
@@ -85,7 +86,7 @@ def check_and_trace(*, actor: Actor, space: Space, action: Action, target: Any =
                     "actor_title": actor.user.professional.title,
                     "when": timezone.localtime(),
                 },
-                link=f"/espace/{space.public_id}/historique/",
+                link=reverse("espace_sante:history", args=[space.public_id]),
             )
     return decision
 
@@ -184,7 +185,7 @@ def designate_attending_physician(
         space=space,
         template="attending_designated",
         context={"actor_title": professional.title},
-        link=f"/espace/{space.public_id}/",
+        link=reverse("espace_sante:space", args=[space.public_id]),
     )
     return relation
 
@@ -224,7 +225,7 @@ def _tell(space: Space, template: str, **context) -> None:
         space=space,
         template=template,
         context={"when": timezone.localtime(), **context},
-        link=f"/espace/{space.public_id}/acces/",
+        link=reverse("acces_patient:page", args=[space.public_id]),
     )
 
 
@@ -446,7 +447,7 @@ def _join(*, space: Space, professional: Professional, by: Actor) -> CareRelatio
 
 def _tell_rejoined(space: Space, professional: Professional, relation, withdrawn_at) -> None:
     """Tell the patient at once, with the one-click way to block (a confirmation page)."""
-    block_path = f"/espace/{space.public_id}/acces/bloquer/{professional.rpps}/"
+    block_path = reverse("acces_patient:block", args=[space.public_id, professional.rpps])
     notify_space(
         space=space,
         template="care_team_rejoined",
@@ -518,7 +519,7 @@ def _open(*, space: Space, professional: Professional, mode: str, reason: str, b
             "when": timezone.localtime(now),
             "until": timezone.localtime(access.expires_at),
         },
-        link=f"/espace/{space.public_id}/historique/",
+        link=reverse("espace_sante:history", args=[space.public_id]),
     )
     return access
 
