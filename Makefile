@@ -1,7 +1,7 @@
 # Mon espace santé: the commands a developer and the CI use.
 #   make run    installs, migrates, loads the demo data and serves http://127.0.0.1:8000
 #               (make run PORT=8101 HOST=0.0.0.0 to serve elsewhere)
-#   make test   installs and runs the whole suite (lint, migrations, pytest)
+#   make test   installs and runs the whole suite (lint, import layers, migrations, pytest)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -22,8 +22,8 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 help:
 	@echo "make run        installe, migre, charge la démo et lance http://$(HOST):$(PORT)"
-	@echo "make test       installe et lance toute la suite (ruff, migrations, pytest)"
-	@echo "make lint       ruff check + ruff format --check"
+	@echo "make test       installe et lance toute la suite (ruff, couches, migrations, pytest)"
+	@echo "make lint       ruff check + ruff format --check + contrats d'import (lint-imports)"
 	@echo "make format     reformate le code (ruff format, ruff check --fix)"
 	@echo "make worker     worker Celery, relancé s'il s'arrête (REDIS_URL requis)"
 	@echo "make beat       Celery beat (REDIS_URL requis)"
@@ -121,6 +121,8 @@ test: install chromium fonts
 	$(VENV)/bin/ruff check .
 	@echo "==> ruff format --check"
 	$(VENV)/bin/ruff format --check .
+	@echo "==> couches : contrats d'import (docs/ARCHITECTURE.md)"
+	$(VENV)/bin/lint-imports
 	@echo "==> migrations à jour"
 	$(PY) manage.py makemigrations --check --dry-run
 	@echo "==> pytest"
@@ -129,6 +131,7 @@ test: install chromium fonts
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -146,7 +149,7 @@ bench: install
 # Keeps db.sqlite3 and media/ (the demo data): remove both by hand to start afresh.
 clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
-	rm -rf .pytest_cache .ruff_cache staticfiles test-results build *.egg-info
+	rm -rf .pytest_cache .ruff_cache .import_linter_cache staticfiles test-results build *.egg-info
 
 distclean: clean
 	rm -rf $(VENV)

@@ -9,12 +9,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 
-from acces import audit
 from acces.models import AuditEvent
 from acces.policy import Action, Decision
 from acces.services import check_and_trace
 from espace_sante.models import Space
-from espace_sante.tracing import Actor
+from espace_sante.tracing import Actor, trace
 
 
 def get_space_for(request, public_id, action: Action) -> tuple[Space, Decision]:
@@ -28,7 +27,7 @@ def get_space_for(request, public_id, action: Action) -> tuple[Space, Decision]:
     space = Space.objects.select_related("holder").filter(public_id=public_id).first()
     if space is None:
         with transaction.atomic():
-            audit.record(
+            trace(
                 actor=actor,
                 action=str(action),
                 target=("espace_sante.space", public_id),
@@ -46,7 +45,7 @@ def trace_refusal(request, public_id, action: Action, reason: str) -> None:
     """Trace, in the space's chain, a request refused before the policy was asked."""
     space = Space.objects.filter(public_id=public_id).first()
     with transaction.atomic():
-        audit.record(
+        trace(
             actor=Actor.from_request(request),
             action=str(action),
             space=space,

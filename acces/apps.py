@@ -8,6 +8,8 @@ class AccesConfig(AppConfig):
 
     def ready(self):
         from acces import audit, signals  # noqa: F401
-        from espace_sante.tracing import register_recorder
+        from espace_sante.tracing import register_reader, register_recorder
 
+        # The one door for audit writes, and the space core's read of its own events.
         register_recorder(audit.record, audit.record_many)
+        register_reader(audit.read_space_events)

@@ -1,4 +1,10 @@
-"""Writing and verifying the audit trail."""
+"""Writing and verifying the audit trail.
+
+`record` and `record_many` are the recorders behind the one door for audit writes,
+`espace_sante.tracing.trace` and `trace_many` (registered in `AccesConfig.ready`):
+callers, in `acces` too, go through the door. `read_space_events` is the reader
+behind `espace_sante.tracing.read_trail`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,28 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from acces.models import GENESIS_HASH, AuditChainHead, AuditEvent, AuditSeal
-from espace_sante.tracing import Actor
+from espace_sante.tracing import Actor, TrailEntry
+
+
+def read_space_events(*, space, actions) -> list[TrailEntry]:
+    """The space's events of these actions, newest first, in one query."""
+    events = (
+        AuditEvent.objects.filter(space=space, action__in=list(actions))
+        .order_by("-occurred_at", "-seq")
+        .only("occurred_at", "actor_label", "role", "action", "outcome", "detail")
+    )
+    return [
+        TrailEntry(
+            occurred_at=event.occurred_at,
+            actor_label=event.actor_label,
+            role=event.role,
+            action=event.action,
+            outcome=event.outcome,
+            outcome_label=str(event.get_outcome_display()),
+            detail=event.detail or {},
+        )
+        for event in events
+    ]
 
 
 def chain_for(*, space, actor: Actor) -> str:

@@ -36,13 +36,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from acces import audit
 from acces.models import Profession, Professional, Specialty, normalise, words
 from acces.validators import validate_rpps
 from espace_sante.csvfile import read_rows
 from espace_sante.enrolment import Rejection
 from espace_sante.models import User
-from espace_sante.tracing import Actor
+from espace_sante.tracing import Actor, trace
 
 COLUMNS = (
     "rpps",
@@ -451,7 +450,7 @@ def _write_batch(
         }
         if source:
             detail["source"] = source
-        audit.record(actor=by, action=ACTION, target=("acces.professional", ""), detail=detail)
+        trace(actor=by, action=ACTION, target=("acces.professional", ""), detail=detail)
     return len(to_create), len(to_update), unchanged, rejected
 
 

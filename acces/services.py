@@ -6,9 +6,9 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from acces import audit
 from acces.models import (
     AccessSettings,
     AuditEvent,
@@ -28,7 +28,7 @@ from acces.policy import (
 from espace_sante.identity import normalise_nir
 from espace_sante.models import Patient, Space, User
 from espace_sante.notifications import notify_space
-from espace_sante.tracing import Actor
+from espace_sante.tracing import Actor, trace
 
 AGENT_GROUP = "Agents CPAM"
 # What agents may do in the admin: identities and lifecycle, never medical content.
@@ -69,7 +69,7 @@ def check_and_trace(*, actor: Actor, space: Space, action: Action, target: Any =
                 occurred_at__gte=_start_of_today(),
             ).exists()
         )
-        audit.record(
+        trace(
             actor=actor,
             action=str(action),
             space=space,
@@ -86,7 +86,7 @@ def check_and_trace(*, actor: Actor, space: Space, action: Action, target: Any =
                     "actor_title": actor.user.professional.title,
                     "when": timezone.localtime(),
                 },
-                link=f"/espace/{space.public_id}/historique/",
+                link=reverse("espace_sante:history", args=[space.public_id]),
             )
     return decision
 
@@ -121,7 +121,7 @@ def register_professional(
     )
     professional.full_clean()
     professional.save()
-    audit.record(actor=by, action="professional_registered", target=professional)
+    trace(actor=by, action="professional_registered", target=professional)
     return professional
 
 
@@ -148,7 +148,7 @@ def create_agent(*, email: str, first_name: str, last_name: str, password: str, 
     user.full_clean()
     user.save()
     user.groups.add(agent_group())
-    audit.record(actor=by, action="agent_created", target=user)
+    trace(actor=by, action="agent_created", target=user)
     return user
 
 
@@ -174,7 +174,7 @@ def designate_attending_physician(
     relation = CareRelation.objects.create(
         space=space, professional=professional, basis=CareRelation.Basis.ATTENDING
     )
-    audit.record(
+    trace(
         actor=by,
         action="designate_attending",
         space=space,
@@ -185,7 +185,7 @@ def designate_attending_physician(
         space=space,
         template="attending_designated",
         context={"actor_title": professional.title},
-        link=f"/espace/{space.public_id}/",
+        link=reverse("espace_sante:space", args=[space.public_id]),
     )
     return relation
 
@@ -201,7 +201,7 @@ def grant_access(
         space=space, professional=professional, basis=basis, ended_at__isnull=True
     )
     if created:
-        audit.record(
+        trace(
             actor=by,
             action=f"grant_{basis}",
             space=space,
@@ -225,7 +225,7 @@ def _tell(space: Space, template: str, **context) -> None:
         space=space,
         template=template,
         context={"when": timezone.localtime(), **context},
-        link=f"/espace/{space.public_id}/acces/",
+        link=reverse("acces_patient:page", args=[space.public_id]),
     )
 
 
@@ -253,7 +253,7 @@ def revoke(*, relation: CareRelation, by: Actor) -> CareRelation:
     if relation.ended_at is None:
         relation.ended_at = timezone.now()
         relation.save(update_fields=["ended_at"])
-        audit.record(
+        trace(
             actor=by,
             action="access_revoked",
             space=relation.space,
@@ -281,7 +281,7 @@ def block(*, space: Space, professional: Professional, by: Actor) -> Block:
     if current is not None:
         return current
     blocked = Block.objects.create(space=space, professional=professional)
-    audit.record(
+    trace(
         actor=by,
         action="professional_blocked",
         space=space,
@@ -297,7 +297,7 @@ def unblock(*, blocked: Block, by: Actor) -> Block:
     if blocked.lifted_at is None:
         blocked.lifted_at = timezone.now()
         blocked.save(update_fields=["lifted_at"])
-        audit.record(
+        trace(
             actor=by,
             action="professional_unblocked",
             space=blocked.space,
@@ -336,7 +336,7 @@ def set_emergency_settings(
     for name, value in changed.items():
         setattr(settings, name, value)
     settings.save()
-    audit.record(
+    trace(
         actor=by,
         action="emergency_settings_changed",
         space=space,
@@ -366,7 +366,7 @@ def find_space(*, actor: Actor, nir: str, last_name: str, birth_date) -> Space |
     space = getattr(patient, "space", None) if patient else None
     found = space is not None and space.is_open
     with transaction.atomic():
-        audit.record(
+        trace(
             actor=actor,
             action="patient_search",
             space=space if found else None,
@@ -387,7 +387,7 @@ def declare_consent(*, space: Space, professional: Professional, by: Actor) -> C
         raise AccessError("Ce dossier n'est pas accessible.")
     if is_blocked(space, professional):
         with transaction.atomic():
-            audit.record(
+            trace(
                 actor=by,
                 action="consent_declared",
                 space=space,
@@ -425,7 +425,7 @@ def _join(*, space: Space, professional: Professional, by: Actor) -> CareRelatio
         detail = {"professional": professional.rpps}
         if withdrawn_at is not None:
             detail["after_withdrawal"] = withdrawn_at.isoformat()
-        audit.record(
+        trace(
             actor=by,
             action="consent_declared",
             space=space,
@@ -447,7 +447,7 @@ def _join(*, space: Space, professional: Professional, by: Actor) -> CareRelatio
 
 def _tell_rejoined(space: Space, professional: Professional, relation, withdrawn_at) -> None:
     """Tell the patient at once, with the one-click way to block (a confirmation page)."""
-    block_path = f"/espace/{space.public_id}/acces/bloquer/{professional.rpps}/"
+    block_path = reverse("acces_patient:block", args=[space.public_id, professional.rpps])
     notify_space(
         space=space,
         template="care_team_rejoined",
@@ -479,7 +479,7 @@ def open_emergency_access(
     refusal = may_open_emergency_access(professional, space, mode)
     if refusal:
         with transaction.atomic():
-            audit.record(
+            trace(
                 actor=by,
                 action=f"emergency_{mode}",
                 space=space,
@@ -502,7 +502,7 @@ def _open(*, space: Space, professional: Professional, mode: str, reason: str, b
         started_at=now,
         expires_at=now + EmergencyAccess.DURATION,
     )
-    audit.record(
+    trace(
         actor=by,
         action=f"emergency_{mode}",
         space=space,
@@ -519,7 +519,7 @@ def _open(*, space: Space, professional: Professional, mode: str, reason: str, b
             "when": timezone.localtime(now),
             "until": timezone.localtime(access.expires_at),
         },
-        link=f"/espace/{space.public_id}/historique/",
+        link=reverse("espace_sante:history", args=[space.public_id]),
     )
     return access
 

@@ -3,31 +3,26 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from acces import audit
 from acces.models import AuditEvent
-from espace_sante.tracing import Actor, client_ip
+from espace_sante.tracing import Actor, client_ip, trace
 
 
 @receiver(user_logged_in)
 def trace_sign_in(sender, request, user, **kwargs):
-    audit.record(
-        actor=Actor(user=user, role=user.kind, ip=client_ip(request)), action="sign_in_password"
-    )
+    trace(actor=Actor(user=user, role=user.kind, ip=client_ip(request)), action="sign_in_password")
 
 
 @receiver(user_logged_out)
 def trace_sign_out(sender, request, user, **kwargs):
     if user is not None:
-        audit.record(
-            actor=Actor(user=user, role=user.kind, ip=client_ip(request)), action="sign_out"
-        )
+        trace(actor=Actor(user=user, role=user.kind, ip=client_ip(request)), action="sign_out")
 
 
 @receiver(user_login_failed)
 def trace_failed_sign_in(sender, credentials, request=None, **kwargs):
     # The typed identifier is not stored: it may be someone else's address, or a password.
     ip = client_ip(request) if request is not None else None
-    audit.record(
+    trace(
         actor=Actor(user=None, role=Actor.ANONYMOUS, ip=ip),
         action="sign_in_password",
         outcome=AuditEvent.Outcome.DENIED,

@@ -9,12 +9,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 
-from acces import audit
 from acces.models import AuditEvent
 from acces.policy import Action
 from acces.services import check_and_trace
 from dossier.models import Document
-from espace_sante.tracing import Actor
+from espace_sante.tracing import Actor, trace
 
 
 def get_document_for(request, space_id, document_id, action: Action) -> Document:
@@ -31,7 +30,7 @@ def get_document_for(request, space_id, document_id, action: Action) -> Document
     )
     if document is None:
         with transaction.atomic():
-            audit.record(
+            trace(
                 actor=actor,
                 action=str(action),
                 target=("dossier.document", document_id),

@@ -51,6 +51,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 
 from dossier import fhir, profile_services
 from dossier.models import Allergy, Document, DocumentType, HistoryEntry, Measurement
@@ -749,7 +750,7 @@ def import_archive(*, path: str | Path, by: Actor, space_nir: str | None = None)
             notify_space(
                 space=space,
                 template="dmp_imported",
-                link=f"/espace/{space.public_id}/documents/",
+                link=reverse("dossier:list", args=[space.public_id]),
             )
     return report
 

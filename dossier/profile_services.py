@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from dossier.models import MedicalProfile, ProfileChange
@@ -77,7 +78,7 @@ def _tell_the_others(*, space: Space, by: Actor) -> None:
         space=space,
         template="profile_changed",
         context={"actor_label": by.label},
-        link=f"/espace/{space.public_id}/profil/historique/",
+        link=reverse("profil:changes", args=[space.public_id]),
         except_user=by.user,
     )
 

@@ -13,6 +13,7 @@ from datetime import date
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -139,7 +140,7 @@ def add_document(
             space=space,
             template="document_added",
             context={"actor_title": author_professional.title},
-            link=f"/espace/{space.public_id}/documents/",
+            link=reverse("dossier:list", args=[space.public_id]),
         )
     return document
 
@@ -233,7 +234,7 @@ def announce_to_patient(*, document: Document, by: Actor) -> Document:
             space=document.space,
             template="document_added",
             context={"actor_title": document.author_label},
-            link=f"/espace/{document.space.public_id}/documents/",
+            link=reverse("dossier:list", args=[document.space.public_id]),
         )
     return document
 

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -21,7 +22,7 @@ PAGE_SIZE = 20
 
 
 def _list_url(space):
-    return f"/espace/{space.public_id}/documents/"
+    return reverse("dossier:list", args=[space.public_id])
 
 
 def filter_documents(documents, filters: FilterForm):

@@ -1,9 +1,10 @@
 """The CPAM agents' admin: identities and spaces' lifecycle, never medical content.
 
-This module registers the accounts and the insured persons' identities. The
-space itself is registered by `acces.admin`: its page shows the lifecycle
-history, which is read from the audit trail that `acces` owns, and
-`espace_sante` imports no other app.
+This module registers the accounts, the insured persons' identities and their
+spaces. A space's page shows its lifecycle history, read from the audit trail
+through the port `espace_sante.tracing.read_trail` (the trail is `acces`'s, and
+`espace_sante` imports no other app), and offers the lifecycle actions
+(`espace_sante.admin_actions`).
 
 Nothing medical is registered for anyone: notifications, data keys, letters,
 provisional codes and the audit trail stay out of the admin. An agent never sees
@@ -29,9 +30,10 @@ from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -40,9 +42,16 @@ from django_otp.plugins.otp_email.models import EmailDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from espace_sante import credentials, services
+from espace_sante.admin_actions import (
+    ACTIONS,
+    LifecycleAction,
+    lifecycle_history,
+    may_act_on_spaces,
+    short_day,
+)
 from espace_sante.french import de, le
 from espace_sante.identity import normalise_nir, validate_carte_vitale_serial
-from espace_sante.models import Patient, Space, SpaceError, User
+from espace_sante.models import LegalRepresentative, Patient, Space, SpaceError, User
 from espace_sante.tracing import Actor, trace
 
 admin.site.site_header = _("Mon espace santé — administration CPAM")
@@ -474,3 +483,189 @@ def _space_of(patient: Patient) -> Space | None:
         return patient.space
     except Space.DoesNotExist:
         return None
+
+
+# --- The spaces -----------------------------------------------------------------------------
+
+
+class LegalRepresentativeInline(admin.TabularInline):
+    """Read-only: representatives come from the enrolment file, traced by the services."""
+
+    model = LegalRepresentative
+    fields = ["name", "account", "since_day", "until_day"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "patient")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("représentant"))
+    def name(self, obj: LegalRepresentative) -> str:
+        if obj.patient_id:
+            return gettext("%(name)s, né(e) le %(day)s") % {
+                "name": obj.patient,
+                "day": short_day(obj.patient.birth_date),
+            }
+        return obj.user.get_full_name() if obj.user_id else "—"
+
+    @admin.display(description=_("compte"))
+    def account(self, obj: LegalRepresentative) -> str:
+        return obj.user.email if obj.user_id else gettext("pas encore de compte")
+
+    @admin.display(description=_("depuis le"))
+    def since_day(self, obj: LegalRepresentative) -> str:
+        return short_day(timezone.localdate(obj.since))
+
+    @admin.display(description=_("jusqu'au"))
+    def until_day(self, obj: LegalRepresentative) -> str:
+        return short_day(timezone.localdate(obj.until)) if obj.until else "—"
+
+
+@admin.register(Space)
+class SpaceAdmin(FrenchTitlesMixin, IdentitySearchMixin, admin.ModelAdmin):
+    """Find a person's space, read its state and lifecycle, act on it through the services.
+
+    Nobody edits a space here: states change only through the lifecycle actions.
+    """
+
+    identity_prefix = "holder__"
+    list_display = ["holder_name", "holder_birth_date", "holder_nir", "state", "state_changed_at"]
+    list_filter = ["state"]
+    search_fields = ["^holder__nir", "holder__last_name", "holder__first_names"]
+    list_select_related = ["holder"]
+    ordering = ["holder__last_name", "holder__first_names", "holder__birth_date"]
+    show_full_result_count = False  # millions of spaces: no second COUNT(*) per search
+    empty_value_display = "—"
+    fieldsets = [
+        (_("Titulaire"), {"fields": ["holder_link", "holder_birth_date", "holder_nir"]}),
+        (
+            _("État"),
+            {"fields": ["state", "state_changed_at", "created_at", "opposition_deadline"]},
+        ),
+        (
+            _("Clôture et archivage"),
+            {
+                "fields": [
+                    "closed_at",
+                    "retention_until",
+                    "occupational_retention_until",
+                    "deletion_due_at",
+                    "handed_over_at",
+                ]
+            },
+        ),
+        (_("Identifiant technique"), {"fields": ["public_id"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = [field for _title, options in fieldsets for field in options["fields"]]
+    inlines = [LegalRepresentativeInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("holder")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("titulaire"), ordering="holder__last_name")
+    def holder_name(self, obj: Space) -> str:
+        return f"{obj.holder.last_name} {obj.holder.first_names}"
+
+    @admin.display(description=_("date de naissance"), ordering="holder__birth_date")
+    def holder_birth_date(self, obj: Space) -> str:
+        return short_day(obj.holder.birth_date)
+
+    @admin.display(description=_("NIR"), ordering="holder__nir")
+    def holder_nir(self, obj: Space) -> str:
+        return obj.holder.nir
+
+    @admin.display(description=_("titulaire"))
+    def holder_link(self, obj: Space):
+        url = reverse("admin:espace_sante_patient_change", args=[obj.holder_id])
+        return format_html('<a href="{}">{}</a>', url, obj.holder)
+
+    # -- The change page: history and buttons --
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            # The person, not the space's technical identifier, heads the page.
+            context["subtitle"] = f"{obj.holder} — {obj.get_state_display()}"
+            context["lifecycle_history"] = lifecycle_history(obj)
+            if may_act_on_spaces(request.user):
+                context["lifecycle_actions"] = [
+                    {
+                        "label": action.label,
+                        "url": reverse(f"admin:{action.url_name}", args=[obj.pk]),
+                        "destructive": action.destructive,
+                    }
+                    for action in ACTIONS
+                    if action.available(obj)
+                ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self):
+        def wrap(action: LifecycleAction):
+            def view(request, object_id):
+                return self.lifecycle_view(request, object_id, action)
+
+            return self.admin_site.admin_view(view)
+
+        custom = [
+            path(f"<path:object_id>/{action.path}/", wrap(action), name=action.url_name)
+            for action in ACTIONS
+        ]
+        return custom + super().get_urls()
+
+    def lifecycle_view(self, request, object_id: str, action: LifecycleAction):
+        """GET shows what the action does (and asks what it needs); POST carries it out."""
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        if not may_act_on_spaces(request.user):
+            raise PermissionDenied
+        space = self.get_object(request, unquote(object_id))
+        if space is None:
+            raise Http404
+        change_url = reverse("admin:espace_sante_space_change", args=[space.pk])
+        if request.method == "POST":
+            form = action.form_class(request.POST, space=space)
+            if form.is_valid():
+                try:
+                    message = action.perform(space, Actor.from_request(request), form.cleaned_data)
+                except SpaceError as error:
+                    self.message_user(request, str(error), messages.ERROR)
+                else:
+                    # The admin's own history names the action only: the reason is in the
+                    # lifecycle history, read from the trail.
+                    self.log_change(request, space, gettext("Action : %s") % action.label)
+                    self.message_user(request, message, messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        else:
+            form = action.form_class(space=space)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": action.label,
+            "subtitle": str(space.holder),
+            "original": space,
+            "space": space,
+            "action": action,
+            "available": action.available(space),
+            "form": form,
+            "media": self.media + form.media,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/espace_sante/space/lifecycle_action.html", context)

@@ -1,6 +1,7 @@
 """Sign-in: no self sign-up, and the second factor each kind of account needs."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.urls import reverse
 from django_otp.plugins.otp_email.models import EmailDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -71,7 +72,7 @@ def allowed_devices(user: User) -> list:
 
 def home_url_for(user: User) -> str:
     if user.kind == User.Kind.PROFESSIONAL:
-        return "/pro/"
+        return reverse("pro:dashboard")
     if user.is_staff:
-        return "/admin/"
-    return "/"
+        return reverse("admin:index")
+    return reverse("espace_sante:home")

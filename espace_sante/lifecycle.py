@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from espace_sante import emails
@@ -462,7 +463,7 @@ def activate_for_minor(*, space: Space, code: str, by: Actor) -> Space:
             space=space,
             template="legal_representative_activated",
             context={"name": by.user.get_full_name(), "child": holder.first_names.split(" ")[0]},
-            link=f"/espace/{space.public_id}/",
+            link=reverse("espace_sante:space", args=[space.public_id]),
         )
     return space
 
@@ -528,7 +529,11 @@ def _reactivate(space: Space, *, by: Actor, reason: str = "") -> None:
         extra_fields=["closed_at", "retention_until", "deletion_due_at"],
         detail=_reason(reason),
     )
-    notify_space(space=space, template="space_reactivated", link=f"/espace/{space.public_id}/")
+    notify_space(
+        space=space,
+        template="space_reactivated",
+        link=reverse("espace_sante:space", args=[space.public_id]),
+    )
 
 
 def _attach_representations(patient: Patient, user: User) -> None:
@@ -641,7 +646,11 @@ def _close(space: Space, *, by: Actor, reason: str, channel: str) -> None:
         extra_fields=["closed_at", "retention_until"],
         detail={"channel": channel, **({"reason": reason[:200]} if reason else {})},
     )
-    notify_space(space=space, template="space_closed", link=f"/espace/{space.public_id}/")
+    notify_space(
+        space=space,
+        template="space_closed",
+        link=reverse("espace_sante:space", args=[space.public_id]),
+    )
 
 
 def retention_end(patient: Patient, *, closed_on: date) -> date:
@@ -789,7 +798,11 @@ def lift_suspension(*, space: Space, by: Actor, reason: str = "") -> Space:
             raise SpaceError("Cet espace n'est pas suspendu.")
         target = Space.State.ACTIVE if space.holder.user_id else Space.State.CREATED
         _move(space, target, by=by, action="space_suspension_lifted", detail=_reason(reason))
-        notify_space(space=space, template="space_reactivated", link=f"/espace/{space.public_id}/")
+        notify_space(
+            space=space,
+            template="space_reactivated",
+            link=reverse("espace_sante:space", args=[space.public_id]),
+        )
     return space
 
 

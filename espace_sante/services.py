@@ -11,6 +11,7 @@ from datetime import date
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from espace_sante.models import (
@@ -99,7 +100,12 @@ def open_account(*, space: Space, email: str, password: str, by: Actor) -> User:
         space.move_to(Space.State.ACTIVE)
         space.save(update_fields=["state", "state_changed_at"])
     trace(actor=by, action="space_activated", space=space, target=space, detail={"from": previous})
-    notify(recipient=user, template="space_opened", space=space, link=f"/espace/{space.public_id}/")
+    notify(
+        recipient=user,
+        template="space_opened",
+        space=space,
+        link=reverse("espace_sante:space", args=[space.public_id]),
+    )
     return user
 
 
@@ -115,7 +121,7 @@ def add_legal_representative(*, space: Space, user: User, by: Actor) -> LegalRep
             space=space,
             template="legal_representative_added",
             context={"name": user.get_full_name()},
-            link=f"/espace/{space.public_id}/",
+            link=reverse("espace_sante:space", args=[space.public_id]),
         )
     return representation
 

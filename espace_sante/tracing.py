@@ -1,14 +1,18 @@
-"""Who acts, and the port through which the space's own services write the audit trail.
+"""Who acts, and the one door through which every app writes the audit trail.
 
-The audit trail lives in `acces` (which uses this package, not the other way
-round); `acces` plugs its recorder in here when it loads, so the lifecycle
-services of `espace_sante` can trace in the same transaction as they act.
+Every audit write in the project calls `trace` (or `trace_many`), whatever the
+app. The trail itself lives in `acces` (which uses this package, not the other
+way round): `acces` registers its recorder here when it loads
+(`AccesConfig.ready`), so the space's own services trace in the same
+transaction as they act without importing `acces`. It registers a reader too,
+through which the space core reads its own lifecycle events (`read_trail`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -61,6 +65,20 @@ def client_ip(request: HttpRequest) -> str | None:
 Recorder = Callable[..., Any]
 _recorder: Recorder | None = None
 _bulk_recorder: Recorder | None = None
+_reader: Callable[..., list[TrailEntry]] | None = None
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    """One event of a space's trail, as the space core may read it (`read_trail`)."""
+
+    occurred_at: datetime
+    actor_label: str
+    role: str
+    action: str
+    outcome: str
+    outcome_label: str
+    detail: dict = field(default_factory=dict)
 
 
 def register_recorder(recorder: Recorder, bulk_recorder: Recorder) -> None:
@@ -68,11 +86,30 @@ def register_recorder(recorder: Recorder, bulk_recorder: Recorder) -> None:
     _recorder, _bulk_recorder = recorder, bulk_recorder
 
 
-def trace_many(*, actor: Actor, action: str, spaces, detail: dict | None = None) -> int:
+def register_reader(reader: Callable[..., list[TrailEntry]]) -> None:
+    global _reader
+    _reader = reader
+
+
+def read_trail(*, space: Space, actions) -> list[TrailEntry]:
+    """The space's events whose action is one of `actions`, newest first."""
+    if _reader is None:
+        raise RuntimeError("no audit reader registered: is 'acces' in INSTALLED_APPS?")
+    return _reader(space=space, actions=actions)
+
+
+def trace_many(
+    *,
+    actor: Actor,
+    action: str,
+    spaces,
+    outcome: str = "allowed",
+    detail: dict | None = None,
+) -> int:
     """Append one event per space, in bulk (for the sweeps of the lifecycle)."""
     if _bulk_recorder is None:
         raise RuntimeError("no audit recorder registered: is 'acces' in INSTALLED_APPS?")
-    return _bulk_recorder(actor=actor, action=action, spaces=spaces, detail=detail)
+    return _bulk_recorder(actor=actor, action=action, spaces=spaces, outcome=outcome, detail=detail)
 
 
 def trace(
@@ -85,7 +122,11 @@ def trace(
     basis: str = "",
     detail: dict | None = None,
 ):
-    """Append one audit event; must be called inside the transaction of the action."""
+    """Append one audit event; must be called inside the transaction of the action.
+
+    `target` is a model instance or a `(type, id)` pair; the event goes to the
+    space's chain, else to the actor's own chain.
+    """
     if _recorder is None:
         raise RuntimeError("no audit recorder registered: is 'acces' in INSTALLED_APPS?")
     return _recorder(

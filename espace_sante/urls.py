@@ -1,37 +1,52 @@
+"""The project's URLs: top-level glue, which mounts every app (docs/ARCHITECTURE.md).
+
+The pages of a space are the core's (`espace_sante:` names) but ask the policy, so
+they come from `acces.space_views`; the other apps are included by name.
+"""
+
 from django.contrib import admin
 from django.urls import include, path
 
-from espace_sante import views
+from acces import space_views
+from espace_sante.views import inbox, journeys, pages, signin
 
 portal_patterns = [
-    path("", views.home, name="home"),
-    path("connexion/suite/", views.after_login, name="after_login"),
-    path("connexion/verification/", views.verify, name="verify"),
-    path("connexion/verification/renvoyer/", views.resend_code, name="resend_code"),
-    path("connexion/totp/", views.totp_setup, name="totp_setup"),
-    path("notifications/", views.notification_list, name="notifications"),
-    path("notifications/lues/", views.notification_read, name="notification_read"),
-    path("espace/<uuid:space_id>/", views.space_home, name="space"),
-    path("espace/<uuid:space_id>/historique/", views.space_history, name="history"),
-    path("espace/<uuid:space_id>/activer/", views.space_activate_for_minor, name="activate_minor"),
-    path("espace/<uuid:space_id>/telecharger/", views.space_export, name="export"),
-    path("espace/<uuid:space_id>/telecharger/<uuid:job_id>/", views.export_job, name="export_job"),
+    path("", space_views.home, name="home"),
+    path("connexion/suite/", signin.after_login, name="after_login"),
+    path("connexion/verification/", signin.verify, name="verify"),
+    path("connexion/verification/renvoyer/", signin.resend_code, name="resend_code"),
+    path("connexion/totp/", signin.totp_setup, name="totp_setup"),
+    path("notifications/", inbox.notification_list, name="notifications"),
+    path("notifications/lues/", inbox.notification_read, name="notification_read"),
+    path("espace/<uuid:space_id>/", space_views.space_home, name="space"),
+    path("espace/<uuid:space_id>/historique/", space_views.space_history, name="history"),
+    path(
+        "espace/<uuid:space_id>/activer/",
+        space_views.space_activate_for_minor,
+        name="activate_minor",
+    ),
+    path("espace/<uuid:space_id>/telecharger/", space_views.space_export, name="export"),
+    path(
+        "espace/<uuid:space_id>/telecharger/<uuid:job_id>/",
+        space_views.export_job,
+        name="export_job",
+    ),
     path(
         "espace/<uuid:space_id>/telecharger/<uuid:job_id>/archive/",
-        views.export_download,
+        space_views.export_download,
         name="export_download",
     ),
-    path("espace/<uuid:space_id>/cloture/", views.space_close, name="close"),
-    path("espace/<uuid:space_id>/suppression/", views.space_deletion, name="deletion"),
+    path("espace/<uuid:space_id>/cloture/", space_views.space_close, name="close"),
+    path("espace/<uuid:space_id>/suppression/", space_views.space_deletion, name="deletion"),
     # The paths the codes' emails and letters print: keep them as they are.
-    path("activer/", views.activate, name="activate"),
-    path("opposition/", views.oppose, name="oppose"),
-    path("opposition/enregistree/", views.oppose_done, name="oppose_done"),
-    path("code-perdu/", views.lost_code, name="lost_code"),
-    path("reactiver/", views.reactivate, name="reactivate"),
-    path("accessibilite/", views.accessibility, name="accessibility"),
-    path("mentions-legales/", views.legal_notices, name="legal_notices"),
-    path("donnees-personnelles/", views.personal_data, name="personal_data"),
+    path("activer/", journeys.activate, name="activate"),
+    path("opposition/", journeys.oppose, name="oppose"),
+    path("opposition/enregistree/", journeys.oppose_done, name="oppose_done"),
+    path("code-perdu/", journeys.lost_code, name="lost_code"),
+    path("reactiver/", journeys.reactivate, name="reactivate"),
+    path("accessibilite/", pages.accessibility, name="accessibility"),
+    path("mentions-legales/", pages.legal_notices, name="legal_notices"),
+    path("donnees-personnelles/", pages.personal_data, name="personal_data"),
 ]
 
 urlpatterns = [
@@ -44,6 +59,6 @@ urlpatterns = [
     path("pro/patients/<uuid:space_id>/documents/", include("dossier.pro_urls")),
     path("pro/patients/<uuid:space_id>/profil/", include("dossier.pro_profile_urls")),
     # The admin signs in through the same door, so its second factor is enforced too.
-    path("admin/login/", views.admin_login, name="admin_login"),
+    path("admin/login/", signin.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
 ]

@@ -308,7 +308,7 @@ def test_each_batch_is_traced_by_one_event_naming_its_professionals(tmp_path):
 
 
 def test_a_failing_batch_leaves_nothing_half_created(tmp_path, monkeypatch):
-    real = directory.audit.record
+    real = directory.trace
     calls = []
 
     def fail_on_second_batch(**kwargs):
@@ -317,7 +317,7 @@ def test_a_failing_batch_leaves_nothing_half_created(tmp_path, monkeypatch):
             raise RuntimeError("database went away")
         return real(**kwargs)
 
-    monkeypatch.setattr(directory.audit, "record", fail_on_second_batch)
+    monkeypatch.setattr(directory, "trace", fail_on_second_batch)
     path = csv_file(tmp_path, *(line() for _ in range(5)))
 
     with pytest.raises(RuntimeError):

@@ -354,12 +354,12 @@ def test_admin_refuses_a_malformed_code_or_a_duplicate_in_french(superuser_clien
 
 
 def test_a_rule_is_not_added_when_its_trace_fails(superuser_client, monkeypatch):
-    from acces import audit
+    from espace_sante import tracing
 
     def broken(**kwargs):
         raise RuntimeError("trail unavailable")
 
-    monkeypatch.setattr(audit, "record", broken)
+    monkeypatch.setattr(tracing, "_recorder", broken)
     with pytest.raises(RuntimeError, match="trail unavailable"):
         superuser_client.post(reverse(ADD), {"profession": PHARMACIEN, "type_code": LETTRE_SORTIE})
     assert not DocumentAccessRule.objects.filter(

@@ -19,11 +19,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from acces import audit
-from acces.admin import ACTIONS
 from acces.models import AuditEvent, CareRelation
 from acces.policy import Action
 from acces.services import check_and_trace
 from espace_sante import lifecycle
+from espace_sante.admin import ACTIONS
 from espace_sante.models import DataKey, LegalRepresentative, Notification, Patient, Space
 from espace_sante.tracing import Actor
 from tests import factories

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -344,7 +345,7 @@ class Command(BaseCommand):
         return [
             (
                 "Activer l'espace d'un enfant (connecté comme Camille) : "
-                f"/espace/{space.public_id}/",
+                + reverse("espace_sante:space", args=[space.public_id]),
                 holder.display_name,
                 holder.nir,
                 holder.carte_vitale_serial,
