@@ -31,7 +31,7 @@ from acces import audit, selectors
 from acces.access import space_view, trace_refusal
 from acces.models import AuditEvent
 from acces.policy import Action, Basis
-from espace_sante import auth, export, forms, labels, lifecycle, notifications
+from espace_sante import auth, export, forms, labels, lifecycle, notifications, parts
 from espace_sante.context_processors import ACCESSIBILITY_STATUS
 from espace_sante.forms import TokenForm
 from espace_sante.models import ExportJob, Notification, Space, SpaceError, User
@@ -278,6 +278,7 @@ def space_home(request, space: Space):
             if request.access.basis != Basis.OCCUPATIONAL
             else [],
             "representatives": selectors.representatives(space),
+            "counts": parts.counts(space, request.access),
         },
     )
 
