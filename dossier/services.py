@@ -20,7 +20,7 @@ from acces.models import Professional
 from acces.policy import Decision, documents_visible_to
 from dossier.models import Category, Document, DocumentType
 from dossier.validation import RejectedFile, sniff
-from espace_sante import crypto
+from espace_sante import crypto, integrity
 from espace_sante.models import Space, SpaceError, User
 from espace_sante.notifications import notify_space
 from espace_sante.tracing import Actor, trace
@@ -149,6 +149,19 @@ def read_content(document: Document) -> bytes:
     with document.file.open("rb") as handle:
         ciphertext = handle.read()
     return crypto.decrypt(ciphertext, document.data_key, context=_context(document))
+
+
+def open_content(document: Document) -> Iterator[bytes]:
+    """The decrypted content in chunks, never held whole (`crypto.decrypt_chunks`).
+
+    The whole file is authenticated and its first chunk decrypted before this returns, so
+    an altered file raises DecryptionError while the view can still answer a French page.
+    """
+    storage, name = document.file.storage, document.file.name
+    chunks = crypto.decrypt_chunks(
+        lambda: storage.open(name, "rb"), document.data_key, context=_context(document)
+    )
+    return integrity.checked_stream(chunks, where=f"document download {document.public_id}")
 
 
 @transaction.atomic
