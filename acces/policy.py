@@ -388,3 +388,25 @@ def spaces_visible_to(actor: User) -> Q:
             care_relations__ended_at__isnull=True,
         ) & ~Q(pk__in=blocked.values("space_id"))
     return Q(pk__in=[])
+
+
+def export_decision(space: Space, requester: User | None) -> Decision:
+    """The decision under which the full download of `space` is built for `requester`.
+
+    Denied when `requester` may not export the space (`decide`, EXPORT_SPACE); None is the
+    system (a build the platform runs itself). Allowed, it is the same for every requester:
+    while the space has legal representatives, what they may see, so that an archive never
+    holds what is hidden from those who manage the space; otherwise what the holder sees.
+    Every part of the archive (documents, trail, summary) is filtered by this one decision.
+    """
+    if requester is not None:
+        allowed = decide(requester, Action.EXPORT_SPACE, space)
+        if not allowed:
+            return allowed
+    now = timezone.now()
+    representatives = space.representatives.filter(since__lte=now).filter(
+        Q(until__isnull=True) | Q(until__gt=now)
+    )
+    if representatives.exists():
+        return Decision(True, Basis.LEGAL_REPRESENTATIVE)
+    return Decision(True, Basis.HOLDER)

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from acces import selectors
 from acces.access import space_view, trace_refusal
 from acces.policy import Action, Basis
-from espace_sante import auth, export, forms, labels, lifecycle
+from espace_sante import auth, export, forms, labels, lifecycle, parts
 from espace_sante.models import ExportJob, Notification, Space, SpaceError, User
 from espace_sante.tracing import Actor
 
@@ -62,6 +62,7 @@ def space_home(request, space: Space):
             if request.access.basis != Basis.OCCUPATIONAL
             else [],
             "representatives": selectors.representatives(space),
+            "counts": parts.counts(space, request.access),
         },
     )
 

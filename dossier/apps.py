@@ -9,12 +9,10 @@ class DossierConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from dossier import fhir, reference, services, summary
-        from espace_sante import export, lifecycle
+        from dossier import parts as dmp
+        from dossier import reference
+        from espace_sante import parts
 
         post_migrate.connect(reference.restore_reference_data, sender=self)
-        lifecycle.on_destroy(services.destroy_documents)
-        lifecycle.on_professional_content(services.has_professional_documents)
-        export.on_export(services.export_documents, count=services.count_exported_documents)
-        export.on_export(fhir.export_bundle, count=lambda space: 1)
-        export.on_export(summary.export_summary, count=lambda space: 1)
+        parts.register(dmp.DOCUMENTS)
+        parts.register(dmp.PROFILE)

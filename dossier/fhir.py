@@ -32,8 +32,8 @@ The mapping, and the choices it makes:
   The BMI, 39156-5 (kg/m2), is derived from the latest weight and the latest height
   (as the profile page shows it) and points at them with `derivedFrom`; an import
   leaves it out, it is computed again.
-- DocumentReference, one per document of the download (the rule of
-  `dossier.services.exportable_documents`): masterIdentifier `urn:uuid:<public_id>`,
+- DocumentReference, one per document of the download (those the export decision,
+  `acces.policy.export_decision`, lets the requester see): masterIdentifier `urn:uuid:<public_id>`,
   status current/superseded, `relatesTo` "replaces" for versions, type = the LOINC
   code and label, `date` when it was added, `context.period.start` the date of the
   act, description = title, author by name (and RPPS as an identifier when a
@@ -63,6 +63,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from acces.policy import Decision, export_decision
 from dossier.models import Allergy, Document, HistoryEntry, Measurement
 from dossier.profile import bmi, latest_by_kind
 from dossier.services import exported_documents, read_content
@@ -163,8 +164,9 @@ def _category(system: str, code: str, display: str, text: str) -> dict:
 
 
 class _Bundle:
-    def __init__(self, space: Space):
+    def __init__(self, space: Space, decision: Decision):
         self.space = space
+        self.decision = decision
         self.entries: list[dict] = []
         self.patient_ref = {"reference": _urn(_id(space, "patient"))}
 
@@ -328,7 +330,7 @@ def _author(document: Document) -> dict:
 
 
 def _documents(bundle: _Bundle) -> None:
-    exported = exported_documents(bundle.space)
+    exported = exported_documents(bundle.space, bundle.decision)
     in_bundle = {document.pk: document for document, _path in exported}
     replaced = {
         d.pk: d.public_id
@@ -383,12 +385,15 @@ def _documents(bundle: _Bundle) -> None:
         bundle.add(str(document.public_id), resource)
 
 
-def build_bundle(space: Space, *, now: datetime | None = None) -> dict:
+def build_bundle(
+    space: Space, *, decision: Decision | None = None, now: datetime | None = None
+) -> dict:
     """The space's DMP as a FHIR R4 Bundle ("collection"), ready for `json.dumps`.
 
-    Holds only what the holder may take away: the same documents as the download's files.
+    Holds only what `decision` (by default the policy's export decision for the space) lets
+    its reader take away: the same documents as the download's files.
     """
-    bundle = _Bundle(space)
+    bundle = _Bundle(space, decision or export_decision(space, None))
     _patient(bundle)
     _allergies(bundle)
     _history(bundle)
@@ -405,6 +410,7 @@ def build_bundle(space: Space, *, now: datetime | None = None) -> dict:
     }
 
 
-def export_bundle(space: Space) -> Iterator[tuple[str, bytes]]:
-    """The Bundle as a file of the space's download (registered with `espace_sante.export`)."""
-    yield FILENAME, json.dumps(build_bundle(space), ensure_ascii=False, indent=2).encode("utf-8")
+def export_bundle(space: Space, decision: Decision) -> Iterator[tuple[str, bytes]]:
+    """The Bundle as a file of the space's download (the "documents" part, `dossier.parts`)."""
+    bundle = build_bundle(space, decision=decision)
+    yield FILENAME, json.dumps(bundle, ensure_ascii=False, indent=2).encode("utf-8")

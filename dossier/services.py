@@ -18,9 +18,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from acces.models import Professional
+from acces.policy import Decision, documents_visible_to
 from dossier.models import Category, Document, DocumentType
 from dossier.validation import RejectedFile, sniff
-from espace_sante import crypto
+from espace_sante import crypto, integrity
 from espace_sante.models import Space, SpaceError, User
 from espace_sante.notifications import notify_space
 from espace_sante.tracing import Actor, trace
@@ -151,6 +152,19 @@ def read_content(document: Document) -> bytes:
     return crypto.decrypt(ciphertext, document.data_key, context=_context(document))
 
 
+def open_content(document: Document) -> Iterator[bytes]:
+    """The decrypted content in chunks, never held whole (`crypto.decrypt_chunks`).
+
+    The whole file is authenticated and its first chunk decrypted before this returns, so
+    an altered file raises DecryptionError while the view can still answer a French page.
+    """
+    storage, name = document.file.storage, document.file.name
+    chunks = crypto.decrypt_chunks(
+        lambda: storage.open(name, "rb"), document.data_key, context=_context(document)
+    )
+    return integrity.checked_stream(chunks, where=f"document download {document.public_id}")
+
+
 @transaction.atomic
 def set_masked(*, document: Document, masked: bool, by: Actor) -> Document:
     """Mask from (or show again to) professionals; the attending physician and author still see.
@@ -246,7 +260,7 @@ def has_professional_documents(space: Space) -> bool:
 
 
 def destroy_documents(space: Space, *, keep_occupational: bool) -> int:
-    """Crypto-shred the space's documents (registered with the lifecycle's destruction)."""
+    """Crypto-shred the space's documents (the "documents" part's `destroy`, `dossier.parts`)."""
     documents = Document.objects.filter(space=space).select_related("data_key")
     if keep_occupational:
         documents = documents.exclude(category=Category.OCCUPATIONAL)
@@ -261,18 +275,14 @@ def destroy_documents(space: Space, *, keep_occupational: bool) -> int:
     return len(ids)
 
 
-def exportable_documents(space: Space) -> QuerySet[Document]:
-    """The documents of the space's full download, oldest act first.
-
-    Documents invisible to the patient stay out; while a minor's space has legal
-    representatives, so do those invisible to them (they are the ones downloading).
-    """
-    documents = Document.objects.filter(space=space, invisible_to_patient=False)
-    now = timezone.now()
-    representatives = space.representatives.filter(since__lte=now).exclude(until__lte=now)
-    if representatives.exists():
-        documents = documents.exclude(invisible_to_representatives=True)
-    return documents.order_by("act_date", "pk")
+def exportable_documents(space: Space, decision: Decision) -> QuerySet[Document]:
+    """The documents of the space's full download under the requester's export decision
+    (`acces.policy.export_decision`), oldest act first: those the decision lets them see."""
+    return (
+        Document.objects.filter(space=space)
+        .filter(documents_visible_to(decision))
+        .order_by("act_date", "pk")
+    )
 
 
 def archive_path(document: Document) -> str:
@@ -285,24 +295,24 @@ def archive_path(document: Document) -> str:
     )
 
 
-def exported_documents(space: Space) -> list[tuple[Document, str]]:
+def exported_documents(space: Space, decision: Decision) -> list[tuple[Document, str]]:
     """Each document of the full download with its path in the archive.
 
     The one source of both the files and the FHIR Bundle's DocumentReferences that point at them.
     """
     return [
         (document, archive_path(document))
-        for document in exportable_documents(space).select_related(
+        for document in exportable_documents(space, decision).select_related(
             "data_key", "type", "author_professional"
         )
     ]
 
 
-def count_exported_documents(space: Space) -> int:
-    return exportable_documents(space).count()
+def count_exported_documents(space: Space, decision: Decision) -> int:
+    return exportable_documents(space, decision).count()
 
 
-def export_documents(space: Space) -> Iterator[tuple[str, bytes]]:
-    """The documents' files for the space's download (registered with `espace_sante.export`)."""
-    for document, path in exported_documents(space):
+def export_documents(space: Space, decision: Decision) -> Iterator[tuple[str, bytes]]:
+    """The documents' files for the space's download (the "documents" part, `dossier.parts`)."""
+    for document, path in exported_documents(space, decision):
         yield path, read_content(document)

@@ -18,8 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from acces.policy import Basis, Decision
-from acces.selectors import representatives
+from acces.policy import Decision, export_decision
 from dossier.models import Allergy, DonationChoice
 from dossier.profile import profile_page
 from espace_sante.models import Space, User
@@ -55,17 +54,6 @@ def filename(stem: str, day: date | None = None) -> str:
     return f"{stem}-{(day or timezone.localdate()):%Y-%m-%d}.pdf"
 
 
-def _holder_decision(space: Space) -> Decision:
-    """The decision of whoever takes the space's data away: its representatives while it has any.
-
-    The same rule as the documents of the full download: what is hidden from the
-    representatives stays out while they manage the space.
-    """
-    if representatives(space).exists():
-        return Decision(True, Basis.LEGAL_REPRESENTATIVE)
-    return Decision(True, Basis.HOLDER)
-
-
 def grouped_nir(nir: str) -> str:
     """The NIR as printed on the Carte Vitale: 2 80 05 44 109 001 23."""
     if len(nir) != 15:
@@ -76,7 +64,7 @@ def grouped_nir(nir: str) -> str:
 def _context(
     space: Space, *, user: User | None, decision: Decision | None, now: datetime | None
 ) -> dict:
-    decision = decision or _holder_decision(space)
+    decision = decision or export_decision(space, None)
     context = profile_page(space, user if user is not None else space.holder.user, decision)
     profile = context["profile"]
     allergies = sorted(
@@ -119,8 +107,8 @@ def render_summary_pdf(
 ) -> bytes:
     """The A4 "Synthèse de mon profil médical" of `space`, as seen by `user` under `decision`.
 
-    Without a decision, as seen by the holder (or the legal representatives while
-    the space has any): that is who downloads the full archive.
+    Without a decision, under the policy's export decision (as seen by the holder, or the
+    legal representatives while the space has any): that is who downloads the full archive.
     """
     return _pdf("dossier/pdf/summary.html", _context(space, user=user, decision=decision, now=now))
 
@@ -168,6 +156,6 @@ def download_emergency_card(*, space: Space, by: Actor, decision: Decision) -> b
     )
 
 
-def export_summary(space: Space) -> Iterator[tuple[str, bytes]]:
-    """The summary for the space's full download (registered with `espace_sante.export`)."""
-    yield f"{SUMMARY_FILENAME}.pdf", render_summary_pdf(space)
+def export_summary(space: Space, decision: Decision) -> Iterator[tuple[str, bytes]]:
+    """The summary for the space's full download (the "profile" part, `dossier.parts`)."""
+    yield f"{SUMMARY_FILENAME}.pdf", render_summary_pdf(space, decision=decision)

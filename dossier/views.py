@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -153,10 +153,14 @@ def document_detail(request, document):
 
 @document_view(Action.VIEW_DOCUMENT)
 def document_download(request, document):
-    """Decrypt and send: an attachment, or inline for the page's preview of a PDF or image."""
-    data = services.read_content(document)
+    """Decrypt and send: an attachment, or inline for the page's preview of a PDF or image.
+
+    Streamed, decrypted chunk by chunk: a large document never sits whole in memory.
+    """
+    chunks = services.open_content(document)
     inline = request.GET.get("apercu") == "1" and document.content_type != "text/plain"
-    response = HttpResponse(data, content_type=document.content_type)
+    response = StreamingHttpResponse(chunks, content_type=document.content_type)
+    response["Content-Length"] = str(document.size)
     disposition = "inline" if inline else "attachment"
     response["Content-Disposition"] = (
         f'{disposition}; filename="document-{document.act_date:%Y-%m-%d}.{document.extension}"'

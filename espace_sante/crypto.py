@@ -17,10 +17,12 @@ the content: `espace_sante.integrity` turns it into an incident and a French pag
 import hashlib
 import hmac
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.db import transaction
@@ -272,6 +274,127 @@ def decrypt_stream(source, data_key: DataKey, *, context: bytes = b"") -> Iterat
                     raise DecryptionError("data after the last chunk")
                 return
             index += 1
+
+
+# --- A ciphertext of `encrypt`, read in chunks ----------------------------------------------
+# A document is one GCM ciphertext, and GCM authenticates only at its end. To send it without
+# holding it whole and still send nothing unauthenticated, it is read twice: a first pass
+# checks the tag and keeps a digest of each block of ciphertext, the second decrypts and
+# yields a block only if its digest is the one the first pass authenticated in its place.
+
+TAG_BYTES = 16
+CHANGED = "ciphertext changed while it was read"
+
+
+def decrypt_chunks(
+    open_source: Callable[[], Any],
+    data_key: DataKey,
+    *,
+    context: bytes = b"",
+    chunk_size: int = STREAM_CHUNK,
+) -> Iterator[bytes]:
+    """The plaintext of an `encrypt` ciphertext, chunk by chunk, as `decrypt` would give it.
+
+    `open_source()` opens the ciphertext for binary reading (a context manager); it is
+    called once per pass. The whole ciphertext is authenticated before this returns, so an
+    altered one raises DecryptionError here; if it changes between the passes, the chunks
+    stop (DecryptionError) before the first one that differs.
+    """
+    with _naming(data_key, context):
+        key = _unwrap(data_key)
+        with open_source() as source:
+            nonce = _read_header(source)
+            decryptor = _gcm_decryptor(key, nonce, context)
+            blocks = _SealedBlocks(source, chunk_size)
+            digests = []
+            for block in blocks:
+                decryptor.update(block)
+                digests.append(hashlib.sha256(block).digest())
+            _finalize(decryptor, blocks.tag)
+    return _authenticated_chunks(
+        open_source,
+        data_key,
+        key,
+        context=context,
+        chunk_size=chunk_size,
+        nonce=nonce,
+        digests=digests,
+    )
+
+
+def _authenticated_chunks(
+    open_source,
+    data_key: DataKey,
+    key: bytes,
+    *,
+    context: bytes,
+    chunk_size: int,
+    nonce: bytes,
+    digests: list[bytes],
+) -> Iterator[bytes]:
+    with _naming(data_key, context), open_source() as source:
+        if _read_header(source) != nonce:
+            raise DecryptionError(CHANGED)
+        decryptor = _gcm_decryptor(key, nonce, context)
+        blocks = _SealedBlocks(source, chunk_size)
+        count = 0
+        for block in blocks:
+            if count >= len(digests) or hashlib.sha256(block).digest() != digests[count]:
+                raise DecryptionError(CHANGED)
+            count += 1
+            yield decryptor.update(block)
+        if count != len(digests):
+            raise DecryptionError(CHANGED)
+        yield _finalize(decryptor, blocks.tag)  # b"" for GCM: at least one chunk, always
+
+
+def _gcm_decryptor(key: bytes, nonce: bytes, context: bytes):
+    decryptor = Cipher(algorithms.AES(key), modes.GCM(nonce)).decryptor()
+    if context:
+        decryptor.authenticate_additional_data(context)
+    return decryptor
+
+
+def _read_header(source) -> bytes:
+    """The nonce of the ciphertext, after its format byte (reads may come back short)."""
+    header = bytearray()
+    while len(header) < 1 + NONCE_BYTES and (data := source.read(1 + NONCE_BYTES - len(header))):
+        header += data
+    if header[:1] != FORMAT_VERSION:
+        raise DecryptionError("unknown ciphertext format", reason=Reason.FORMAT)
+    if len(header) != 1 + NONCE_BYTES:
+        raise DecryptionError("ciphertext cut short")
+    return bytes(header[1:])
+
+
+def _finalize(decryptor, tag: bytes) -> bytes:
+    try:
+        return decryptor.finalize_with_tag(tag)
+    except InvalidTag as exc:
+        raise DecryptionError("ciphertext altered or not of this key") from exc
+
+
+class _SealedBlocks:
+    """The body of a GCM ciphertext after its header, in blocks of exactly `size` bytes (the
+    last one shorter) whatever sizes `source.read` returns; the tag is held back, and is
+    `tag` once the blocks are exhausted."""
+
+    def __init__(self, source, size: int):
+        self._source, self._size = source, size
+        self.tag = b""
+
+    def __iter__(self) -> Iterator[bytes]:
+        size, buffer = self._size, bytearray()
+        while data := self._source.read(size):
+            buffer += data
+            while len(buffer) >= size + TAG_BYTES:
+                yield bytes(buffer[:size])
+                del buffer[:size]
+        if len(buffer) < TAG_BYTES:
+            raise DecryptionError("ciphertext cut short")
+        if len(buffer) > TAG_BYTES:
+            yield bytes(buffer[:-TAG_BYTES])
+        self.tag = bytes(buffer[-TAG_BYTES:])
 
 
 def destroy_data_key(data_key: DataKey) -> None:

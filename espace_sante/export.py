@@ -5,10 +5,11 @@ The archive is built by a Celery task (`request_archive` queues an `ExportJob`,
 encrypted, and the holder downloads it for a day before `purge_exports` shreds it).
 
 `build_archive(space)` returns a ZIP: the holder's identity and the space's
-state, its audit trail, its notifications, and a French LISEZMOI. Other parts
-of the space (the DMP's documents and FHIR export, messages, agenda) add their
-files through `on_export`, as they plug their destruction into
-`lifecycle.on_destroy`: this module never imports them.
+state, its notifications, and a French LISEZMOI. The parts of the space (its
+audit trail, the DMP's documents, FHIR export and summary, and soon messages and
+agenda) add their files through the registry of `espace_sante.parts`, under the
+requester's export decision, which the policy works out once per archive: this
+module never imports them.
 """
 
 from __future__ import annotations
@@ -23,55 +24,52 @@ from datetime import date, datetime
 
 from django.core.files.base import File
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from espace_sante import crypto, integrity
-from espace_sante.labels import OUTCOME_LABELS, action_label, basis_label, role_label
-from espace_sante.models import ExportJob, Notification, Space
+from espace_sante import crypto, integrity, parts
+from espace_sante.models import ExportJob, Notification, Space, User
 from espace_sante.tracing import Actor, trace
 
-ExportPart = Callable[[Space], Iterable[tuple[str, bytes]]]
-StepCount = Callable[[Space], int]
 Progress = Callable[[int, int], None]
-_export_parts: list[tuple[ExportPart, StepCount | None]] = []
 
-# The files this module writes itself: LISEZMOI, identity, history, notifications.
-_OWN_FILES = 4
-
-
-def on_export(part: ExportPart, *, count: StepCount | None = None) -> None:
-    """Register a part of the space that adds files to the archive.
-
-    Called as part(space); it yields (path inside the archive, content) pairs,
-    for instance ("documents/compte-rendu.pdf", b"...") or ("dmp.fhir.json", b"...").
-    `count(space)`, when given, says how many files the part will yield, so that
-    the progress shown while the archive is built moves file by file; a part
-    without it counts as one step.
-    """
-    _export_parts.append((part, count))
+# The files this module writes itself: LISEZMOI, identity, notifications.
+_OWN_FILES = 3
 
 
-def count_steps(space: Space) -> int:
-    """How many files `build_archive` will write for `space` (its progress total)."""
-    return _OWN_FILES + sum(count(space) if count else 1 for _, count in _export_parts)
+class ExportRefused(Exception):
+    """The policy refuses the requester the full download of the space."""
 
 
-def build_archive(space: Space, progress: Progress | None = None) -> bytes:
-    """A ZIP of everything the space holds that its holder may take away, in memory."""
+def count_steps(space: Space, decision) -> int:
+    """How many files `build_archive` will write for `space` under `decision` (its progress
+    total)."""
+    return _OWN_FILES + parts.count_steps(space, decision)
+
+
+def build_archive(
+    space: Space, progress: Progress | None = None, *, requester: User | None = None
+) -> bytes:
+    """A ZIP of everything the space holds that `requester` may take away, in memory."""
     buffer = io.BytesIO()
-    write_archive(space, buffer, progress)
+    write_archive(space, buffer, progress, requester=requester)
     return buffer.getvalue()
 
 
-def write_archive(space: Space, sink, progress: Progress | None = None) -> None:
+def write_archive(
+    space: Space, sink, progress: Progress | None = None, *, requester: User | None = None
+) -> None:
     """Write the ZIP into `sink`, a binary file that need not seek (an encrypting writer).
 
-    `progress(done, total)` is called after each file written.
+    What goes in is what the policy's export decision for `requester` allows (None: the
+    system); every part receives that one decision. `progress(done, total)` is called
+    after each file written.
     """
+    decision = parts.export_decision(space, requester)
+    if not decision:
+        raise ExportRefused(getattr(decision, "reason", ""))
     now = timezone.now()
-    total = count_steps(space)
+    total = count_steps(space, decision)
     done = 0
 
     def step() -> None:
@@ -85,17 +83,16 @@ def write_archive(space: Space, sink, progress: Progress | None = None) -> None:
         for name, build in (
             ("LISEZMOI.txt", lambda: _readme(space, now)),
             ("identite.json", lambda: _identity(space, now)),
-            ("historique.csv", lambda: _history(space)),
             ("notifications.csv", lambda: _notifications(space)),
         ):
             archive.writestr(name, build())
             step()
-        for part, count in _export_parts:
-            for name, content in part(space):
+        for part, files in parts.export_files(space, decision):
+            for name, content in files:
                 archive.writestr(name, content)
-                if count is not None:
+                if part.export_steps is not None:
                     step()
-            if count is None:
+            if part.export_steps is None:
                 step()
 
 
@@ -121,7 +118,8 @@ def request_archive(*, space: Space, by: Actor) -> ExportJob:
         )
         if job is not None:
             return job
-        job = ExportJob.objects.create(space=space, requested_by=by.user, total=count_steps(space))
+        total = count_steps(space, parts.export_decision(space, by.user))
+        job = ExportJob.objects.create(space=space, requested_by=by.user, total=total)
         trace(actor=by, action="export_requested", space=space, target=job)
         # Robust: a broker that is down must not turn the saved request into an error
         # page; the beat sweep (`tasks.requeue_lost_tasks`) queues the job again.
@@ -174,7 +172,7 @@ def run_job(job_id: int) -> str:
         # hundreds of large documents is never held whole in memory, nor in clear on disk.
         with tempfile.TemporaryFile() as encrypted:
             writer = crypto.EncryptingWriter(encrypted, data_key, context=_job_context(job))
-            write_archive(job.space, writer, progress=progress)
+            write_archive(job.space, writer, progress=progress, requester=job.requested_by)
             writer.close()
             size = writer.tell()
             encrypted.seek(0)
@@ -256,7 +254,7 @@ def archive_filename(day: date | None = None) -> str:
     return f"mon-espace-sante-{(day or timezone.localdate()):%Y-%m-%d}.zip"
 
 
-def _iso(value: date | datetime | None) -> str | None:
+def iso(value: date | datetime | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -271,31 +269,31 @@ def _identity(space: Space, now: datetime) -> str:
             "nir": holder.nir,
             "nom_de_naissance": holder.last_name,
             "prenoms": holder.first_names,
-            "date_de_naissance": _iso(holder.birth_date),
+            "date_de_naissance": iso(holder.birth_date),
             "sexe": holder.sex,
             "numero_de_serie_carte_vitale": holder.carte_vitale_serial,
             "adresse_e_mail_de_contact": holder.email,
             "adresse_postale": holder.postal_address,
             "identifiant_de_connexion": holder.user.email if holder.user_id else None,
-            "date_de_deces": _iso(holder.death_date),
+            "date_de_deces": iso(holder.death_date),
         },
         "espace": {
             "identifiant": str(space.public_id),
             "etat": space.state,
             "etat_libelle": str(space.get_state_display()),
-            "cree_le": _iso(space.created_at),
-            "etat_change_le": _iso(space.state_changed_at),
-            "fin_du_delai_d_opposition": _iso(space.opposition_deadline),
-            "cloture_le": _iso(space.closed_at),
-            "archive_jusqu_au": _iso(space.retention_until),
-            "suppression_definitive_prevue_le": _iso(space.deletion_due_at),
+            "cree_le": iso(space.created_at),
+            "etat_change_le": iso(space.state_changed_at),
+            "fin_du_delai_d_opposition": iso(space.opposition_deadline),
+            "cloture_le": iso(space.closed_at),
+            "archive_jusqu_au": iso(space.retention_until),
+            "suppression_definitive_prevue_le": iso(space.deletion_due_at),
         },
-        "exporte_le": _iso(now),
+        "exporte_le": iso(now),
     }
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def _csv(header: list[str], rows: Iterable[list]) -> bytes:
+def csv_file(header: list[str], rows: Iterable[list]) -> bytes:
     # Semicolons and a BOM: the CSV opens as is in the spreadsheets used in France.
     text = io.StringIO()
     writer = csv.writer(text, delimiter=";")
@@ -304,48 +302,16 @@ def _csv(header: list[str], rows: Iterable[list]) -> bytes:
     return text.getvalue().encode("utf-8-sig")
 
 
-def _history(space: Space) -> bytes:
-    from acces.models import AuditEvent  # the trail lives in acces, which plugs into us
-
-    # As the trail page: events about documents hidden from the downloader stay out.
-    hidden = ["patient", "representatives"] if _has_representatives(space) else ["patient"]
-    events = (
-        AuditEvent.objects.filter(space=space)
-        .exclude(Q(detail__has_key="hidden_from") & Q(detail__hidden_from__in=hidden))
-        .order_by("occurred_at", "seq")
-        .values_list("occurred_at", "actor_label", "role", "basis", "action", "outcome")
-    )
-    return _csv(
-        ["date", "actor_label", "role", "basis", "action", "outcome"],
-        (
-            [
-                _iso(occurred_at),
-                actor_label,
-                role_label(role),
-                basis_label(basis) if basis else "",
-                action_label(action),
-                str(OUTCOME_LABELS.get(outcome, outcome)),
-            ]
-            for occurred_at, actor_label, role, basis, action, outcome in events.iterator()
-        ),
-    )
-
-
-def _has_representatives(space: Space) -> bool:
-    now = timezone.now()
-    return space.representatives.filter(since__lte=now).exclude(until__lte=now).exists()
-
-
 def _notifications(space: Space) -> bytes:
     notifications = (
         Notification.objects.filter(space=space)
         .order_by("created_at", "id")
         .values_list("created_at", "recipient__email", "address", "subject", "body", "read_at")
     )
-    return _csv(
+    return csv_file(
         ["date", "destinataire", "objet", "message", "lue_le"],
         (
-            [_iso(created_at), recipient or address, subject, body, _iso(read_at) or ""]
+            [iso(created_at), recipient or address, subject, body, iso(read_at) or ""]
             for created_at, recipient, address, subject, body, read_at in notifications.iterator()
         ),
     )
@@ -354,5 +320,11 @@ def _notifications(space: Space) -> bytes:
 def _readme(space: Space, now: datetime) -> str:
     return render_to_string(
         "espace_sante/export_readme.txt",
-        {"space": space, "holder": space.holder, "now": now, "extra_parts": bool(_export_parts)},
+        {
+            "space": space,
+            "holder": space.holder,
+            "now": now,
+            # The trail's historique.csv is described with this module's own files.
+            "extra_parts": any(p.export for p in parts.parts() if p.name != "trail"),
+        },
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from espace_sante import emails
+from espace_sante import emails, parts
 from espace_sante.identity import normalise_nir
 from espace_sante.models import (
     ContactChange,
@@ -333,26 +333,10 @@ def _notify_created(space_ids: list[int], *, now: datetime) -> None:
 
 # --- Activation and reactivation ---------------------------------------------------------
 
-ActivationHook = Callable[[Space], None]
-_activation_hooks: list[ActivationHook] = []
-
-
-def on_activation(hook: ActivationHook) -> None:
-    """Let another part (the DMP import) attach existing data when a space is activated."""
-    _activation_hooks.append(hook)
-
-
-ProfessionalContentCheck = Callable[[Space], bool]
-_professional_content_checks: list[ProfessionalContentCheck] = []
-
-
-def on_professional_content(check: ProfessionalContentCheck) -> None:
-    """Let a part (the DMP) say whether professionals already put something in a space."""
-    _professional_content_checks.append(check)
-
 
 def has_professional_content(space: Space) -> bool:
-    return any(check(space) for check in _professional_content_checks)
+    """Whether professionals already put something in a part of `space` (`parts`)."""
+    return parts.has_professional_content(space)
 
 
 UNCONFIRMED_EMAIL_ERROR = (
@@ -416,8 +400,7 @@ def activate(*, claim: Claim, email: str, password: str, by: Actor) -> User:
         user = open_account(space=_locked(space), email=email, password=password, by=by)
         _use(code)
         _attach_representations(space.holder, user)
-        for hook in _activation_hooks:
-            hook(space)
+        parts.on_activation(space)
     return user
 
 
@@ -457,8 +440,7 @@ def activate_for_minor(*, space: Space, code: str, by: Actor) -> Space:
             detail={"by": "legal_representative"},
         )
         _use(provisional)
-        for hook in _activation_hooks:
-            hook(space)
+        parts.on_activation(space)
         notify_space(
             space=space,
             template="legal_representative_activated",
@@ -706,19 +688,6 @@ def request_deletion(*, space: Space, by: Actor) -> Space:
     return space
 
 
-ContentDestroyer = Callable[..., None]
-_content_destroyers: list[ContentDestroyer] = []
-
-
-def on_destroy(destroyer: ContentDestroyer) -> None:
-    """Register how a part of the space (documents, messages…) destroys its content.
-
-    Called as destroyer(space, keep_occupational=bool) inside the destruction's
-    transaction; it must destroy the content's data keys and files.
-    """
-    _content_destroyers.append(destroyer)
-
-
 def destroy(*, space: Space, by: Actor) -> Space:
     """Destroy a closed space's content by destroying its keys and files.
 
@@ -738,8 +707,7 @@ def destroy(*, space: Space, by: Actor) -> Space:
             and space.occupational_retention_until > today
             and not space.deletion_due_at
         )
-        for destroyer in _content_destroyers:
-            destroyer(space, keep_occupational=keep_occupational)
+        parts.destroy(space, keep_occupational=keep_occupational)
         from espace_sante.export import shred_job
 
         for job in space.export_jobs.select_related("data_key"):

@@ -216,12 +216,31 @@ def test_download_is_an_attachment_decrypted_and_traced(client):
     document = make_document(space)
     sign_in(client, space.holder.user)
     response = client.get(_url("download", document))
-    assert response.content == PDF_BYTES
+    assert response.getvalue() == PDF_BYTES  # streamed: see the test below
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["X-Content-Type-Options"] == "nosniff"
     assert AuditEvent.objects.filter(
         space=space, action="view_document", target_id=str(document.public_id)
     ).exists()
+
+
+def test_download_streams_the_decrypted_content_in_chunks(client):
+    from espace_sante import crypto
+
+    space = factories.SpaceFactory()
+    data = PDF_BYTES + b"0" * (2 * crypto.STREAM_CHUNK + 10)  # three chunks
+    document = make_document(space, data=data)
+    sign_in(client, space.holder.user)
+    response = client.get(_url("download", document))
+    assert response.streaming
+    chunks = list(response.streaming_content)
+    assert len([c for c in chunks if c]) == 3
+    assert max(len(chunk) for chunk in chunks) == crypto.STREAM_CHUNK
+    assert b"".join(chunks) == data
+    assert response["Content-Length"] == str(len(data))
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
 
 
 def test_another_patient_cannot_download_and_the_refusal_is_traced(client):
@@ -372,7 +391,7 @@ def test_a_professionals_first_document_read_of_the_day_is_told_to_the_patient(
     document = make_document(relation.space, title="Radio du genou")
     sign_in(client, relation.professional.user)
     with django_capture_on_commit_callbacks(execute=True):
-        assert client.get(_url("download", document)).content == PDF_BYTES
+        assert client.get(_url("download", document)).getvalue() == PDF_BYTES
         client.get(_url("download", document))
     told = Notification.objects.filter(recipient=relation.space.holder.user, kind="space_accessed")
     assert told.count() == 1

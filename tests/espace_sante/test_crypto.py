@@ -127,3 +127,69 @@ def test_a_stream_cut_reordered_or_moved_does_not_decrypt(attack):
         context = b"another archive"
     with pytest.raises(crypto.DecryptionError):
         b"".join(crypto.decrypt_stream(io.BytesIO(stream), data_key, context=context))
+
+
+# --- decrypt_chunks: a ciphertext of `encrypt`, sent in chunks ------------------------------
+
+
+class _Trickle(io.BytesIO):
+    """A file that returns at most `step` bytes per read, as a network storage may."""
+
+    def __init__(self, data, step):
+        super().__init__(data)
+        self.step = step
+
+    def read(self, size=-1):
+        return super().read(self.step if size < 0 else min(size, self.step))
+
+
+@pytest.mark.parametrize("length", [0, 1, 15, 16, 17, 64, 100, 1000])
+@pytest.mark.parametrize("step", [1, 7, 4096])
+def test_chunks_decrypt_to_the_plaintext_in_blocks_of_the_chunk_size(length, step):
+    data_key = crypto.new_data_key()
+    plaintext = os.urandom(length)
+    blob = crypto.encrypt(plaintext, data_key, context=b"doc:1")
+    chunks = list(
+        crypto.decrypt_chunks(
+            lambda: _Trickle(blob, step), data_key, context=b"doc:1", chunk_size=16
+        )
+    )
+    assert b"".join(chunks) == plaintext
+    assert chunks and all(len(chunk) <= 16 for chunk in chunks)
+
+
+@pytest.mark.parametrize("where", [0, 1, 13, 40, -1])
+def test_an_altered_ciphertext_raises_before_the_first_chunk(where):
+    data_key = crypto.new_data_key()
+    blob = bytearray(crypto.encrypt(b"x" * 64, data_key, context=b"doc:1"))
+    blob[where] ^= 1
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt_chunks(lambda: io.BytesIO(bytes(blob)), data_key, context=b"doc:1")
+
+
+def test_a_ciphertext_changed_between_the_passes_stops_before_the_changed_block():
+    data_key = crypto.new_data_key()
+    plaintext = b"a" * 16 + b"b" * 16 + b"c" * 16
+    blob = crypto.encrypt(plaintext, data_key, context=b"doc:1")
+    changed = bytearray(blob)
+    changed[1 + 12 + 20] ^= 1  # in the second block of ciphertext
+    opened = iter([blob, bytes(changed)])
+    chunks = crypto.decrypt_chunks(
+        lambda: io.BytesIO(next(opened)), data_key, context=b"doc:1", chunk_size=16
+    )
+    assert next(chunks) == b"a" * 16
+    with pytest.raises(crypto.DecryptionError):
+        next(chunks)
+
+
+def test_a_nonce_changed_between_the_passes_yields_nothing():
+    data_key = crypto.new_data_key()
+    blob = crypto.encrypt(b"a" * 32, data_key, context=b"doc:1")
+    changed = bytearray(blob)
+    changed[3] ^= 1
+    opened = iter([blob, bytes(changed)])
+    chunks = crypto.decrypt_chunks(
+        lambda: io.BytesIO(next(opened)), data_key, context=b"doc:1", chunk_size=16
+    )
+    with pytest.raises(crypto.DecryptionError):
+        next(chunks)

@@ -501,13 +501,13 @@ def test_an_expired_archive_is_shredded_and_no_longer_downloadable(
 def test_a_failed_build_is_shown_and_can_be_asked_again(
     client, patient_space, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from espace_sante import export
+    from espace_sante import parts
 
-    def broken(space):
+    def broken(space, decision):
         raise RuntimeError("disque plein")
         yield  # pragma: no cover
 
-    monkeypatch.setattr(export, "_export_parts", [(broken, None)])
+    monkeypatch.setattr(parts, "_parts", {"broken": parts.Part("broken", "Cassée", export=broken)})
     sign_in(client, patient_space.holder.user)
     # The failure is the task's: the request that asked still answers (a redirect).
     _prepare_archive(client, patient_space, django_capture_on_commit_callbacks)
@@ -560,9 +560,10 @@ def test_closure_page_leads_to_the_archive_and_back(
 
 
 def test_export_registry_adds_other_parts_files(client, patient_space, monkeypatch):
-    from espace_sante import export
+    from espace_sante import export, parts
 
-    monkeypatch.setattr(export, "_export_parts", [(lambda space: [("dmp/test.txt", b"dmp")], None)])
+    dmp = parts.Part("dmp", "DMP", export=lambda space, decision: [("dmp/test.txt", b"dmp")])
+    monkeypatch.setattr(parts, "_parts", {"dmp": dmp})
     archive = zipfile.ZipFile(io.BytesIO(export.build_archive(patient_space)))
     assert archive.read("dmp/test.txt") == b"dmp"
 

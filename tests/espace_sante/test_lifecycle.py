@@ -272,19 +272,25 @@ def test_archive_is_destroyed_after_ten_years_and_not_before():
         lifecycle.reactivate(space=space, by=SYSTEM)
 
 
-def test_early_deletion_is_carried_out_within_three_months():
+def _register_part(monkeypatch, destroy):
+    """A stand-in part that only destroys, registered for one test (the registry restored)."""
+    from espace_sante import parts
+
+    part = parts.Part(name="test", label="Test", destroy=destroy)
+    monkeypatch.setitem(parts._parts, "test", part)
+
+
+def test_early_deletion_is_carried_out_within_three_months(monkeypatch):
     destroyed_parts = []
-    lifecycle.on_destroy(
-        lambda space, keep_occupational: destroyed_parts.append((space.pk, keep_occupational))
+    _register_part(
+        monkeypatch,
+        lambda space, keep_occupational: destroyed_parts.append((space.pk, keep_occupational)),
     )
-    try:
-        space = lifecycle.request_deletion(space=factories.SpaceFactory(), by=SYSTEM)
-        assert space.state == Space.State.CLOSED
-        assert space.deletion_due_at <= timezone.now() + timedelta(days=92)
-        with time_machine.travel(timezone.now() + timedelta(days=91)):
-            assert lifecycle.destroy_due() == 1
-    finally:
-        lifecycle._content_destroyers.pop()
+    space = lifecycle.request_deletion(space=factories.SpaceFactory(), by=SYSTEM)
+    assert space.state == Space.State.CLOSED
+    assert space.deletion_due_at <= timezone.now() + timedelta(days=92)
+    with time_machine.travel(timezone.now() + timedelta(days=91)):
+        assert lifecycle.destroy_due() == 1
     assert _reload(space).state == Space.State.DESTROYED
     assert destroyed_parts == [(space.pk, False)]
 
@@ -312,21 +318,18 @@ def test_death_keeps_the_archive_ten_years_from_the_death():
     assert space.retention_until == date(2030, 3, 1)
 
 
-def test_occupational_part_outlives_the_general_archive():
+def test_occupational_part_outlives_the_general_archive(monkeypatch):
     calls = []
-    lifecycle.on_destroy(lambda space, keep_occupational: calls.append(keep_occupational))
-    try:
-        space = lifecycle.close(space=factories.SpaceFactory(), by=SYSTEM)
-        far = timezone.localdate().replace(year=timezone.localdate().year + 40)
-        Space.objects.filter(pk=space.pk).update(occupational_retention_until=far)
-        with time_machine.travel(timezone.now() + timedelta(days=365 * 10 + 5)):
-            assert lifecycle.destroy_due() == 1
-        space = _reload(space)
-        assert space.state == Space.State.CLOSED and space.retention_until == far
-        with time_machine.travel(timezone.now() + timedelta(days=365 * 40 + 15)):
-            assert lifecycle.destroy_due() == 1
-    finally:
-        lifecycle._content_destroyers.pop()
+    _register_part(monkeypatch, lambda space, keep_occupational: calls.append(keep_occupational))
+    space = lifecycle.close(space=factories.SpaceFactory(), by=SYSTEM)
+    far = timezone.localdate().replace(year=timezone.localdate().year + 40)
+    Space.objects.filter(pk=space.pk).update(occupational_retention_until=far)
+    with time_machine.travel(timezone.now() + timedelta(days=365 * 10 + 5)):
+        assert lifecycle.destroy_due() == 1
+    space = _reload(space)
+    assert space.state == Space.State.CLOSED and space.retention_until == far
+    with time_machine.travel(timezone.now() + timedelta(days=365 * 40 + 15)):
+        assert lifecycle.destroy_due() == 1
     assert calls == [True, False]
     assert _reload(space).state == Space.State.DESTROYED
 
