@@ -44,9 +44,7 @@ def care_team(space: Space) -> QuerySet[CareRelation]:
 
 def representatives(space: Space) -> QuerySet[LegalRepresentative]:
     now = timezone.now()
-    return (
-        space.representatives.filter(since__lte=now).exclude(until__lte=now).select_related("user")
-    )
+    return space.representatives.current(now).select_related("user")
 
 
 def history(space: Space) -> QuerySet[AuditEvent]:
@@ -130,9 +128,7 @@ def recent_patients(user: User) -> list[Space]:
         )
         .values("space_id")
     )
-    blocked = Block.objects.filter(professional__user=user, lifted_at__isnull=True).values(
-        "space_id"
-    )
+    blocked = Block.objects.active().filter(professional__user=user).values("space_id")
     spaces = (
         Space.objects.filter(pk__in=list(last_seen))
         .filter(
