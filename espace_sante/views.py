@@ -24,14 +24,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
-from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from acces import audit, selectors
 from acces.access import space_view, trace_refusal
 from acces.models import AuditEvent
 from acces.policy import Action, Basis
-from espace_sante import auth, export, forms, labels, lifecycle, notifications
+from espace_sante import assurance, auth, export, forms, labels, lifecycle, notifications
 from espace_sante.context_processors import ACCESSIBILITY_STATUS
 from espace_sante.forms import TokenForm
 from espace_sante.models import ExportJob, Notification, Space, SpaceError, User
@@ -134,7 +133,7 @@ def verify(request):
                 detail={"device": device.persistent_id.split("/")[0]} if device else {},
             )
         if device is not None:
-            otp_login(request, device)
+            assurance.second_factor_passed(request, device)
             messages.success(request, _("Connexion réussie."))
             return redirect(_safe_next(request, auth.home_url_for(user)))
         if throttled:
@@ -204,7 +203,7 @@ def totp_setup(request):
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
                 audit.record(actor=Actor.from_request(request), action="totp_enrolled")
-            otp_login(request, device)
+            assurance.second_factor_passed(request, device)
             messages.success(request, _("Votre application d'authentification est enregistrée."))
             return redirect(auth.home_url_for(user))
         form.add_error(
