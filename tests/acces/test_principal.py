@@ -143,7 +143,7 @@ def test_a_target_that_does_not_say_its_part_is_refused(space):
         def __init__(self, space):
             self.space = space
 
-    assert decide(space.holder.user, Action.VIEW_SPACE, Unknown(space)).reason == ("unknown_target")
+    assert decide(space.holder.user, Action.VIEW_SPACE, Unknown(space)).reason == "unknown_target"
 
 
 def test_the_patient_may_add_only_the_types_the_policy_lets_them(space):
@@ -179,6 +179,6 @@ def test_declaring_consent_is_decided_by_the_policy(space):
     not_found = ConsentDeclaration(space=space, found_by_search=False)
     assert decide(nurse.user, Action.DECLARE_CONSENT, found).basis == Basis.CARE_TEAM
     assert decide(nurse.user, Action.DECLARE_CONSENT, not_found).reason == "not_searched"
-    assert decide(space.holder.user, Action.DECLARE_CONSENT, found).reason == ("action_not_allowed")
+    assert decide(space.holder.user, Action.DECLARE_CONSENT, found).reason == "action_not_allowed"
     occupational = factories.ProfessionalFactory(specialty="medecine_travail")
     assert decide(occupational.user, Action.DECLARE_CONSENT, found).basis == Basis.OCCUPATIONAL
