@@ -501,6 +501,31 @@ def spaces_visible_to(actor: Principal | User) -> Q:
     return Q(pk__in=[])
 
 
+def spaces_open_in_emergency_to(actor: Principal | User) -> Q:
+    """A filter on Space: the open spaces `actor` holds a live emergency access to, while
+    the patient allows its mode and has not blocked them, as `_emergency_basis` counts it
+    (`spaces_visible_to` lists relations only)."""
+    principal = principal_of(actor)
+    user = principal.user
+    if user is None or not decide_without_space(principal, Action.VIEW_SPACE):
+        return Q(pk__in=[])
+    defaults = Q(space__access_settings__isnull=True)
+    emergency = (
+        EmergencyAccess.objects.filter(professional__user=user, expires_at__gt=timezone.now())
+        .filter(
+            Q(mode=EmergencyAccess.Mode.BREAK_GLASS)
+            & (defaults | Q(space__access_settings__emergency_access=True))
+            | Q(mode=EmergencyAccess.Mode.SAMU)
+            & (defaults | Q(space__access_settings__samu_access=True))
+        )
+        .values("space_id")
+    )
+    blocked = Block.objects.active().filter(professional__user=user).values("space_id")
+    return Q(pk__in=emergency, state__in=[Space.State.CREATED, Space.State.ACTIVE]) & ~Q(
+        pk__in=blocked
+    )
+
+
 def decide_without_space(principal: Principal, action: Action) -> bool:
     """What holds for `action` whatever the space: the sign-in's level, the app's scopes."""
     user = principal.user
