@@ -20,7 +20,11 @@ The rules (DESIGN.md, rule 1):
   their author, or in an emergency unless the patient masked them from
   emergencies too; the occupational physician sees and feeds only the
   occupational-health part, which no other professional sees;
-- CPAM agents, administrators and anyone else never see medical content.
+- a professional declares consent only for a space found by an exact search, and
+  opens an emergency access only in a mode their profession allows and the
+  patient left on; a patient adds only the document types a patient may add;
+- CPAM agents, administrators and anyone else never see medical content;
+- each action needs a sign-in of some assurance (`ACTION_ASSURANCE`).
 """
 
 from __future__ import annotations
