@@ -10,7 +10,7 @@ from django.db import transaction
 from django.http import Http404
 
 from acces.models import AuditEvent
-from acces.policy import Action, Decision
+from acces.policy import Action, Decision, Principal
 from acces.services import check_and_trace
 from espace_sante.models import Space
 from espace_sante.tracing import Actor, trace
@@ -35,7 +35,9 @@ def get_space_for(request, public_id, action: Action) -> tuple[Space, Decision]:
                 detail={"reason": "not_found"},
             )
         raise Http404("Espace introuvable")
-    decision = check_and_trace(actor=actor, space=space, action=action)
+    decision = check_and_trace(
+        actor=actor, space=space, action=action, principal=Principal.from_request(request)
+    )
     if not decision:
         raise PermissionDenied("Accès refusé")
     return space, decision

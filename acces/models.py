@@ -112,6 +112,12 @@ class Professional(models.Model):
         return f"{prefix}{self.user.get_full_name()} — {label}"
 
 
+class CareRelationQuerySet(models.QuerySet):
+    def live(self):
+        """Relations not ended (whether they open the space now is the policy's business)."""
+        return self.filter(ended_at__isnull=True)
+
+
 class CareRelation(models.Model):
     """Why a professional may see a space: attending physician, authorisation, care team."""
 
@@ -132,6 +138,8 @@ class CareRelation(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     # When the professional declared that the patient consented (care team, occupational).
     consent_declared_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CareRelationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("relation de soins")
@@ -177,6 +185,12 @@ class AccessSettings(models.Model):
         return f"Réglages d'accès {self.pk}"
 
 
+class BlockQuerySet(models.QuerySet):
+    def active(self):
+        """Blocks in force: not lifted."""
+        return self.filter(lifted_at__isnull=True)
+
+
 class Block(models.Model):
     """A professional the patient blocked: a block beats every other basis."""
 
@@ -184,6 +198,8 @@ class Block(models.Model):
     professional = models.ForeignKey(Professional, on_delete=models.CASCADE, related_name="blocks")
     created_at = models.DateTimeField(default=timezone.now)
     lifted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BlockQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("professionnel bloqué")

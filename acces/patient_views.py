@@ -106,7 +106,8 @@ def access_page(request, space: Space):
             "space": space,
             "relations": relations,
             "attending": next((r for r in relations if r.basis == "attending"), None),
-            "blocks": Block.objects.filter(space=space, lifted_at__isnull=True)
+            "blocks": Block.objects.active()
+            .filter(space=space)
             .select_related("professional__user")
             .order_by("-created_at"),
             "emergencies": EmergencyAccess.objects.filter(space=space)
@@ -122,9 +123,7 @@ def access_page(request, space: Space):
             ),
             "search": search,
             "results": results,
-            "blocked_ids": {
-                b.professional_id for b in Block.objects.filter(space=space, lifted_at__isnull=True)
-            },
+            "blocked_ids": {b.professional_id for b in Block.objects.active().filter(space=space)},
         },
     )
 
@@ -175,8 +174,9 @@ def designate(request, space: Space):
 def revoke(request, space: Space, relation_id: int):
     """Withdraw one basis (confirmation first: the professional loses access at once)."""
     relation = (
-        CareRelation.objects.select_related("professional__user")
-        .filter(space=space, pk=relation_id, ended_at__isnull=True)
+        CareRelation.objects.live()
+        .select_related("professional__user")
+        .filter(space=space, pk=relation_id)
         .first()
     )
     if relation is None:
@@ -227,8 +227,9 @@ def block(request, space: Space, rpps: str):
 @space_view(Action.MANAGE_ACCESS)
 def unblock(request, space: Space):
     blocked = (
-        Block.objects.select_related("professional__user")
-        .filter(space=space, pk=_int(request.POST.get("block")), lifted_at__isnull=True)
+        Block.objects.active()
+        .select_related("professional__user")
+        .filter(space=space, pk=_int(request.POST.get("block")))
         .first()
     )
     if blocked is None:

@@ -1,9 +1,12 @@
 """The single access policy: every read or write of a patient's data asks `decide`.
 
-The policy decides on what a target tells it (its space; for a document its
-type code, category, confidentiality flags and author) and never imports the
-apps that own those targets. For lists it returns a filter that the database
-applies in one query (`spaces_visible_to`, `documents_visible_to`).
+It decides for a principal (`acces.principal`): a person, at the assurance level
+their sign-in reached, or an app acting for a person within the scopes they
+granted, never beyond what the person may do. It decides on what a target tells
+it (`acces.targets`: its space, its part; for a document its type code, category,
+confidentiality flags and author) and never imports the apps that own those
+targets. For lists it returns a filter that the database applies in one query
+(`spaces_visible_to`, `documents_visible_to`).
 
 The rules (DESIGN.md, rule 1):
 - the holder, and a minor's legal representatives, see everything but what a
@@ -17,22 +20,38 @@ The rules (DESIGN.md, rule 1):
   their author, or in an emergency unless the patient masked them from
   emergencies too; the occupational physician sees and feeds only the
   occupational-health part, which no other professional sees;
-- CPAM agents, administrators and anyone else never see medical content.
+- a professional declares consent only for a space found by an exact search, and
+  opens an emergency access only in a mode their profession allows and the
+  patient left on; a patient adds only the document types a patient may add;
+- CPAM agents, administrators and anyone else never see medical content;
+- each action needs a sign-in of some assurance (`ACTION_ASSURANCE`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from acces import matrix
 from acces.models import AccessSettings, Block, CareRelation, EmergencyAccess, Professional
+from acces.principal import Principal, principal_of
+from acces.targets import (
+    DOCUMENT_PART,
+    ConsentDeclaration,
+    EmergencyRequest,
+    NewDocument,
+    part_of,
+)
 from espace_sante import labels
-from espace_sante.models import Space, User
+from espace_sante.assurance import AssuranceLevel, required_level
+from espace_sante.models import LegalRepresentative, Space, User
+
+__all__ = ["ConsentDeclaration", "EmergencyRequest", "NewDocument", "Principal"]
 
 OCCUPATIONAL_CATEGORY = "occupational"
 
@@ -51,6 +70,8 @@ class Action(StrEnum):
     ADD_OWN_DOCUMENT = "add_own_document"  # the patient's own, from the patient's pages
     MANAGE_DOCUMENT = "manage_document"
     ANNOUNCE_DOCUMENT = "announce_document"
+    OPEN_EMERGENCY = "open_emergency"  # on an `EmergencyRequest`: break the glass, the SAMU's
+    DECLARE_CONSENT = "declare_consent"  # on a `ConsentDeclaration`: join the care team
 
 
 class Basis(StrEnum):
@@ -90,6 +111,55 @@ SAMU_SPECIALTY = "medecine_urgence"
 OCCUPATIONAL_SPECIALTY = "medecine_travail"
 
 
+# What an app or a professional's software may do for the person, scope by scope (SMART
+# on FHIR names). A placeholder the catalogue fills: an action no granted scope covers is
+# refused, and never beyond what the person may do themself.
+APP_SCOPES: dict[str, frozenset[Action]] = {
+    "patient/Patient.read": frozenset({Action.VIEW_SPACE}),
+    "patient/DocumentReference.read": frozenset({Action.VIEW_SPACE, Action.VIEW_DOCUMENT}),
+    "patient/DocumentReference.write": frozenset({Action.VIEW_SPACE, Action.ADD_OWN_DOCUMENT}),
+    "patient/AllergyIntolerance.read": frozenset({Action.VIEW_SPACE, Action.VIEW_PROFILE}),
+    "user/DocumentReference.read": frozenset({Action.VIEW_SPACE, Action.VIEW_DOCUMENT}),
+    "user/DocumentReference.write": frozenset({Action.VIEW_SPACE, Action.ADD_DOCUMENT}),
+}
+
+# The sign-in each action needs: everything on a space needs the second factor; opening
+# an emergency access and declaring consent the strong one (TOTP, Pro Santé Connect).
+# Whatever the action, a professional or staff member needs the level of their kind
+# (`espace_sante.assurance.required_level`).
+ACTION_ASSURANCE: dict[Action, AssuranceLevel] = {
+    **dict.fromkeys(Action, AssuranceLevel.EMAIL_CODE),
+    Action.OPEN_EMERGENCY: AssuranceLevel.TOTP,
+    Action.DECLARE_CONSENT: AssuranceLevel.TOTP,
+}
+
+
+def required_assurance(user: User, action: Action) -> AssuranceLevel:
+    return max(ACTION_ASSURANCE.get(action, AssuranceLevel.EMAIL_CODE), required_level(user))
+
+
+# Why a refusal, in the words shown to whoever was refused (the reason code goes to the trail).
+REFUSALS = {
+    "space_not_open": _("Ce dossier n'est pas accessible."),
+    "blocked": _("Le patient ne vous a pas autorisé à accéder à son dossier."),
+    "not_searched": _("Recherchez d'abord le patient."),
+    "emergency_access_off": _("Le patient n'autorise pas l'accès en urgence à son dossier."),
+    "samu_access_off": _("Le patient n'autorise pas l'accès du SAMU à son dossier."),
+    "not_a_regulating_physician": _("Cet accès est réservé aux médecins régulateurs du SAMU."),
+    "profession_may_not_break_glass": _("Votre profession ne permet pas l'accès en urgence."),
+    "type_reserved_to_professionals": _(
+        "Ce type de document est réservé aux professionnels de santé."
+    ),
+    "assurance_too_low": _(
+        "Cette action demande une connexion plus sûre : confirmez votre connexion avec votre "
+        "second facteur (code reçu par e-mail, application d'authentification) ou Pro Santé "
+        "Connect."
+    ),
+    "scope_not_granted": _("Cette application n'a pas reçu l'autorisation de faire cela."),
+    "default": _("Ce dossier n'est pas accessible."),
+}
+
+
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
@@ -99,9 +169,18 @@ class Decision:
     professional_id: int | None = None
     profession: str = ""
     sees_masked: bool = False
+    # The app or software that acted for the person, when one did (its client id).
+    app_id: str = ""
 
     def __bool__(self) -> bool:
         return self.allowed
+
+    @property
+    def message(self) -> str:
+        """The refusal in French, for the person refused ("" when allowed)."""
+        if self.allowed:
+            return ""
+        return str(REFUSALS.get(self.reason, REFUSALS["default"]))
 
 
 DENY_NOT_OPEN = Decision(False, reason="space_not_open")
@@ -111,52 +190,63 @@ DENY_BLOCKED = Decision(False, reason="blocked")
 DENY_ACTION = Decision(False, reason="action_not_allowed")
 DENY_HIDDEN = Decision(False, reason="document_hidden")
 DENY_TYPE = Decision(False, reason="document_type_not_allowed")
+DENY_RESERVED_TYPE = Decision(False, reason="type_reserved_to_professionals")
+DENY_NOT_SEARCHED = Decision(False, reason="not_searched")
+DENY_ASSURANCE = Decision(False, reason="assurance_too_low")
+DENY_TARGET = Decision(False, reason="unknown_target")
 
 
 def space_of(target: Any) -> Space:
     return target if isinstance(target, Space) else target.space
 
 
-def decide(actor: User | None, action: Action, target: Any) -> Decision:
+def decide(actor: Principal | User | None, action: Action, target: Any) -> Decision:
     """Allowed or denied, with the basis, for `actor` doing `action` on `target`.
 
-    `target` is a space, or anything of a space that says what it is: a document
-    (type_code, category, masked, invisible_to_*, author_professional_id), or a
-    document about to be added (`NewDocument`).
+    `actor` is a `Principal` (a bare User is taken as a principal acting themself).
+    `target` is a space, or anything of a space that tells its part (`acces.targets`):
+    a document, a document about to be added (`NewDocument`), an emergency access or
+    a consent about to be declared (`EmergencyRequest`, `ConsentDeclaration`).
     """
-    if actor is None or not actor.is_authenticated:
+    principal = principal_of(actor)
+    user = principal.user
+    if user is None or not user.is_authenticated:
         return DENY_ANONYMOUS
-    space = space_of(target)
-    if actor.kind == User.Kind.PATIENT:
-        decision = _decide_for_patient(actor, action, space)
-    elif actor.kind == User.Kind.PROFESSIONAL:
-        decision = _decide_for_professional(actor, action, space)
+    part = part_of(target)
+    if not part:
+        return DENY_TARGET  # a target must say what it is: nothing is decided on a guess
+    if user.kind == User.Kind.PATIENT:
+        decision = _decide_for_patient(user, action, space_of(target))
+    elif user.kind == User.Kind.PROFESSIONAL:
+        decision = _decide_for_professional(user, action, space_of(target), target)
     else:
         # CPAM agents, administrators, the State, insurers, employers: never medical content.
-        return DENY_NO_BASIS
-    if decision and _is_document(target):
-        return decide_on_document(decision, target, action=action)
+        decision = DENY_NO_BASIS
+    if decision and part == DOCUMENT_PART:
+        decision = decide_on_document(decision, target, action=action)
+    if decision and principal.assurance < required_assurance(user, action):
+        # The person may, but their sign-in did not prove it strongly enough for this.
+        decision = replace(DENY_ASSURANCE, basis=decision.basis)
+    if principal.is_app:
+        decision = _within_scopes(principal, action, decision)
     return decision
 
 
-@dataclass(frozen=True)
-class NewDocument:
-    """What the policy needs to know of a document before it exists (ADD_DOCUMENT)."""
-
-    space: Space
-    type_code: str
-    category: str
-
-
-def _is_document(target: Any) -> bool:
-    return hasattr(target, "type_code") and hasattr(target, "category")
+def _within_scopes(principal: Principal, action: Action, decision: Decision) -> Decision:
+    """An app does what the person may do, and of that only what a granted scope covers."""
+    decision = replace(decision, app_id=principal.app_id)
+    if not decision:
+        return decision
+    if any(action in APP_SCOPES.get(scope, ()) for scope in principal.scopes):
+        return decision
+    return replace(decision, allowed=False, reason="scope_not_granted", sees_masked=False)
 
 
 def decide_on_document(decision: Decision, document: Any, *, action: Action) -> Decision:
     """What a document's type, flags and author add to an allowed decision on its space."""
     if decision.basis in PATIENT_BASES:
         if isinstance(document, NewDocument):
-            return decision
+            return decision if document.patient_may_add else DENY_RESERVED_TYPE
         if document.invisible_to_patient:
             return DENY_HIDDEN
         if decision.basis == Basis.LEGAL_REPRESENTATIVE and document.invisible_to_representatives:
@@ -205,7 +295,7 @@ def documents_visible_to(decision: Decision) -> Q:
 def _decide_for_patient(actor: User, action: Action, space: Space) -> Decision:
     if space.state == Space.State.DESTROYED:
         return DENY_NOT_OPEN
-    if action == Action.ANNOUNCE_DOCUMENT:
+    if action in (Action.ANNOUNCE_DOCUMENT, Action.OPEN_EMERGENCY, Action.DECLARE_CONSENT):
         return DENY_ACTION
     if (
         action
@@ -220,11 +310,7 @@ def _decide_for_patient(actor: User, action: Action, space: Space) -> Decision:
         return DENY_NOT_OPEN
     if space.holder.user_id == actor.pk:
         return Decision(True, Basis.HOLDER)
-    now = timezone.now()
-    represents = space.representatives.filter(user=actor, since__lte=now).filter(
-        Q(until__isnull=True) | Q(until__gt=now)
-    )
-    if represents.exists():
+    if space.representatives.current().filter(user=actor).exists():
         return Decision(True, Basis.LEGAL_REPRESENTATIVE)
     return DENY_NO_BASIS
 
@@ -236,16 +322,22 @@ def professional_of(actor: User) -> Professional | None:
         return None
 
 
-def _decide_for_professional(actor: User, action: Action, space: Space) -> Decision:
+def _decide_for_professional(actor: User, action: Action, space: Space, target: Any) -> Decision:
+    professional = professional_of(actor)
+    if action == Action.DECLARE_CONSENT:
+        if professional is None or not isinstance(target, ConsentDeclaration):
+            return DENY_ACTION
+        return _decide_consent(professional, space, target)
     if not space.is_open:
         return DENY_NOT_OPEN
-    professional = professional_of(actor)
     if professional is None:
         return DENY_NO_BASIS
-    if Block.objects.filter(
-        space=space, professional=professional, lifted_at__isnull=True
-    ).exists():
+    if _blocked(space, professional):
         return DENY_BLOCKED
+    if action == Action.OPEN_EMERGENCY:
+        if not isinstance(target, EmergencyRequest):
+            return DENY_ACTION
+        return _decide_emergency(professional, space, target.mode)
     basis = _relation_basis(space, professional) or _emergency_basis(space, professional)
     if basis is None:
         return DENY_NO_BASIS
@@ -264,11 +356,53 @@ def _decide_for_professional(actor: User, action: Action, space: Space) -> Decis
     )
 
 
+def _blocked(space: Space, professional: Professional) -> bool:
+    return Block.objects.active().filter(space=space, professional=professional).exists()
+
+
+def _as(professional: Professional, basis: Basis) -> Decision:
+    return Decision(
+        True, basis, professional_id=professional.pk, profession=professional.profession
+    )
+
+
+def _decide_consent(
+    professional: Professional, space: Space, declaration: ConsentDeclaration
+) -> Decision:
+    """Declaring that the patient consented: only for a space found by an exact search,
+    open, and whose patient did not block the professional. They join as care team (the
+    occupational physician as such, for the occupational-health part only)."""
+    if not declaration.found_by_search:
+        return DENY_NOT_SEARCHED
+    if not space.is_open:
+        return DENY_NOT_OPEN
+    if _blocked(space, professional):
+        return DENY_BLOCKED
+    occupational = professional.specialty == OCCUPATIONAL_SPECIALTY
+    return _as(professional, Basis.OCCUPATIONAL if occupational else Basis.CARE_TEAM)
+
+
+def _decide_emergency(professional: Professional, space: Space, mode: str) -> Decision:
+    """Opening an emergency access of `mode` (the space is open, no block: checked before)."""
+    settings = emergency_settings(space)
+    if mode == EmergencyAccess.Mode.SAMU:
+        if professional.specialty != SAMU_SPECIALTY:
+            return Decision(False, reason="not_a_regulating_physician")
+        if not settings.samu_access:
+            return Decision(False, reason="samu_access_off")
+        return _as(professional, Basis.SAMU)
+    if EmergencyAccess.Mode.BREAK_GLASS not in emergency_modes_for(professional):
+        return Decision(False, reason="profession_may_not_break_glass")
+    if not settings.emergency_access:
+        return Decision(False, reason="emergency_access_off")
+    return _as(professional, Basis.EMERGENCY)
+
+
 def _relation_basis(space: Space, professional: Professional) -> Basis | None:
     bases = set(
-        CareRelation.objects.filter(
-            space=space, professional=professional, ended_at__isnull=True
-        ).values_list("basis", flat=True)
+        CareRelation.objects.live()
+        .filter(space=space, professional=professional)
+        .values_list("basis", flat=True)
     )
     if professional.specialty == OCCUPATIONAL_SPECIALTY:
         # The occupational physician acts as such only: never through another basis.
@@ -286,7 +420,7 @@ def relations_in_force(space: Space) -> Q:
     for an occupational physician, and she counts through it only. (While the space is not
     open these relations open nothing either; the pages say so beside the list.)
     """
-    blocked = Block.objects.filter(space=space, lifted_at__isnull=True).values("professional_id")
+    blocked = Block.objects.active().filter(space=space).values("professional_id")
     occupational = Q(professional__specialty=OCCUPATIONAL_SPECIALTY)
     return (
         Q(space=space, ended_at__isnull=True)
@@ -323,29 +457,10 @@ def emergency_settings(space: Space) -> AccessSettings:
         return AccessSettings(space=space)
 
 
-def may_open_emergency_access(professional: Professional, space: Space, mode: str) -> str:
-    """Why `professional` may not open an emergency access of `mode` on `space` ("" if they may)."""
-    if not space.is_open:
-        return "space_not_open"
-    if Block.objects.filter(
-        space=space, professional=professional, lifted_at__isnull=True
-    ).exists():
-        return "blocked"
-    settings = emergency_settings(space)
-    if mode == EmergencyAccess.Mode.SAMU:
-        if professional.specialty != SAMU_SPECIALTY:
-            return "not_a_regulating_physician"
-        return "" if settings.samu_access else "samu_access_off"
-    if professional.profession not in BREAK_GLASS_PROFESSIONS:
-        return "profession_may_not_break_glass"
-    if professional.specialty == OCCUPATIONAL_SPECIALTY:
-        return "profession_may_not_break_glass"
-    return "" if settings.emergency_access else "emergency_access_off"
-
-
 def emergency_modes_for(professional: Professional) -> list[str]:
     """The emergency accesses `professional` may ever open, whatever the space: what the pro
-    portal offers them (the space's switches and blocks are checked when they ask)."""
+    portal offers them (the space's switches and blocks are decided when they ask,
+    `Action.OPEN_EMERGENCY`)."""
     modes = []
     if professional.specialty == SAMU_SPECIALTY:
         modes.append(EmergencyAccess.Mode.SAMU)
@@ -357,24 +472,24 @@ def emergency_modes_for(professional: Professional) -> list[str]:
     return modes
 
 
-def spaces_visible_to(actor: User) -> Q:
+def spaces_visible_to(actor: Principal | User) -> Q:
     """A filter on Space giving every space `actor` may view, for list pages."""
+    principal = principal_of(actor)
+    actor = principal.user
+    nothing = Q(pk__in=[])
+    if actor is None or not decide_without_space(principal, Action.VIEW_SPACE):
+        return nothing
     if actor.kind == User.Kind.PATIENT:
-        now = timezone.now()
+        represented = LegalRepresentative.objects.current().filter(user=actor)
         return ~Q(state=Space.State.DESTROYED) & (
-            Q(holder__user=actor)
-            | Q(
-                representatives__user=actor,
-                representatives__since__lte=now,
-            )
-            & (Q(representatives__until__isnull=True) | Q(representatives__until__gt=now))
+            Q(holder__user=actor) | Q(pk__in=represented.values("space_id"))
         )
     if actor.kind == User.Kind.PROFESSIONAL:
         professional = professional_of(actor)
         if professional is None:
             return Q(pk__in=[])
         open_states = [Space.State.CREATED, Space.State.ACTIVE]
-        blocked = Block.objects.filter(professional=professional, lifted_at__isnull=True)
+        blocked = Block.objects.active().filter(professional=professional)
         # The bases `_relation_basis` counts for this professional, and no other: a relation
         # left from a former specialty (the directory changes it) opens nothing.
         if professional.specialty == OCCUPATIONAL_SPECIALTY:
@@ -404,9 +519,43 @@ def export_decision(space: Space, requester: User | None) -> Decision:
         if not allowed:
             return allowed
     now = timezone.now()
-    representatives = space.representatives.filter(since__lte=now).filter(
-        Q(until__isnull=True) | Q(until__gt=now)
-    )
-    if representatives.exists():
+    if space.representatives.current(now).exists():
         return Decision(True, Basis.LEGAL_REPRESENTATIVE)
     return Decision(True, Basis.HOLDER)
+
+
+def spaces_open_in_emergency_to(actor: Principal | User) -> Q:
+    """A filter on Space: the open spaces `actor` holds a live emergency access to, while
+    the patient allows its mode and has not blocked them, as `_emergency_basis` counts it
+    (`spaces_visible_to` lists relations only)."""
+    principal = principal_of(actor)
+    user = principal.user
+    if user is None or not decide_without_space(principal, Action.VIEW_SPACE):
+        return Q(pk__in=[])
+    defaults = Q(space__access_settings__isnull=True)
+    emergency = (
+        EmergencyAccess.objects.filter(professional__user=user, expires_at__gt=timezone.now())
+        .filter(
+            Q(mode=EmergencyAccess.Mode.BREAK_GLASS)
+            & (defaults | Q(space__access_settings__emergency_access=True))
+            | Q(mode=EmergencyAccess.Mode.SAMU)
+            & (defaults | Q(space__access_settings__samu_access=True))
+        )
+        .values("space_id")
+    )
+    blocked = Block.objects.active().filter(professional__user=user).values("space_id")
+    return Q(pk__in=emergency, state__in=[Space.State.CREATED, Space.State.ACTIVE]) & ~Q(
+        pk__in=blocked
+    )
+
+
+def decide_without_space(principal: Principal, action: Action) -> bool:
+    """What holds for `action` whatever the space: the sign-in's level, the app's scopes."""
+    user = principal.user
+    if user is None or not user.is_authenticated:
+        return False
+    if principal.assurance < required_assurance(user, action):
+        return False
+    return not principal.is_app or any(
+        action in APP_SCOPES.get(scope, ()) for scope in principal.scopes
+    )

@@ -3,8 +3,14 @@
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from acces.models import AuditEvent, Block, CareRelation, EmergencyAccess
-from acces.policy import Basis, Decision, relations_in_force, spaces_visible_to
+from acces.models import AuditEvent, CareRelation
+from acces.policy import (
+    Basis,
+    Decision,
+    relations_in_force,
+    spaces_open_in_emergency_to,
+    spaces_visible_to,
+)
 from espace_sante.models import LegalRepresentative, Space, User
 
 # How far back "my recent patients" looks, in the professional's own trail.
@@ -44,9 +50,7 @@ def care_team(space: Space) -> QuerySet[CareRelation]:
 
 def representatives(space: Space) -> QuerySet[LegalRepresentative]:
     now = timezone.now()
-    return (
-        space.representatives.filter(since__lte=now).exclude(until__lte=now).select_related("user")
-    )
+    return space.representatives.current(now).select_related("user")
 
 
 def history(space: Space) -> QuerySet[AuditEvent]:
@@ -116,30 +120,9 @@ def recent_patients(user: User) -> list[Space]:
         last_seen.setdefault(space_id, occurred_at)
     if not last_seen:
         return []
-    now = timezone.now()
-    # A live emergency access counts only while the patient allows its mode and has not
-    # blocked the professional, as in `policy._emergency_basis`.
-    defaults = Q(space__access_settings__isnull=True)
-    emergency = (
-        EmergencyAccess.objects.filter(professional__user=user, expires_at__gt=now)
-        .filter(
-            Q(mode=EmergencyAccess.Mode.BREAK_GLASS)
-            & (defaults | Q(space__access_settings__emergency_access=True))
-            | Q(mode=EmergencyAccess.Mode.SAMU)
-            & (defaults | Q(space__access_settings__samu_access=True))
-        )
-        .values("space_id")
-    )
-    blocked = Block.objects.filter(professional__user=user, lifted_at__isnull=True).values(
-        "space_id"
-    )
     spaces = (
         Space.objects.filter(pk__in=list(last_seen))
-        .filter(
-            spaces_visible_to(user)
-            | Q(pk__in=emergency, state__in=[Space.State.CREATED, Space.State.ACTIVE])
-            & ~Q(pk__in=blocked)
-        )
+        .filter(spaces_visible_to(user) | spaces_open_in_emergency_to(user))
         .select_related("holder")
         .distinct()
     )

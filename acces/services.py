@@ -20,10 +20,12 @@ from acces.models import (
 from acces.policy import (
     OCCUPATIONAL_SPECIALTY,
     Action,
+    ConsentDeclaration,
     Decision,
+    EmergencyRequest,
+    Principal,
     decide,
     emergency_settings,
-    may_open_emergency_access,
 )
 from espace_sante.identity import normalise_nir
 from espace_sante.models import Patient, Space, User
@@ -48,15 +50,24 @@ def _start_of_today():
     return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def check_and_trace(*, actor: Actor, space: Space, action: Action, target: Any = None) -> Decision:
+def check_and_trace(
+    *,
+    actor: Actor,
+    space: Space,
+    action: Action,
+    target: Any = None,
+    principal: Principal | None = None,
+) -> Decision:
     """Ask the policy, write the audit event, and tell the patient of a professional's access.
 
     `target` is what is read or changed in the space (a document…), the space itself
-    by default. The patient hears of a professional's first access of the day, not of
+    by default. `principal` is who the policy decides for (from the request: the level
+    of the sign-in; an app acting for the person); by default `actor`'s user acting
+    themself. The patient hears of a professional's first access of the day, not of
     every click.
     """
     target = space if target is None else target
-    decision = decide(actor.user, action, target)
+    decision = decide(principal or Principal.of_user(actor.user), action, target)
     with transaction.atomic():
         first_today = (
             decision.allowed
@@ -162,8 +173,9 @@ def designate_attending_physician(
     if is_blocked(space, professional):
         raise AccessError("Ce médecin est bloqué : débloquez-le d'abord.")
     current = (
-        CareRelation.objects.select_for_update()
-        .filter(space=space, basis=CareRelation.Basis.ATTENDING, ended_at__isnull=True)
+        CareRelation.objects.live()
+        .select_for_update()
+        .filter(space=space, basis=CareRelation.Basis.ATTENDING)
         .first()
     )
     if current is not None and current.professional_id == professional.pk:
@@ -197,8 +209,8 @@ def grant_access(
     """Record that `professional` may see `space` as authorised by the patient or care team."""
     if basis not in (CareRelation.Basis.AUTHORISED, CareRelation.Basis.CARE_TEAM):
         raise AccessError("Base d'accès inconnue.")
-    relation, created = CareRelation.objects.get_or_create(
-        space=space, professional=professional, basis=basis, ended_at__isnull=True
+    relation, created = CareRelation.objects.live().get_or_create(
+        space=space, professional=professional, basis=basis
     )
     if created:
         trace(
@@ -266,18 +278,14 @@ def revoke(*, relation: CareRelation, by: Actor) -> CareRelation:
 
 
 def is_blocked(space: Space, professional: Professional) -> bool:
-    return Block.objects.filter(
-        space=space, professional=professional, lifted_at__isnull=True
-    ).exists()
+    return Block.objects.active().filter(space=space, professional=professional).exists()
 
 
 @transaction.atomic
 def block(*, space: Space, professional: Professional, by: Actor) -> Block:
     """Block a professional: whatever else holds, they see nothing while the block lasts."""
     _check_open(space)
-    current = Block.objects.filter(
-        space=space, professional=professional, lifted_at__isnull=True
-    ).first()
+    current = Block.objects.active().filter(space=space, professional=professional).first()
     if current is not None:
         return current
     blocked = Block.objects.create(space=space, professional=professional)
@@ -377,25 +385,30 @@ def find_space(*, actor: Actor, nir: str, last_name: str, birth_date) -> Space |
     return space if found else None
 
 
-def declare_consent(*, space: Space, professional: Professional, by: Actor) -> CareRelation:
+def declare_consent(
+    *, space: Space, professional: Professional, by: Actor, found_by_search: bool = True
+) -> CareRelation:
     """The professional declares that the patient consented: they join the care team.
 
-    The occupational physician joins as such, for the occupational-health part only.
-    A refusal is traced (in its own transaction, so raising does not undo the trace).
+    The policy decides (`Action.DECLARE_CONSENT`); the pro portal says whether this
+    session found the space by an exact search. The occupational physician joins as
+    such, for the occupational-health part only. A refusal of a professional the
+    patient blocked is traced (in its own transaction, so raising does not undo it).
     """
-    if not space.is_open:
-        raise AccessError("Ce dossier n'est pas accessible.")
-    if is_blocked(space, professional):
-        with transaction.atomic():
-            trace(
-                actor=by,
-                action="consent_declared",
-                space=space,
-                target=space,
-                outcome=AuditEvent.Outcome.DENIED,
-                detail={"reason": "blocked"},
-            )
-        raise AccessError("Le patient ne vous a pas autorisé à accéder à son dossier.")
+    declaration = ConsentDeclaration(space=space, found_by_search=found_by_search)
+    decision = decide(professional.user, Action.DECLARE_CONSENT, declaration)
+    if not decision:
+        if decision.reason == "blocked":
+            with transaction.atomic():
+                trace(
+                    actor=by,
+                    action="consent_declared",
+                    space=space,
+                    target=space,
+                    outcome=AuditEvent.Outcome.DENIED,
+                    detail={"reason": decision.reason},
+                )
+        raise AccessError(decision.message)
     with transaction.atomic():
         return _join(space=space, professional=professional, by=by)
 
@@ -414,11 +427,10 @@ def _join(*, space: Space, professional: Professional, by: Actor) -> CareRelatio
         .values_list("ended_at", flat=True)
         .first()
     )
-    relation, created = CareRelation.objects.get_or_create(
+    relation, created = CareRelation.objects.live().get_or_create(
         space=space,
         professional=professional,
         basis=basis,
-        ended_at__isnull=True,
         defaults={"consent_declared_at": timezone.now()},
     )
     if created:
@@ -476,8 +488,8 @@ def open_emergency_access(
         raise AccessError(
             "Décrivez la situation d'urgence qui justifie l'accès (10 caractères au moins)."
         )
-    refusal = may_open_emergency_access(professional, space, mode)
-    if refusal:
+    decision = decide(professional.user, Action.OPEN_EMERGENCY, EmergencyRequest(space, mode))
+    if not decision:
         with transaction.atomic():
             trace(
                 actor=by,
@@ -485,9 +497,9 @@ def open_emergency_access(
                 space=space,
                 target=space,
                 outcome=AuditEvent.Outcome.DENIED,
-                detail={"reason": refusal},
+                detail={"reason": decision.reason},
             )
-        raise AccessError(EMERGENCY_REFUSALS.get(refusal, EMERGENCY_REFUSALS["default"]))
+        raise AccessError(decision.message)
     with transaction.atomic():
         return _open(space=space, professional=professional, mode=mode, reason=reason, by=by)
 
@@ -522,16 +534,6 @@ def _open(*, space: Space, professional: Professional, mode: str, reason: str, b
         link=reverse("espace_sante:history", args=[space.public_id]),
     )
     return access
-
-
-EMERGENCY_REFUSALS = {
-    "emergency_access_off": "Le patient n'autorise pas l'accès en urgence à son dossier.",
-    "samu_access_off": "Le patient n'autorise pas l'accès du SAMU à son dossier.",
-    "blocked": "Le patient ne vous a pas autorisé à accéder à son dossier.",
-    "not_a_regulating_physician": "Cet accès est réservé aux médecins régulateurs du SAMU.",
-    "profession_may_not_break_glass": "Votre profession ne permet pas l'accès en urgence.",
-    "default": "Ce dossier n'est pas accessible.",
-}
 
 
 def live_emergency_access(space: Space, professional: Professional) -> EmergencyAccess | None:

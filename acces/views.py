@@ -13,7 +13,7 @@ from acces import selectors, services
 from acces.access import get_space_for, trace_refusal
 from acces.decorators import professional_required
 from acces.models import EmergencyAccess
-from acces.policy import BASIS_LABELS, Action, Basis, decide
+from acces.policy import BASIS_LABELS, Action, Basis, ConsentDeclaration, Principal, decide
 from acces.pro_forms import ConsentForm, EmergencyForm, PatientIdentityForm
 from espace_sante.models import Space
 from espace_sante.tracing import Actor
@@ -76,7 +76,7 @@ def find_patient(request):
                 )
             else:
                 _remember_found(request, space)
-                if decide(request.user, Action.VIEW_SPACE, space):
+                if decide(Principal.from_request(request), Action.VIEW_SPACE, space):
                     return redirect("pro:patient", space_id=space.public_id)
                 return redirect("pro:consent", space_id=space.public_id)
     return render(request, "acces/pro/find.html", {"form": form})
@@ -85,10 +85,13 @@ def find_patient(request):
 @professional_required
 def consent(request, space_id):
     """Before a first access, the professional declares that the patient consented."""
+    principal = Principal.from_request(request)
     space = Space.objects.select_related("holder").filter(public_id=space_id).first()
     found = str(space_id) in request.session.get(FOUND_SESSION_KEY, [])
-    current = decide(request.user, Action.VIEW_SPACE, space) if space else None
-    if space is None or not (found or current):
+    current = decide(principal, Action.VIEW_SPACE, space) if space else None
+    declaration = ConsentDeclaration(space=space, found_by_search=found) if space else None
+    eligible = decide(principal, Action.DECLARE_CONSENT, declaration) if space else None
+    if not current and (eligible is None or eligible.reason == "not_searched"):
         # Only a space found by an exact search opens the consent: an id alone proves nothing.
         # The patient's trail says when it was a professional they blocked who tried.
         blocked = current is not None and current.reason == "blocked"
@@ -111,6 +114,7 @@ def consent(request, space_id):
                 space=space,
                 professional=request.user.professional,
                 by=Actor.from_request(request),
+                found_by_search=found,
             )
         except services.AccessError as error:
             return render(
@@ -160,7 +164,9 @@ def patient(request, space_id):
             "decision": decision,
             "emergency": emergency,
             "care_team": selectors.care_team(space),
-            "may_view_profile": bool(decide(request.user, Action.VIEW_PROFILE, space)),
+            "may_view_profile": bool(
+                decide(Principal.from_request(request), Action.VIEW_PROFILE, space)
+            ),
         },
     )
 

@@ -547,6 +547,7 @@ def signed_in(user, device):
     client.force_login(user, backend="allauth.account.auth_backends.AuthenticationBackend")
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session["assurance_level"] = 30 if device.persistent_id.startswith("otp_totp.") else 20
     session.save()
     return client
 

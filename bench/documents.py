@@ -164,6 +164,7 @@ def main() -> None:
             client.force_login(user, backend="allauth.account.auth_backends.AuthenticationBackend")
             session = client.session
             session[DEVICE_ID_SESSION_KEY] = email_device(user).persistent_id
+            session["assurance_level"] = 20  # the email code (espace_sante.assurance)
             session.save()
             page_url = f"/espace/{space.public_id}/documents/"
             for _ in range(20):

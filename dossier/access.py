@@ -10,7 +10,7 @@ from django.db import transaction
 from django.http import Http404
 
 from acces.models import AuditEvent
-from acces.policy import Action
+from acces.policy import Action, Principal
 from acces.services import check_and_trace
 from dossier.models import Document
 from espace_sante.tracing import Actor, trace
@@ -38,7 +38,13 @@ def get_document_for(request, space_id, document_id, action: Action) -> Document
                 detail={"reason": "not_found"},
             )
         raise Http404("Document introuvable")
-    decision = check_and_trace(actor=actor, space=document.space, action=action, target=document)
+    decision = check_and_trace(
+        actor=actor,
+        space=document.space,
+        action=action,
+        target=document,
+        principal=Principal.from_request(request),
+    )
     if not decision:
         raise PermissionDenied("Accès refusé")
     request.access = decision

@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from acces.targets import DOCUMENT_PART
+
 
 class Category(models.TextChoices):
     PRESCRIPTIONS = "prescriptions", _("Ordonnances et dispensations")
@@ -46,6 +48,9 @@ class DocumentType(models.Model):
 
 class Document(models.Model):
     """One document of a DMP, its file encrypted at rest under its own data key."""
+
+    # The part of the space the policy reads it as (`acces.targets.DocumentTarget`).
+    part = DOCUMENT_PART
 
     class Source(models.TextChoices):
         PATIENT = "patient", _("Ajouté par le patient")

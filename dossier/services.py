@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from acces.models import Professional
-from acces.policy import Decision, documents_visible_to
+from acces.policy import Action, Decision, NewDocument, decide, documents_visible_to
 from dossier.models import Category, Document, DocumentType
 from dossier.validation import RejectedFile, sniff
 from espace_sante import crypto, integrity
@@ -90,8 +90,17 @@ def add_document(
         raise DocumentError(
             "Un professionnel de santé ajoute ses documents depuis l'espace professionnel."
         )
-    if author_professional is None and not doc_type.patient_may_add and not imported:
-        raise DocumentError("Ce type de document est réservé aux professionnels de santé.")
+    if author_professional is None and not imported:
+        # The patient's own: the policy says whether a patient may add this type.
+        new = NewDocument(
+            space=space,
+            type_code=doc_type.code,
+            category=doc_type.category,
+            patient_may_add=doc_type.patient_may_add,
+        )
+        decision = decide(by.user, Action.ADD_OWN_DOCUMENT, new)
+        if not decision:
+            raise DocumentError(decision.message)
     if author_professional is None and invisible_to_patient:
         raise DocumentError("Seul un professionnel peut rendre un document invisible du patient.")
     if replaces is not None and (replaces.space_id != space.pk or not replaces.is_current):

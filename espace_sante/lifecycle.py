@@ -412,10 +412,7 @@ def activate_for_minor(*, space: Space, code: str, by: Actor) -> Space:
 
     The code is checked like any claim (wrong tries count, one message for every failure).
     """
-    now = timezone.now()
-    represents = space.representatives.filter(user=by.user, since__lte=now).filter(
-        Q(until__isnull=True) | Q(until__gt=now)
-    )
+    represents = space.representatives.current().filter(user=by.user)
     if by.user is None or not represents.exists():
         raise SpaceError("Seul un représentant légal de l'enfant peut activer son espace.")
     if space.holder.age_on(timezone.localdate()) >= 18:
@@ -810,13 +807,13 @@ def hand_over_adults(*, today: date | None = None) -> int:
         holder__birth_date__lte=adult_born_before,
         handed_over_at__isnull=True,
         representatives__isnull=False,
-    ).filter(Q(representatives__until__isnull=True) | Q(representatives__until__gt=timezone.now()))
+    ).filter(pk__in=LegalRepresentative.objects.not_ended().values("space_id"))
     count = 0
     for space in _each(due.distinct()):
         with transaction.atomic():
             space = _locked(space)
             now = timezone.now()
-            space.representatives.filter(Q(until__isnull=True) | Q(until__gt=now)).update(until=now)
+            space.representatives.not_ended(now).update(until=now)
             space.handed_over_at = now
             space.save(update_fields=["handed_over_at"])
             trace(actor=Actor.system(), action="space_handed_over", space=space, target=space)

@@ -6,6 +6,8 @@ from django.db import DatabaseError, connections
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from espace_sante import assurance
+
 logger = logging.getLogger(__name__)
 
 # Reachable while signed in with the password only (the second factor is pending).
@@ -19,10 +21,10 @@ _OPEN_PREFIXES = (
 
 
 class SecondFactorRequiredMiddleware:
-    """No page past sign-in until the second factor is verified.
+    """No page past sign-in until the sign-in reached the level its kind needs.
 
-    Professionals and staff must have verified with a TOTP device, patients
-    with their email code or their optional TOTP.
+    Professionals and staff need the strong factor (TOTP, or an identity provider such
+    as Pro Santé Connect), patients at least their email code (`espace_sante.assurance`).
     """
 
     def __init__(self, get_response):
@@ -32,19 +34,11 @@ class SecondFactorRequiredMiddleware:
         user = request.user
         if (
             user.is_authenticated
-            and not self._verified(user)
             and not request.path.startswith(_OPEN_PREFIXES)
+            and not assurance.has_required_level(request)
         ):
             return redirect(f"{reverse('espace_sante:verify')}?next={request.get_full_path()}")
         return self.get_response(request)
-
-    @staticmethod
-    def _verified(user) -> bool:
-        if not user.is_verified():
-            return False
-        if user.needs_totp:
-            return user.otp_device.persistent_id.startswith("otp_totp.")
-        return True
 
 
 class SessionMiddleware(DjangoSessionMiddleware):

@@ -291,6 +291,18 @@ class Space(models.Model):
         return self.state in {self.State.CREATED, self.State.ACTIVE}
 
 
+class LegalRepresentativeQuerySet(models.QuerySet):
+    def current(self, now=None):
+        """Representatives who manage the space now: started, and not ended."""
+        now = now or timezone.now()
+        return self.filter(since__lte=now).exclude(until__lte=now)
+
+    def not_ended(self, now=None):
+        """Representatives whose representation has not ended (started or still to start)."""
+        now = now or timezone.now()
+        return self.exclude(until__lte=now)
+
+
 class LegalRepresentative(models.Model):
     """A parent or guardian who manages a minor's space with their own account."""
 
@@ -305,6 +317,8 @@ class LegalRepresentative(models.Model):
     )
     since = models.DateTimeField(default=timezone.now)
     until = models.DateTimeField(null=True, blank=True)
+
+    objects = LegalRepresentativeQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("représentant légal")

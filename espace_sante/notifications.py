@@ -78,12 +78,9 @@ def notify_space(
 
 
 def recipients_of(space: Space) -> list[User]:
-    now = timezone.now()
     users = list(
         User.objects.filter(
-            Q(patient__space=space)
-            | Q(represented__space=space, represented__since__lte=now)
-            & (Q(represented__until__isnull=True) | Q(represented__until__gt=now)),
+            Q(patient__space=space) | Q(pk__in=space.representatives.current().values("user_id")),
             is_active=True,
         ).distinct()
     )

@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django_otp import DEVICE_ID_SESSION_KEY
 
+from espace_sante import assurance
 from espace_sante.auth import email_device
 from tests import factories
 
@@ -63,6 +64,11 @@ def sign_in(client, user, device=None):
         )
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[assurance.LEVEL_SESSION_KEY] = int(
+        assurance.AssuranceLevel.TOTP
+        if device.persistent_id.startswith("otp_totp.")
+        else assurance.AssuranceLevel.EMAIL_CODE
+    )
     session.save()
     return client
 

@@ -14,10 +14,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from espace_sante import auth
+from espace_sante import assurance, auth
 from espace_sante.forms import TokenForm
 from espace_sante.tracing import Actor, trace
 
@@ -70,7 +69,7 @@ def verify(request):
                 detail={"device": device.persistent_id.split("/")[0]} if device else {},
             )
         if device is not None:
-            otp_login(request, device)
+            assurance.second_factor_passed(request, device)
             messages.success(request, _("Connexion réussie."))
             return redirect(_safe_next(request, auth.home_url_for(user)))
         if throttled:
@@ -140,7 +139,7 @@ def totp_setup(request):
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
                 trace(actor=Actor.from_request(request), action="totp_enrolled")
-            otp_login(request, device)
+            assurance.second_factor_passed(request, device)
             messages.success(request, _("Votre application d'authentification est enregistrée."))
             return redirect(auth.home_url_for(user))
         form.add_error(
