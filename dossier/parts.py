@@ -4,14 +4,15 @@
   DMP (its profile and the DocumentReferences that point at those files), in the full
   download; the documents are crypto-shredded at destruction, and a document that a
   professional added makes the space one that opens only at a confirmed email.
-- "profile": the printable summary of the medical profile in the full download.
+- "profile": the printable summary of the medical profile in the full download; every
+  row of the profile (and its history) is deleted at destruction.
 """
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from dossier import fhir, services, summary
+from dossier import fhir, profile_services, services, summary
 from espace_sante.parts import Part
 
 
@@ -35,4 +36,5 @@ PROFILE = Part(
     label=_("Profil médical"),
     export=summary.export_summary,
     export_steps=lambda space, decision: 1,
+    destroy=profile_services.destroy_profile,
 )

@@ -179,3 +179,26 @@ def remove_entry(*, entry: models.Model, by: Actor) -> None:
         by=by,
     )
     entry.delete()
+
+
+# Every row of a space's medical profile: its history, each repeating part, the single row.
+PROFILE_MODELS: tuple[type[models.Model], ...] = (
+    ProfileChange,
+    *(part.model for part in ENTRY_PARTS.values()),
+    MedicalProfile,
+)
+
+
+def destroy_profile(space: Space, *, keep_occupational: bool) -> int:
+    """Delete every row of the space's medical profile (the "profile" part's `destroy`,
+    `dossier.parts`): one DELETE per model, whatever the profile's size.
+
+    The profile holds nothing of the occupational-health part: it goes even when
+    `keep_occupational` is true. Its fields are not encrypted, so deleting the rows
+    is the whole destruction; only the audit trail keeps a trace.
+    """
+    deleted = 0
+    for model in PROFILE_MODELS:
+        count, _by_model = model.objects.filter(space=space).delete()
+        deleted += count
+    return deleted
