@@ -31,8 +31,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from acces import audit
+from acces.actions import AccessAction
 from acces.models import AuditEvent, DocumentAccessRule, Professional
-from espace_sante import lifecycle
+from espace_sante import actions, lifecycle
 from espace_sante.admin import FrenchTitlesMixin, IdentitySearchMixin
 from espace_sante.forms import CloseForm as PatientCloseForm
 from espace_sante.french import de
@@ -40,28 +41,6 @@ from espace_sante.models import LegalRepresentative, Space, SpaceError, User
 from espace_sante.tracing import Actor
 
 # --- The lifecycle history -----------------------------------------------------------------
-
-# The audit actions an agent may read on a space: its lifecycle, nothing about care.
-LIFECYCLE_ACTIONS = {
-    "space_announced": _("Annonce de la création de l'espace"),
-    "space_created": _("Création de l'espace (fin du délai d'opposition)"),
-    "space_activated": _("Activation de l'espace"),
-    "space_opposed": _("Opposition à la création de l'espace"),
-    "space_closed": _("Clôture de l'espace"),
-    "space_reactivated": _("Réactivation de l'espace"),
-    "space_suspended": _("Suspension (suspicion de fraude)"),
-    "space_suspension_lifted": _("Levée de la suspension"),
-    "space_destroyed": _("Destruction de l'espace"),
-    "space_content_destroyed": _("Destruction du contenu (volet santé au travail conservé)"),
-    "space_handed_over": _("Remise de l'espace au titulaire devenu majeur"),
-    "deletion_requested": _("Demande de suppression définitive"),
-    "death_recorded": _("Enregistrement du décès du titulaire"),
-    "code_issued": _("Émission d'un code provisoire"),
-    "code_requested": _("Demande d'un nouveau code provisoire"),
-    "legal_representative_added": _("Ajout d'un représentant légal"),
-    "contact_changed": _("Modification des coordonnées par un agent"),
-    "account_refused": _("Ouverture du compte refusée (adresse e-mail non confirmée)"),
-}
 
 ROLE_LABELS = {
     **{kind.value: kind.label for kind in User.Kind},
@@ -97,9 +76,11 @@ def lifecycle_history(space: Space) -> list[HistoryRow]:
     Only whitelisted details are shown: states, channel, due date, and the reason of
     the action (chosen from a list, or typed by an agent under a warning to write
     nothing about health; a patient's own closing reason is one of their form's choices).
+    The actions an agent may read are those their vocabulary words for agents.
     """
+    agent_wording = {member.value: member.agent_label for member in actions.agent_actions()}
     events = (
-        AuditEvent.objects.filter(space=space, action__in=LIFECYCLE_ACTIONS)
+        AuditEvent.objects.filter(space=space, action__in=agent_wording)
         .order_by("-occurred_at", "-seq")
         .only("occurred_at", "actor_label", "role", "action", "outcome", "detail")
     )
@@ -108,7 +89,7 @@ def lifecycle_history(space: Space) -> list[HistoryRow]:
             occurred_at=event.occurred_at,
             actor_label=event.actor_label,
             role=str(ROLE_LABELS.get(event.role, event.role)),
-            action=str(LIFECYCLE_ACTIONS[event.action]),
+            action=str(agent_wording[event.action]),
             outcome=event.get_outcome_display(),
             remarks=_remarks(event.detail or {}),
         )
@@ -724,21 +705,21 @@ class DocumentAccessRuleAdmin(FrenchTitlesMixin, admin.ModelAdmin):
             if change:
                 before = {field: form.initial.get(field) for field in self.fields}
                 super().save_model(request, obj, form, change)
-                _trace_rule(request, "matrix_rule_changed", obj, before=before)
+                _trace_rule(request, AccessAction.MATRIX_RULE_CHANGED, obj, before=before)
             else:
                 super().save_model(request, obj, form, change)
-                _trace_rule(request, "matrix_rule_added", obj)
+                _trace_rule(request, AccessAction.MATRIX_RULE_ADDED, obj)
 
     def delete_model(self, request, obj):
         with transaction.atomic():
-            _trace_rule(request, "matrix_rule_removed", obj)
+            _trace_rule(request, AccessAction.MATRIX_RULE_REMOVED, obj)
             super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         # The changelist's "delete selected" action: one trace per rule removed.
         with transaction.atomic():
             for rule in queryset:
-                _trace_rule(request, "matrix_rule_removed", rule)
+                _trace_rule(request, AccessAction.MATRIX_RULE_REMOVED, rule)
             super().delete_queryset(request, queryset)
 
 

@@ -8,6 +8,9 @@ class AccesConfig(AppConfig):
 
     def ready(self):
         from acces import audit, signals  # noqa: F401
+        from acces.actions import AccessAction
+        from espace_sante import actions
         from espace_sante.tracing import register_recorder
 
         register_recorder(audit.record, audit.record_many)
+        actions.register(AccessAction)

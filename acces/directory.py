@@ -37,6 +37,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from acces import audit
+from acces.actions import AccessAction
 from acces.models import Profession, Professional, Specialty, normalise, words
 from acces.validators import validate_rpps
 from espace_sante.csvfile import read_rows
@@ -59,7 +60,6 @@ REQUIRED_COLUMNS = ("rpps", "nom", "prenom", "profession")
 _COLUMN_ALIASES = {"prenoms": "prenom", "lieu_d_exercice": "lieu_exercice", "ville": "commune"}
 BATCH_SIZE = 5000
 PLACEHOLDER_DOMAIN = "annuaire.invalid"  # RFC 2606: `.invalid` never delivers
-ACTION = "professionals_imported"
 _NAME_MAX = 150
 _PRACTICE_NAME_MAX = Professional._meta.get_field("practice_name").max_length
 _TOWN_MAX = Professional._meta.get_field("practice_town").max_length
@@ -451,7 +451,12 @@ def _write_batch(
         }
         if source:
             detail["source"] = source
-        audit.record(actor=by, action=ACTION, target=("acces.professional", ""), detail=detail)
+        audit.record(
+            actor=by,
+            action=AccessAction.PROFESSIONALS_IMPORTED,
+            target=("acces.professional", ""),
+            detail=detail,
+        )
     return len(to_create), len(to_update), unchanged, rejected
 
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from acces import audit
+from acces.actions import AccessAction
 from acces.models import (
     AccessSettings,
     AuditEvent,
@@ -121,7 +122,7 @@ def register_professional(
     )
     professional.full_clean()
     professional.save()
-    audit.record(actor=by, action="professional_registered", target=professional)
+    audit.record(actor=by, action=AccessAction.PROFESSIONAL_REGISTERED, target=professional)
     return professional
 
 
@@ -148,7 +149,7 @@ def create_agent(*, email: str, first_name: str, last_name: str, password: str, 
     user.full_clean()
     user.save()
     user.groups.add(agent_group())
-    audit.record(actor=by, action="agent_created", target=user)
+    audit.record(actor=by, action=AccessAction.AGENT_CREATED, target=user)
     return user
 
 
@@ -176,7 +177,7 @@ def designate_attending_physician(
     )
     audit.record(
         actor=by,
-        action="designate_attending",
+        action=AccessAction.DESIGNATE_ATTENDING,
         space=space,
         target=relation,
         detail={"professional": professional.rpps},
@@ -203,7 +204,7 @@ def grant_access(
     if created:
         audit.record(
             actor=by,
-            action=f"grant_{basis}",
+            action=AccessAction.grant(basis),
             space=space,
             target=relation,
             detail={"professional": professional.rpps},
@@ -255,7 +256,7 @@ def revoke(*, relation: CareRelation, by: Actor) -> CareRelation:
         relation.save(update_fields=["ended_at"])
         audit.record(
             actor=by,
-            action="access_revoked",
+            action=AccessAction.ACCESS_REVOKED,
             space=relation.space,
             target=relation,
             basis=relation.basis,
@@ -283,7 +284,7 @@ def block(*, space: Space, professional: Professional, by: Actor) -> Block:
     blocked = Block.objects.create(space=space, professional=professional)
     audit.record(
         actor=by,
-        action="professional_blocked",
+        action=AccessAction.PROFESSIONAL_BLOCKED,
         space=space,
         target=blocked,
         detail={"professional": professional.rpps},
@@ -299,7 +300,7 @@ def unblock(*, blocked: Block, by: Actor) -> Block:
         blocked.save(update_fields=["lifted_at"])
         audit.record(
             actor=by,
-            action="professional_unblocked",
+            action=AccessAction.PROFESSIONAL_UNBLOCKED,
             space=blocked.space,
             target=blocked,
             detail={"professional": blocked.professional.rpps},
@@ -338,7 +339,7 @@ def set_emergency_settings(
     settings.save()
     audit.record(
         actor=by,
-        action="emergency_settings_changed",
+        action=AccessAction.EMERGENCY_SETTINGS_CHANGED,
         space=space,
         target=settings,
         detail=changed,
@@ -368,7 +369,7 @@ def find_space(*, actor: Actor, nir: str, last_name: str, birth_date) -> Space |
     with transaction.atomic():
         audit.record(
             actor=actor,
-            action="patient_search",
+            action=AccessAction.PATIENT_SEARCH,
             space=space if found else None,
             target=("espace_sante.space", space.public_id if found else ""),
             outcome=AuditEvent.Outcome.ALLOWED if found else AuditEvent.Outcome.DENIED,
@@ -389,7 +390,7 @@ def declare_consent(*, space: Space, professional: Professional, by: Actor) -> C
         with transaction.atomic():
             audit.record(
                 actor=by,
-                action="consent_declared",
+                action=AccessAction.CONSENT_DECLARED,
                 space=space,
                 target=space,
                 outcome=AuditEvent.Outcome.DENIED,
@@ -427,7 +428,7 @@ def _join(*, space: Space, professional: Professional, by: Actor) -> CareRelatio
             detail["after_withdrawal"] = withdrawn_at.isoformat()
         audit.record(
             actor=by,
-            action="consent_declared",
+            action=AccessAction.CONSENT_DECLARED,
             space=space,
             target=relation,
             basis=basis,
@@ -481,7 +482,7 @@ def open_emergency_access(
         with transaction.atomic():
             audit.record(
                 actor=by,
-                action=f"emergency_{mode}",
+                action=AccessAction.emergency(mode),
                 space=space,
                 target=space,
                 outcome=AuditEvent.Outcome.DENIED,
@@ -504,7 +505,7 @@ def _open(*, space: Space, professional: Professional, mode: str, reason: str, b
     )
     audit.record(
         actor=by,
-        action=f"emergency_{mode}",
+        action=AccessAction.emergency(mode),
         space=space,
         target=access,
         basis="samu" if mode == EmergencyAccess.Mode.SAMU else "emergency",

@@ -5,13 +5,15 @@ from django.dispatch import receiver
 
 from acces import audit
 from acces.models import AuditEvent
+from espace_sante.actions import SpaceAction
 from espace_sante.tracing import Actor, client_ip
 
 
 @receiver(user_logged_in)
 def trace_sign_in(sender, request, user, **kwargs):
     audit.record(
-        actor=Actor(user=user, role=user.kind, ip=client_ip(request)), action="sign_in_password"
+        actor=Actor(user=user, role=user.kind, ip=client_ip(request)),
+        action=SpaceAction.SIGN_IN_PASSWORD,
     )
 
 
@@ -19,7 +21,8 @@ def trace_sign_in(sender, request, user, **kwargs):
 def trace_sign_out(sender, request, user, **kwargs):
     if user is not None:
         audit.record(
-            actor=Actor(user=user, role=user.kind, ip=client_ip(request)), action="sign_out"
+            actor=Actor(user=user, role=user.kind, ip=client_ip(request)),
+            action=SpaceAction.SIGN_OUT,
         )
 
 
@@ -29,6 +32,6 @@ def trace_failed_sign_in(sender, credentials, request=None, **kwargs):
     ip = client_ip(request) if request is not None else None
     audit.record(
         actor=Actor(user=None, role=Actor.ANONYMOUS, ip=ip),
-        action="sign_in_password",
+        action=SpaceAction.SIGN_IN_PASSWORD,
         outcome=AuditEvent.Outcome.DENIED,
     )

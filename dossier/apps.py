@@ -10,7 +10,10 @@ class DossierConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from dossier import fhir, reference, services, summary
-        from espace_sante import export, lifecycle
+        from dossier.actions import PROFILE_CHANGED_LABEL, PROFILE_PREFIX, DossierAction
+        from espace_sante import actions, export, lifecycle
+
+        actions.register(DossierAction, families={PROFILE_PREFIX: PROFILE_CHANGED_LABEL})
 
         post_migrate.connect(reference.restore_reference_data, sender=self)
         lifecycle.on_destroy(services.destroy_documents)

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from dossier.actions import profile_action
 from dossier.models import MedicalProfile, ProfileChange
 from dossier.profile import ENTRY_PARTS, SINGLE_PARTS, EntryPart
 from espace_sante.models import Notification, Space, SpaceError
@@ -57,7 +58,7 @@ NOTIFY_AT_MOST_EVERY = timedelta(hours=1)
 
 
 def _record(*, space: Space, part: str, action: str, obj, summary: dict, by: Actor) -> None:
-    trace(actor=by, action=f"profile_{part}_{action}", space=space, target=obj)
+    trace(actor=by, action=profile_action(part, action), space=space, target=obj)
     ProfileChange.objects.create(
         space=space, part=part, action=action, by_label=by.label, summary=summary
     )

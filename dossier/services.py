@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from acces.models import Professional
+from dossier.actions import DossierAction
 from dossier.models import Category, Document, DocumentType
 from dossier.validation import RejectedFile, sniff
 from espace_sante import crypto
@@ -125,7 +126,7 @@ def add_document(
         Document.objects.filter(pk=replaces.pk).update(is_current=False)
     trace(
         actor=by,
-        action="document_added",
+        action=DossierAction.DOCUMENT_ADDED,
         space=space,
         target=document,
         basis=basis,  # the title the policy gave the author, for the patient's trail
@@ -168,7 +169,7 @@ def set_masked(*, document: Document, masked: bool, by: Actor) -> Document:
         document.masked = masked
         trace(
             actor=by,
-            action="document_masked" if masked else "document_unmasked",
+            action=DossierAction.DOCUMENT_MASKED if masked else DossierAction.DOCUMENT_UNMASKED,
             space=document.space,
             target=document,
         )
@@ -199,7 +200,9 @@ def set_all_masked(*, space: Space, masked: bool, by: Actor) -> int:
     )
     trace(
         actor=by,
-        action="documents_masked_all" if masked else "documents_unmasked_all",
+        action=DossierAction.DOCUMENTS_MASKED_ALL
+        if masked
+        else DossierAction.DOCUMENTS_UNMASKED_ALL,
         space=space,
         target=space,
         detail={"count": changed},
@@ -215,7 +218,7 @@ def reveal_to_representatives(*, document: Document, by: Actor) -> Document:
         document.save(update_fields=["invisible_to_representatives"])
         trace(
             actor=by,
-            action="document_revealed_to_representatives",
+            action=DossierAction.DOCUMENT_REVEALED_TO_REPRESENTATIVES,
             space=document.space,
             target=document,
         )
@@ -228,7 +231,9 @@ def announce_to_patient(*, document: Document, by: Actor) -> Document:
     if document.invisible_to_patient:
         document.invisible_to_patient = False
         document.save(update_fields=["invisible_to_patient"])
-        trace(actor=by, action="document_announced", space=document.space, target=document)
+        trace(
+            actor=by, action=DossierAction.DOCUMENT_ANNOUNCED, space=document.space, target=document
+        )
         notify_space(
             space=document.space,
             template="document_added",

@@ -40,6 +40,7 @@ from django_otp.plugins.otp_email.models import EmailDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from espace_sante import credentials, services
+from espace_sante.actions import SpaceAction
 from espace_sante.french import de, le
 from espace_sante.identity import normalise_nir, validate_carte_vitale_serial
 from espace_sante.models import Patient, Space, SpaceError, User
@@ -206,7 +207,7 @@ class UserAdmin(FrenchTitlesMixin, BaseUserAdmin):
             super().save_model(request, obj, form, change)
             trace(
                 actor=Actor.from_request(request),
-                action="account_created",
+                action=SpaceAction.ACCOUNT_CREATED,
                 target=obj,
                 detail={"account": obj.pk, "kind": obj.kind},
             )

@@ -7,4 +7,6 @@ class EspaceSanteConfig(AppConfig):
     verbose_name = "Espace santé"
 
     def ready(self):
-        from espace_sante import checks  # noqa: F401
+        from espace_sante import actions, checks  # noqa: F401
+
+        actions.register(actions.SpaceAction)

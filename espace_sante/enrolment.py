@@ -29,6 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from espace_sante.actions import SpaceAction
 from espace_sante.csvfile import read_rows
 from espace_sante.identity import (
     nir_contradictions,
@@ -453,7 +454,7 @@ def _create_batch(batch: list[_Row], *, by: Actor, announce: bool) -> tuple[list
         deadline = timezone.now() + Space.OPPOSITION_WINDOW
         spaces = [Space(holder=patient, opposition_deadline=deadline) for patient in patients]
         _insert(spaces)
-        trace_many(actor=by, action="space_announced", spaces=spaces)
+        trace_many(actor=by, action=SpaceAction.SPACE_ANNOUNCED, spaces=spaces)
         _link_representatives(batch, spaces, by=by)
         space_ids = [space.pk for space in spaces]
         if announce and space_ids:
@@ -484,7 +485,7 @@ def _link_representatives(batch: list[_Row], spaces: list[Space], *, by: Actor) 
     )
     trace_many(
         actor=by,
-        action="legal_representative_added",
+        action=SpaceAction.LEGAL_REPRESENTATIVE_ADDED,
         spaces=[space for _, space in minors],
         detail={"source": "enrolment"},
     )

@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from espace_sante import emails
+from espace_sante.actions import SpaceAction
 from espace_sante.identity import normalise_nir
 from espace_sante.models import (
     ContactChange,
@@ -79,7 +80,11 @@ def issue_code(*, space: Space, channel: str, by: Actor, valid_for: timedelta | 
             expires_at=now + (valid_for or Space.OPPOSITION_WINDOW),
         )
         trace(
-            actor=by, action="code_issued", space=space, target=space, detail={"channel": channel}
+            actor=by,
+            action=SpaceAction.CODE_ISSUED,
+            space=space,
+            target=space,
+            detail={"channel": channel},
         )
     return format_code(code)
 
@@ -127,7 +132,7 @@ def _check_claim(claim: Claim, *, by: Actor) -> tuple[Space, ProvisionalCode]:
                 code.save(update_fields=["failed_attempts"])
             trace(
                 actor=by,
-                action="code_checked",
+                action=SpaceAction.CODE_CHECKED,
                 space=space,
                 target=space,
                 outcome="denied",
@@ -184,7 +189,9 @@ def _oppose(space: Space, *, by: Actor, reason: str = "") -> None:
             "Le délai d'opposition de six semaines est passé ou l'espace n'est plus en cours "
             "de création : vous pouvez en revanche demander sa clôture à tout moment."
         )
-    _move(space, Space.State.OPPOSED, by=by, action="space_opposed", detail=_reason(reason))
+    _move(
+        space, Space.State.OPPOSED, by=by, action=SpaceAction.SPACE_OPPOSED, detail=_reason(reason)
+    )
     ProvisionalCode.objects.filter(space=space, used_at__isnull=True).update(
         revoked_at=timezone.now()
     )
@@ -279,7 +286,7 @@ def _sweep_share(*, now: datetime, batch_size: int, share: tuple[int, int]) -> i
                 return total
             trace_many(
                 actor=system,
-                action="space_created",
+                action=SpaceAction.SPACE_CREATED,
                 spaces=[SimpleNamespace(pk=pk, public_id=public_id) for pk, public_id in claimed],
                 detail={"from": Space.State.ANNOUNCED},
             )
@@ -384,7 +391,7 @@ def _guard_account_email(space: Space, code: ProvisionalCode, email: str, *, by:
     with transaction.atomic():
         trace(
             actor=by,
-            action="account_refused",
+            action=SpaceAction.ACCOUNT_REFUSED,
             space=space,
             target=space,
             outcome="denied",
@@ -452,7 +459,7 @@ def activate_for_minor(*, space: Space, code: str, by: Actor) -> Space:
             space,
             Space.State.ACTIVE,
             by=by,
-            action="space_activated",
+            action=SpaceAction.SPACE_ACTIVATED,
             detail={"by": "legal_representative"},
         )
         _use(provisional)
@@ -483,7 +490,7 @@ def reactivate_with_code(*, claim: Claim, email: str = "", password: str = "", b
             )
             trace(
                 actor=by,
-                action="space_reactivated",
+                action=SpaceAction.SPACE_REACTIVATED,
                 space=space,
                 target=space,
                 detail={"from": space.state},
@@ -524,7 +531,7 @@ def _reactivate(space: Space, *, by: Actor, reason: str = "") -> None:
         space,
         target,
         by=by,
-        action="space_reactivated",
+        action=SpaceAction.SPACE_REACTIVATED,
         extra_fields=["closed_at", "retention_until", "deletion_due_at"],
         detail=_reason(reason),
     )
@@ -609,7 +616,7 @@ def send_new_code(*, space: Space, by: Actor, by_letter: bool = False, reason: s
     detail = {"channel": channel, **_reason(reason)}
     if delivery.after_contact_change:
         detail["after_contact_change"] = True
-    trace(actor=by, action="code_requested", space=space, target=space, detail=detail)
+    trace(actor=by, action=SpaceAction.CODE_REQUESTED, space=space, target=space, detail=detail)
     # durable: the sweep re-queues a lost task
     request_code(space=space, kind="new_code", by_letter=by_letter)
     return channel
@@ -637,7 +644,7 @@ def _close(space: Space, *, by: Actor, reason: str, channel: str) -> None:
         space,
         Space.State.CLOSED,
         by=by,
-        action="space_closed",
+        action=SpaceAction.SPACE_CLOSED,
         extra_fields=["closed_at", "retention_until"],
         detail={"channel": channel, **({"reason": reason[:200]} if reason else {})},
     )
@@ -663,7 +670,13 @@ def record_death(*, space: Space, death_date: date, by: Actor, reason: str = "")
         space = _locked(space)
         space.holder.death_date = death_date
         space.holder.save(update_fields=["death_date"])
-        trace(actor=by, action="death_recorded", space=space, target=space, detail=_reason(reason))
+        trace(
+            actor=by,
+            action=SpaceAction.DEATH_RECORDED,
+            space=space,
+            target=space,
+            detail=_reason(reason),
+        )
         if space.state == Space.State.CLOSED:
             space.retention_until = retention_end(space.holder, closed_on=death_date)
             space.save(update_fields=["retention_until"])
@@ -686,7 +699,7 @@ def request_deletion(*, space: Space, by: Actor) -> Space:
         space.save(update_fields=["deletion_due_at"])
         trace(
             actor=by,
-            action="deletion_requested",
+            action=SpaceAction.DELETION_REQUESTED,
             space=space,
             target=space,
             detail={"due": space.deletion_due_at.date().isoformat()},
@@ -745,7 +758,7 @@ def destroy(*, space: Space, by: Actor) -> Space:
             space.save(update_fields=["retention_until"])
             trace(
                 actor=by,
-                action="space_content_destroyed",
+                action=SpaceAction.SPACE_CONTENT_DESTROYED,
                 space=space,
                 target=space,
                 detail={"kept": "occupational_health"},
@@ -756,7 +769,7 @@ def destroy(*, space: Space, by: Actor) -> Space:
         holder.save(update_fields=["email", "postal_address"])
         holder.contact_changes.all().delete()
         space.representatives.all().delete()
-        _move(space, Space.State.DESTROYED, by=by, action="space_destroyed")
+        _move(space, Space.State.DESTROYED, by=by, action=SpaceAction.SPACE_DESTROYED)
     return space
 
 
@@ -775,7 +788,7 @@ def suspend(*, space: Space, by: Actor, reason: str) -> Space:
             space,
             Space.State.SUSPENDED,
             by=by,
-            action="space_suspended",
+            action=SpaceAction.SPACE_SUSPENDED,
             detail={"reason": reason[:200]},
         )
         notify_space(space=space, template="space_suspended")
@@ -788,7 +801,9 @@ def lift_suspension(*, space: Space, by: Actor, reason: str = "") -> Space:
         if space.state != Space.State.SUSPENDED:
             raise SpaceError("Cet espace n'est pas suspendu.")
         target = Space.State.ACTIVE if space.holder.user_id else Space.State.CREATED
-        _move(space, target, by=by, action="space_suspension_lifted", detail=_reason(reason))
+        _move(
+            space, target, by=by, action=SpaceAction.SPACE_SUSPENSION_LIFTED, detail=_reason(reason)
+        )
         notify_space(space=space, template="space_reactivated", link=f"/espace/{space.public_id}/")
     return space
 
@@ -838,7 +853,12 @@ def hand_over_adults(*, today: date | None = None) -> int:
             space.representatives.filter(Q(until__isnull=True) | Q(until__gt=now)).update(until=now)
             space.handed_over_at = now
             space.save(update_fields=["handed_over_at"])
-            trace(actor=Actor.system(), action="space_handed_over", space=space, target=space)
+            trace(
+                actor=Actor.system(),
+                action=SpaceAction.SPACE_HANDED_OVER,
+                space=space,
+                target=space,
+            )
             if space.holder.user_id is None:
                 from espace_sante.tasks import request_code
 

@@ -13,6 +13,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
 
+from espace_sante.actions import SpaceAction
 from espace_sante.models import (
     ContactChange,
     LegalRepresentative,
@@ -66,7 +67,7 @@ def enrol_person(
     space = Space.objects.create(
         holder=patient, opposition_deadline=timezone.now() + Space.OPPOSITION_WINDOW
     )
-    trace(actor=by, action="space_announced", space=space, target=space)
+    trace(actor=by, action=SpaceAction.SPACE_ANNOUNCED, space=space, target=space)
     if announce:
         from espace_sante.tasks import request_code
 
@@ -98,7 +99,13 @@ def open_account(*, space: Space, email: str, password: str, by: Actor) -> User:
     if previous != Space.State.ACTIVE:  # a minor's space a representative already activated
         space.move_to(Space.State.ACTIVE)
         space.save(update_fields=["state", "state_changed_at"])
-    trace(actor=by, action="space_activated", space=space, target=space, detail={"from": previous})
+    trace(
+        actor=by,
+        action=SpaceAction.SPACE_ACTIVATED,
+        space=space,
+        target=space,
+        detail={"from": previous},
+    )
     notify(recipient=user, template="space_opened", space=space, link=f"/espace/{space.public_id}/")
     return user
 
@@ -110,7 +117,12 @@ def add_legal_representative(*, space: Space, user: User, by: Actor) -> LegalRep
         raise SpaceError("Seul un compte patient peut représenter un mineur.")
     representation, created = LegalRepresentative.objects.get_or_create(space=space, user=user)
     if created:
-        trace(actor=by, action="legal_representative_added", space=space, target=representation)
+        trace(
+            actor=by,
+            action=SpaceAction.LEGAL_REPRESENTATIVE_ADDED,
+            space=space,
+            target=representation,
+        )
         notify_space(
             space=space,
             template="legal_representative_added",
@@ -172,7 +184,7 @@ def change_contact(
     space = Space.objects.filter(holder=patient).first()
     trace(
         actor=by,
-        action="contact_changed",
+        action=SpaceAction.CONTACT_CHANGED,
         space=space,
         target=space or patient,
         detail={"fields": changed, "reason": reason[:200]},

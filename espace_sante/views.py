@@ -32,6 +32,7 @@ from acces.access import space_view, trace_refusal
 from acces.models import AuditEvent
 from acces.policy import Action, Basis
 from espace_sante import auth, export, forms, labels, lifecycle, notifications
+from espace_sante.actions import SpaceAction
 from espace_sante.context_processors import ACCESSIBILITY_STATUS
 from espace_sante.forms import TokenForm
 from espace_sante.models import ExportJob, Notification, Space, SpaceError, User
@@ -129,7 +130,7 @@ def verify(request):
         with transaction.atomic():
             audit.record(
                 actor=Actor.from_request(request),
-                action="sign_in_second_factor",
+                action=SpaceAction.SIGN_IN_SECOND_FACTOR,
                 outcome=AuditEvent.Outcome.ALLOWED if device else AuditEvent.Outcome.DENIED,
                 detail={"device": device.persistent_id.split("/")[0]} if device else {},
             )
@@ -203,7 +204,7 @@ def totp_setup(request):
             with transaction.atomic():
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
-                audit.record(actor=Actor.from_request(request), action="totp_enrolled")
+                audit.record(actor=Actor.from_request(request), action=SpaceAction.TOTP_ENROLLED)
             otp_login(request, device)
             messages.success(request, _("Votre application d'authentification est enregistrée."))
             return redirect(auth.home_url_for(user))
@@ -451,14 +452,14 @@ def _send_new_code_if_allowed(request, data: dict) -> None:
         )
         recent = AuditEvent.objects.filter(
             space=space,
-            action="code_requested",
+            action=SpaceAction.CODE_REQUESTED,
             outcome=AuditEvent.Outcome.ALLOWED,
             occurred_at__gte=timezone.now() - LOST_CODE_SPACE_WINDOW,
         ).count()
         if recent >= LOST_CODE_PER_SPACE:
             audit.record(
                 actor=actor,
-                action="code_requested",
+                action=SpaceAction.CODE_REQUESTED,
                 space=space,
                 target=space,
                 outcome=AuditEvent.Outcome.DENIED,
