@@ -9,12 +9,14 @@ class DossierConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from dossier import fhir, reference, services, summary
+        from acces import selectors as acces_selectors
+        from dossier import fhir, reference, selectors, services, summary
         from dossier.actions import PROFILE_CHANGED_LABEL, PROFILE_PREFIX, DossierAction
         from espace_sante import actions, export, lifecycle
 
         actions.register(DossierAction, families={PROFILE_PREFIX: PROFILE_CHANGED_LABEL})
 
+        acces_selectors.register_authored_counter(selectors.documents_added_by_professionals)
         post_migrate.connect(reference.restore_reference_data, sender=self)
         lifecycle.on_destroy(services.destroy_documents)
         lifecycle.on_professional_content(services.has_professional_documents)
