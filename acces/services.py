@@ -15,6 +15,7 @@ from acces.models import (
     AuditEvent,
     Block,
     CareRelation,
+    DailyAccess,
     EmergencyAccess,
     Professional,
 )
@@ -45,8 +46,12 @@ class AccessError(Exception):
     """A request about access that cannot be carried out; the message is for the user."""
 
 
-def _start_of_today():
-    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+def mark_daily_access(*, space: Space, professional: Professional) -> bool:
+    """Note that `professional` accessed `space` today; True when it is their first of the day."""
+    _, first = DailyAccess.objects.get_or_create(
+        space=space, professional=professional, day=timezone.localdate()
+    )
+    return first
 
 
 def check_and_trace(*, actor: Actor, space: Space, action: Action, target: Any = None) -> Decision:
@@ -62,13 +67,7 @@ def check_and_trace(*, actor: Actor, space: Space, action: Action, target: Any =
         first_today = (
             decision.allowed
             and actor.role == User.Kind.PROFESSIONAL
-            and not AuditEvent.objects.filter(
-                space=space,
-                actor=actor.user,
-                outcome=AuditEvent.Outcome.ALLOWED,
-                # A range, not `__date`: the (space, occurred_at) index reads only today.
-                occurred_at__gte=_start_of_today(),
-            ).exists()
+            and mark_daily_access(space=space, professional=actor.user.professional)
         )
         audit.record(
             actor=actor,
@@ -423,6 +422,7 @@ def _join(*, space: Space, professional: Professional, by: Actor) -> CareRelatio
         defaults={"consent_declared_at": timezone.now()},
     )
     if created:
+        mark_daily_access(space=space, professional=professional)
         detail = {"professional": professional.rpps}
         if withdrawn_at is not None:
             detail["after_withdrawal"] = withdrawn_at.isoformat()
@@ -503,6 +503,7 @@ def _open(*, space: Space, professional: Professional, mode: str, reason: str, b
         started_at=now,
         expires_at=now + EmergencyAccess.DURATION,
     )
+    mark_daily_access(space=space, professional=professional)  # the patient is told below
     audit.record(
         actor=by,
         action=AccessAction.emergency(mode),
