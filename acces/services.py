@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from acces import audit
 from acces.actions import AccessAction
@@ -48,10 +50,9 @@ class AccessError(Exception):
 
 def mark_daily_access(*, space: Space, professional: Professional) -> bool:
     """Note that `professional` accessed `space` today; True when it is their first of the day."""
-    _, first = DailyAccess.objects.get_or_create(
+    return DailyAccess.objects.get_or_create(
         space=space, professional=professional, day=timezone.localdate()
-    )
-    return first
+    )[1]
 
 
 def check_and_trace(*, actor: Actor, space: Space, action: Action, target: Any = None) -> Decision:
@@ -158,9 +159,9 @@ def designate_attending_physician(
 ) -> CareRelation:
     """Make `professional` the attending physician of `space`, ending any previous one."""
     if professional.profession != "medecin" or professional.specialty == OCCUPATIONAL_SPECIALTY:
-        raise AccessError("Seul un médecin peut être désigné médecin traitant.")
+        raise AccessError(_("Seul un médecin peut être désigné médecin traitant."))
     if is_blocked(space, professional):
-        raise AccessError("Ce médecin est bloqué : débloquez-le d'abord.")
+        raise AccessError(_("Ce médecin est bloqué : débloquez-le d'abord."))
     current = (
         CareRelation.objects.select_for_update()
         .filter(space=space, basis=CareRelation.Basis.ATTENDING, ended_at__isnull=True)
@@ -196,7 +197,7 @@ def grant_access(
 ) -> CareRelation:
     """Record that `professional` may see `space` as authorised by the patient or care team."""
     if basis not in (CareRelation.Basis.AUTHORISED, CareRelation.Basis.CARE_TEAM):
-        raise AccessError("Base d'accès inconnue.")
+        raise AccessError(_("Base d'accès inconnue."))
     relation, created = CareRelation.objects.get_or_create(
         space=space, professional=professional, basis=basis, ended_at__isnull=True
     )
@@ -216,7 +217,7 @@ def grant_access(
 
 def _check_open(space: Space) -> None:
     if not space.is_open:
-        raise AccessError("Les accès d'un espace fermé ne peuvent plus être modifiés.")
+        raise AccessError(_("Les accès d'un espace fermé ne peuvent plus être modifiés."))
 
 
 def _tell(space: Space, template: str, **context) -> None:
@@ -235,11 +236,13 @@ def authorise(*, space: Space, professional: Professional, by: Actor) -> CareRel
     _check_open(space)
     if professional.specialty == OCCUPATIONAL_SPECIALTY:
         raise AccessError(
-            "Le médecin du travail n'accède qu'au volet santé au travail, avec votre accord "
-            "donné lors de la visite : il ne peut pas être autorisé sur tout le dossier."
+            _(
+                "Le médecin du travail n'accède qu'au volet santé au travail, avec votre accord "
+                "donné lors de la visite : il ne peut pas être autorisé sur tout le dossier."
+            )
         )
     if is_blocked(space, professional):
-        raise AccessError("Ce professionnel est bloqué : débloquez-le d'abord.")
+        raise AccessError(_("Ce professionnel est bloqué : débloquez-le d'abord."))
     relation = grant_access(
         space=space, professional=professional, basis=CareRelation.Basis.AUTHORISED, by=by
     )
@@ -384,7 +387,7 @@ def declare_consent(*, space: Space, professional: Professional, by: Actor) -> C
     A refusal is traced (in its own transaction, so raising does not undo the trace).
     """
     if not space.is_open:
-        raise AccessError("Ce dossier n'est pas accessible.")
+        raise AccessError(_("Ce dossier n'est pas accessible."))
     if is_blocked(space, professional):
         with transaction.atomic():
             audit.record(
@@ -395,7 +398,7 @@ def declare_consent(*, space: Space, professional: Professional, by: Actor) -> C
                 outcome=AuditEvent.Outcome.DENIED,
                 detail={"reason": "blocked"},
             )
-        raise AccessError("Le patient ne vous a pas autorisé à accéder à son dossier.")
+        raise AccessError(_("Le patient ne vous a pas autorisé à accéder à son dossier."))
     with transaction.atomic():
         return _join(space=space, professional=professional, by=by)
 
@@ -475,7 +478,7 @@ def open_emergency_access(
     reason = reason.strip()
     if len(reason) < 10:
         raise AccessError(
-            "Décrivez la situation d'urgence qui justifie l'accès (10 caractères au moins)."
+            _("Décrivez la situation d'urgence qui justifie l'accès (10 caractères au moins).")
         )
     refusal = may_open_emergency_access(professional, space, mode)
     if refusal:
@@ -488,7 +491,7 @@ def open_emergency_access(
                 outcome=AuditEvent.Outcome.DENIED,
                 detail={"reason": refusal},
             )
-        raise AccessError(EMERGENCY_REFUSALS.get(refusal, EMERGENCY_REFUSALS["default"]))
+        raise AccessError(_(EMERGENCY_REFUSALS.get(refusal, EMERGENCY_REFUSALS["default"])))
     with transaction.atomic():
         return _open(space=space, professional=professional, mode=mode, reason=reason, by=by)
 
@@ -527,12 +530,18 @@ def _open(*, space: Space, professional: Professional, mode: str, reason: str, b
 
 
 EMERGENCY_REFUSALS = {
-    "emergency_access_off": "Le patient n'autorise pas l'accès en urgence à son dossier.",
-    "samu_access_off": "Le patient n'autorise pas l'accès du SAMU à son dossier.",
-    "blocked": "Le patient ne vous a pas autorisé à accéder à son dossier.",
-    "not_a_regulating_physician": "Cet accès est réservé aux médecins régulateurs du SAMU.",
-    "profession_may_not_break_glass": "Votre profession ne permet pas l'accès en urgence.",
-    "default": "Ce dossier n'est pas accessible.",
+    "emergency_access_off": gettext_noop(
+        "Le patient n'autorise pas l'accès en urgence à son dossier."
+    ),
+    "samu_access_off": gettext_noop("Le patient n'autorise pas l'accès du SAMU à son dossier."),
+    "blocked": gettext_noop("Le patient ne vous a pas autorisé à accéder à son dossier."),
+    "not_a_regulating_physician": gettext_noop(
+        "Cet accès est réservé aux médecins régulateurs du SAMU."
+    ),
+    "profession_may_not_break_glass": gettext_noop(
+        "Votre profession ne permet pas l'accès en urgence."
+    ),
+    "default": gettext_noop("Ce dossier n'est pas accessible."),
 }
 
 

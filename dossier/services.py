@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from acces.models import Professional
 from dossier.actions import DossierAction
@@ -74,27 +75,29 @@ def add_document(
     except RejectedFile as exc:
         raise DocumentError(str(exc), field="file") from exc
     if not space.is_open:
-        raise DocumentError("On ne peut plus ajouter de document à un espace fermé.")
+        raise DocumentError(_("On ne peut plus ajouter de document à un espace fermé."))
     doc_type = DocumentType.objects.filter(code=type_code).first()
     if doc_type is None:
-        raise DocumentError("Type de document inconnu.")
+        raise DocumentError(_("Type de document inconnu."))
     if not title.strip():
-        raise DocumentError("Donnez un titre au document.")
+        raise DocumentError(_("Donnez un titre au document."))
     if act_date > timezone.localdate():
-        raise DocumentError("La date de l'acte ne peut pas être dans le futur.")
+        raise DocumentError(_("La date de l'acte ne peut pas être dans le futur."))
     imported = source == Document.Source.IMPORT
     if by.role == User.Kind.PROFESSIONAL and author_professional is None and not imported:
         # A professional's document names them as its author, so the matrix, masking and the
         # patient's notice apply: the patient's own pages would let them pass for the patient.
         raise DocumentError(
-            "Un professionnel de santé ajoute ses documents depuis l'espace professionnel."
+            _("Un professionnel de santé ajoute ses documents depuis l'espace professionnel.")
         )
     if author_professional is None and not doc_type.patient_may_add and not imported:
-        raise DocumentError("Ce type de document est réservé aux professionnels de santé.")
+        raise DocumentError(_("Ce type de document est réservé aux professionnels de santé."))
     if author_professional is None and invisible_to_patient:
-        raise DocumentError("Seul un professionnel peut rendre un document invisible du patient.")
+        raise DocumentError(
+            _("Seul un professionnel peut rendre un document invisible du patient.")
+        )
     if replaces is not None and (replaces.space_id != space.pk or not replaces.is_current):
-        raise DocumentError("Seule la version en vigueur d'un document peut être remplacée.")
+        raise DocumentError(_("Seule la version en vigueur d'un document peut être remplacée."))
     data_key = crypto.new_data_key()
     document = Document(
         space=space,
@@ -159,7 +162,7 @@ def set_masked(*, document: Document, masked: bool, by: Actor) -> Document:
     and it holds what the patient wants hidden as much as the current one does.
     """
     if masked and document.invisible_to_patient:
-        raise DocumentError("Un document invisible du patient ne peut pas être masqué.")
+        raise DocumentError(_("Un document invisible du patient ne peut pas être masqué."))
     changed = (
         Document.objects.filter(pk__in=_version_ids(document), invisible_to_patient=False)
         .exclude(masked=masked)

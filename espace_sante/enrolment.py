@@ -28,6 +28,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from espace_sante.actions import SpaceAction
 from espace_sante.csvfile import read_rows
@@ -141,7 +142,7 @@ def read_csv(source: str | Path | io.TextIOBase) -> Iterator[tuple[int, dict[str
     def needs_a_contact(header: list[str]) -> None:
         if "email" not in header and "adresse" not in header:
             raise EnrolmentFileError(
-                "L'en-tête doit comporter une colonne « email » ou « adresse »."
+                _("L'en-tête doit comporter une colonne « email » ou « adresse ».")
             )
 
     for line, _header, row in read_rows(

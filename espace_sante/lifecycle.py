@@ -21,6 +21,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from espace_sante import emails
 from espace_sante.actions import SpaceAction
@@ -41,7 +43,7 @@ from espace_sante.tracing import Actor, trace, trace_many
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
 CODE_LENGTH = 12
 
-GENERIC_CODE_ERROR = (
+GENERIC_CODE_ERROR = gettext_noop(
     "Ces informations ne correspondent à aucun code provisoire valide. Vérifiez le numéro de "
     "sécurité sociale, le numéro de série de la carte Vitale et le code ; après 5 erreurs le "
     "code est bloqué et il faut en demander un nouveau."
@@ -115,7 +117,7 @@ def _check_claim(claim: Claim, *, by: Actor) -> tuple[Space, ProvisionalCode]:
         .first()
     )
     if space is None:
-        raise SpaceError(GENERIC_CODE_ERROR)
+        raise SpaceError(_(GENERIC_CODE_ERROR))
     with transaction.atomic():
         code = (
             ProvisionalCode.objects.select_for_update()
@@ -142,7 +144,7 @@ def _check_claim(claim: Claim, *, by: Actor) -> tuple[Space, ProvisionalCode]:
         else:
             failed = False
     if failed:
-        raise SpaceError(GENERIC_CODE_ERROR)
+        raise SpaceError(_(GENERIC_CODE_ERROR))
     return space, code
 
 
@@ -186,8 +188,10 @@ def _oppose(space: Space, *, by: Actor, reason: str = "") -> None:
         space.opposition_deadline and space.opposition_deadline <= timezone.now()
     ):
         raise SpaceError(
-            "Le délai d'opposition de six semaines est passé ou l'espace n'est plus en cours "
-            "de création : vous pouvez en revanche demander sa clôture à tout moment."
+            _(
+                "Le délai d'opposition de six semaines est passé ou l'espace n'est plus en cours "
+                "de création : vous pouvez en revanche demander sa clôture à tout moment."
+            )
         )
     _move(
         space, Space.State.OPPOSED, by=by, action=SpaceAction.SPACE_OPPOSED, detail=_reason(reason)
@@ -361,7 +365,7 @@ def has_professional_content(space: Space) -> bool:
     return any(check(space) for check in _professional_content_checks)
 
 
-UNCONFIRMED_EMAIL_ERROR = (
+UNCONFIRMED_EMAIL_ERROR = gettext_noop(
     "Des professionnels de santé ont déjà déposé des documents dans cet espace : pour le "
     "protéger, il ne peut être ouvert qu'avec l'adresse e-mail à laquelle vous avez reçu votre "
     "code, si c'est vous qui l'avez donnée à l'Assurance Maladie. Pour utiliser une autre "
@@ -397,7 +401,7 @@ def _guard_account_email(space: Space, code: ProvisionalCode, email: str, *, by:
             outcome="denied",
             detail={"reason": "unconfirmed_email", "channel": code.channel},
         )
-    raise SpaceError(UNCONFIRMED_EMAIL_ERROR)
+    raise SpaceError(_(UNCONFIRMED_EMAIL_ERROR))
 
 
 def activate(*, claim: Claim, email: str, password: str, by: Actor) -> User:
@@ -409,14 +413,18 @@ def activate(*, claim: Claim, email: str, password: str, by: Actor) -> User:
     space, code = _check_claim(claim, by=by)
     if space.state in (Space.State.OPPOSED, Space.State.CLOSED):
         raise SpaceError(
-            "Cet espace a été fermé ou vous vous êtes opposé à sa création : utilisez la page "
-            "« Réactiver mon espace »."
+            _(
+                "Cet espace a été fermé ou vous vous êtes opposé à sa création : utilisez la page "
+                "« Réactiver mon espace »."
+            )
         )
     # A minor's space that a representative activated is active without an account: the
     # holder, come of age, activates their own account on it with the handover code.
     without_account = space.state == Space.State.ACTIVE and space.holder.user_id is None
     if space.state not in (Space.State.ANNOUNCED, Space.State.CREATED) and not without_account:
-        raise SpaceError("Cet espace est déjà activé : connectez-vous avec votre adresse e-mail.")
+        raise SpaceError(
+            _("Cet espace est déjà activé : connectez-vous avec votre adresse e-mail.")
+        )
     _guard_account_email(space, code, email, by=by)
     with transaction.atomic():
         user = open_account(space=_locked(space), email=email, password=password, by=by)
@@ -440,16 +448,18 @@ def activate_for_minor(*, space: Space, code: str, by: Actor) -> Space:
         Q(until__isnull=True) | Q(until__gt=now)
     )
     if by.user is None or not represents.exists():
-        raise SpaceError("Seul un représentant légal de l'enfant peut activer son espace.")
+        raise SpaceError(_("Seul un représentant légal de l'enfant peut activer son espace."))
     if space.holder.age_on(timezone.localdate()) >= 18:
-        raise SpaceError("Le titulaire est majeur : il active lui-même son espace.")
+        raise SpaceError(_("Le titulaire est majeur : il active lui-même son espace."))
     if space.state in (Space.State.OPPOSED, Space.State.CLOSED):
         raise SpaceError(
-            "Cet espace a été fermé ou une opposition a été enregistrée : utilisez la page "
-            "« Réactiver mon espace »."
+            _(
+                "Cet espace a été fermé ou une opposition a été enregistrée : utilisez la page "
+                "« Réactiver mon espace »."
+            )
         )
     if space.state not in (Space.State.ANNOUNCED, Space.State.CREATED):
-        raise SpaceError("Cet espace est déjà activé.")
+        raise SpaceError(_("Cet espace est déjà activé."))
     holder = space.holder
     claim = Claim(nir=holder.nir, carte_vitale_serial=holder.carte_vitale_serial, code=code)
     space, provisional = _check_claim(claim, by=by)
@@ -517,10 +527,10 @@ def reactivate(*, space: Space, by: Actor, reason: str = "") -> Space:
 def _guard_reactivable(space: Space) -> None:
     if space.state not in (Space.State.CLOSED, Space.State.OPPOSED):
         raise SpaceError(
-            "Seul un espace clôturé ou pour lequel vous vous étiez opposé peut être réactivé."
+            _("Seul un espace clôturé ou pour lequel vous vous étiez opposé peut être réactivé.")
         )
     if space.retention_until and space.retention_until < timezone.localdate():
-        raise SpaceError("La durée d'archivage de cet espace est dépassée.")
+        raise SpaceError(_("La durée d'archivage de cet espace est dépassée."))
 
 
 def _reactivate(space: Space, *, by: Actor, reason: str = "") -> None:
@@ -602,15 +612,17 @@ def send_new_code(*, space: Space, by: Actor, by_letter: bool = False, reason: s
 
     if space.state not in CODE_STATES:
         raise SpaceError(
-            "Aucun code provisoire ne peut être envoyé pour un espace "
-            f"{space.get_state_display().lower()}."
+            _("Aucun code provisoire ne peut être envoyé pour un espace %(state)s.")
+            % {"state": space.get_state_display().lower()}
         )
     delivery = code_delivery(space, by_letter=by_letter)
     if not delivery.channel:
         raise SpaceError(
-            "Les coordonnées de cette personne ont été modifiées par un agent il y a moins de "
-            "30 jours et aucune adresse postale antérieure n'est connue : aucun code provisoire "
-            "ne peut être envoyé avant la fin de ce délai."
+            _(
+                "Les coordonnées de cette personne ont été modifiées par un agent il y a moins "
+                "de 30 jours et aucune adresse postale antérieure n'est connue : aucun code "
+                "provisoire ne peut être envoyé avant la fin de ce délai."
+            )
         )
     channel = delivery.channel
     detail = {"channel": channel, **_reason(reason)}
@@ -634,8 +646,8 @@ def close(*, space: Space, by: Actor, reason: str = "", channel: str = "online")
 def _close(space: Space, *, by: Actor, reason: str, channel: str) -> None:
     if space.state not in (Space.State.ACTIVE, Space.State.CREATED, Space.State.SUSPENDED):
         raise SpaceError(
-            "Cet espace ne peut pas être clôturé dans son état actuel "
-            f"({space.get_state_display().lower()})."
+            _("Cet espace ne peut pas être clôturé dans son état actuel (%(state)s).")
+            % {"state": space.get_state_display().lower()}
         )
     now = timezone.now()
     space.closed_at = now
@@ -690,9 +702,9 @@ def request_deletion(*, space: Space, by: Actor) -> Space:
     with transaction.atomic():
         space = _locked(space)
         if space.state == Space.State.DESTROYED:
-            raise SpaceError("Cet espace est déjà détruit.")
+            raise SpaceError(_("Cet espace est déjà détruit."))
         if space.deletion_due_at:
-            raise SpaceError("La suppression définitive de cet espace est déjà demandée.")
+            raise SpaceError(_("La suppression définitive de cet espace est déjà demandée."))
         if space.state != Space.State.CLOSED:
             _close(space, by=by, reason="suppression demandée", channel="online")
         space.deletion_due_at = timezone.now() + Space.DELETION_DELAY
@@ -736,7 +748,7 @@ def destroy(*, space: Space, by: Actor) -> Space:
     with transaction.atomic():
         space = _locked(space)
         if space.state != Space.State.CLOSED:
-            raise SpaceError("Seul un espace clôturé peut être détruit.")
+            raise SpaceError(_("Seul un espace clôturé peut être détruit."))
         keep_occupational = bool(
             space.occupational_retention_until
             and space.occupational_retention_until > today
@@ -779,11 +791,11 @@ def destroy(*, space: Space, by: Actor) -> Space:
 def suspend(*, space: Space, by: Actor, reason: str) -> Space:
     """Suspend on suspicion of fraud; without objection for six weeks the space closes."""
     if not reason.strip():
-        raise SpaceError("Indiquez le motif de la suspension.")
+        raise SpaceError(_("Indiquez le motif de la suspension."))
     with transaction.atomic():
         space = _locked(space)
         if space.state not in (Space.State.ACTIVE, Space.State.CREATED):
-            raise SpaceError("Seul un espace créé ou activé peut être suspendu.")
+            raise SpaceError(_("Seul un espace créé ou activé peut être suspendu."))
         _move(
             space,
             Space.State.SUSPENDED,
@@ -799,7 +811,7 @@ def lift_suspension(*, space: Space, by: Actor, reason: str = "") -> Space:
     with transaction.atomic():
         space = _locked(space)
         if space.state != Space.State.SUSPENDED:
-            raise SpaceError("Cet espace n'est pas suspendu.")
+            raise SpaceError(_("Cet espace n'est pas suspendu."))
         target = Space.State.ACTIVE if space.holder.user_id else Space.State.CREATED
         _move(
             space, target, by=by, action=SpaceAction.SPACE_SUSPENSION_LIFTED, detail=_reason(reason)

@@ -12,6 +12,7 @@ from datetime import date
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from espace_sante.actions import SpaceAction
 from espace_sante.models import (
@@ -81,9 +82,9 @@ def open_account(*, space: Space, email: str, password: str, by: Actor) -> User:
     space = Space.objects.select_for_update().select_related("holder").get(pk=space.pk)
     patient = space.holder
     if patient.user_id is not None:
-        raise SpaceError("Cet espace a déjà un compte.")
+        raise SpaceError(_("Cet espace a déjà un compte."))
     if User.objects.filter(email__iexact=email).exists():
-        raise SpaceError("Cette adresse e-mail est déjà utilisée par un autre compte.")
+        raise SpaceError(_("Cette adresse e-mail est déjà utilisée par un autre compte."))
     user = User(
         email=email.lower(),
         first_name=patient.first_names.split(" ")[0],
@@ -114,7 +115,7 @@ def open_account(*, space: Space, email: str, password: str, by: Actor) -> User:
 def add_legal_representative(*, space: Space, user: User, by: Actor) -> LegalRepresentative:
     """Let `user` (a patient account) manage the space of the minor `space` belongs to."""
     if user.kind != User.Kind.PATIENT:
-        raise SpaceError("Seul un compte patient peut représenter un mineur.")
+        raise SpaceError(_("Seul un compte patient peut représenter un mineur."))
     representation, created = LegalRepresentative.objects.get_or_create(space=space, user=user)
     if created:
         trace(
@@ -169,7 +170,7 @@ def change_contact(
         return None
     reason = (reason or "").strip()
     if not reason:
-        raise SpaceError("Indiquez le motif de la modification des coordonnées.")
+        raise SpaceError(_("Indiquez le motif de la modification des coordonnées."))
     change = ContactChange.objects.create(
         patient=patient,
         changed_by=by.user,
