@@ -10,7 +10,7 @@ from django.utils import timezone
 from acces.models import AuditEvent
 from acces.policy import Action, decide
 from espace_sante import lifecycle
-from espace_sante.lifecycle import Claim
+from espace_sante.lifecycle import Claim, destruction
 from espace_sante.models import (
     LegalRepresentative,
     Notification,
@@ -284,7 +284,7 @@ def test_early_deletion_is_carried_out_within_three_months():
         with time_machine.travel(timezone.now() + timedelta(days=91)):
             assert lifecycle.destroy_due() == 1
     finally:
-        lifecycle._content_destroyers.pop()
+        destruction._content_destroyers.pop()
     assert _reload(space).state == Space.State.DESTROYED
     assert destroyed_parts == [(space.pk, False)]
 
@@ -326,7 +326,7 @@ def test_occupational_part_outlives_the_general_archive():
         with time_machine.travel(timezone.now() + timedelta(days=365 * 40 + 15)):
             assert lifecycle.destroy_due() == 1
     finally:
-        lifecycle._content_destroyers.pop()
+        destruction._content_destroyers.pop()
     assert calls == [True, False]
     assert _reload(space).state == Space.State.DESTROYED
 
