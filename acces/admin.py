@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from acces.actions import AccessAction
 from acces.models import DocumentAccessRule, Professional
 from espace_sante.admin import FrenchTitlesMixin
 from espace_sante.tracing import Actor, trace
@@ -75,21 +76,21 @@ class DocumentAccessRuleAdmin(FrenchTitlesMixin, admin.ModelAdmin):
             if change:
                 before = {field: form.initial.get(field) for field in self.fields}
                 super().save_model(request, obj, form, change)
-                _trace_rule(request, "matrix_rule_changed", obj, before=before)
+                _trace_rule(request, AccessAction.MATRIX_RULE_CHANGED, obj, before=before)
             else:
                 super().save_model(request, obj, form, change)
-                _trace_rule(request, "matrix_rule_added", obj)
+                _trace_rule(request, AccessAction.MATRIX_RULE_ADDED, obj)
 
     def delete_model(self, request, obj):
         with transaction.atomic():
-            _trace_rule(request, "matrix_rule_removed", obj)
+            _trace_rule(request, AccessAction.MATRIX_RULE_REMOVED, obj)
             super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         # The changelist's "delete selected" action: one trace per rule removed.
         with transaction.atomic():
             for rule in queryset:
-                _trace_rule(request, "matrix_rule_removed", rule)
+                _trace_rule(request, AccessAction.MATRIX_RULE_REMOVED, rule)
             super().delete_queryset(request, queryset)
 
 

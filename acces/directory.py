@@ -36,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from acces.actions import AccessAction
 from acces.models import Profession, Professional, Specialty, normalise, words
 from acces.validators import validate_rpps
 from espace_sante.csvfile import read_rows
@@ -58,7 +59,6 @@ REQUIRED_COLUMNS = ("rpps", "nom", "prenom", "profession")
 _COLUMN_ALIASES = {"prenoms": "prenom", "lieu_d_exercice": "lieu_exercice", "ville": "commune"}
 BATCH_SIZE = 5000
 PLACEHOLDER_DOMAIN = "annuaire.invalid"  # RFC 2606: `.invalid` never delivers
-ACTION = "professionals_imported"
 _NAME_MAX = 150
 _PRACTICE_NAME_MAX = Professional._meta.get_field("practice_name").max_length
 _TOWN_MAX = Professional._meta.get_field("practice_town").max_length
@@ -450,7 +450,12 @@ def _write_batch(
         }
         if source:
             detail["source"] = source
-        trace(actor=by, action=ACTION, target=("acces.professional", ""), detail=detail)
+        trace(
+            actor=by,
+            action=AccessAction.PROFESSIONALS_IMPORTED,
+            target=("acces.professional", ""),
+            detail=detail,
+        )
     return len(to_create), len(to_update), unchanged, rejected
 
 

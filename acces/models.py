@@ -245,6 +245,27 @@ class EmergencyAccess(models.Model):
         return f"Accès en urgence {self.pk} ({self.mode})"
 
 
+class DailyAccess(models.Model):
+    """A day on which a professional accessed a space: the patient hears of the first access
+    of each day, not of every click. State of its own, so that the trail stays evidence."""
+
+    space = models.ForeignKey("espace_sante.Space", on_delete=models.CASCADE, related_name="+")
+    professional = models.ForeignKey(Professional, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        verbose_name = _("jour d'accès d'un professionnel")
+        verbose_name_plural = _("jours d'accès des professionnels")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["space", "professional", "day"], name="one_daily_access_per_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"Accès du jour {self.pk}"
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionError("the audit trail is append-only")

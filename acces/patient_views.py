@@ -7,7 +7,6 @@ Every view asks MANAGE_ACCESS (the holder, or a minor's legal representatives) t
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_POST
 from acces import selectors, services
 from acces.access import space_view, trace_refusal
 from acces.directory import DirectorySearchForm
-from acces.models import AuditEvent, Block, CareRelation, EmergencyAccess, Professional
+from acces.models import Block, CareRelation, EmergencyAccess, Professional
 from acces.policy import OCCUPATIONAL_SPECIALTY, Action
 from espace_sante.french import de
 from espace_sante.labels import reader_words
@@ -76,17 +75,11 @@ def _professional(request, space: Space, rpps: str | None) -> Professional:
 @space_view(Action.MANAGE_ACCESS)
 def access_page(request, space: Space):
     relations = list(selectors.care_team(space))
-    added = dict(
-        selectors.without_hidden(
-            AuditEvent.objects.filter(space=space, action="document_added", role="professional"),
-            selectors.hidden_from_reader(request.access),
-        )
-        .values("actor_id")
-        .annotate(count=Count("pk"))
-        .values_list("actor_id", "count")
+    added = selectors.documents_added_by_professionals(
+        space, hidden_from=selectors.hidden_from_reader(request.access)
     )
     for relation in relations:
-        relation.documents_added = added.get(relation.professional.user_id, 0)
+        relation.documents_added = added.get(relation.professional_id, 0)
     search = DirectorySearchForm(request.GET or None)
     results = (
         list(search.results(limit=SEARCH_RESULTS).select_related("user")) if search.is_bound else []

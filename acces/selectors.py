@@ -1,5 +1,7 @@
 """Reads that several views share."""
 
+from collections.abc import Callable
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -89,6 +91,25 @@ def without_hidden(events: QuerySet[AuditEvent], hidden_from: list[str]) -> Quer
     `exclude` on a missing JSON key would compare NULL and drop it).
     """
     return events.exclude(Q(detail__has_key="hidden_from") & Q(detail__hidden_from__in=hidden_from))
+
+
+# How many documents each professional added to a space, counted on the documents themselves
+# by the app that holds them: `dossier` plugs its counter in when it loads (acces uses no app).
+AuthoredCounter = Callable[..., dict[int, int]]
+_authored_counter: AuthoredCounter | None = None
+
+
+def register_authored_counter(counter: AuthoredCounter) -> None:
+    global _authored_counter
+    _authored_counter = counter
+
+
+def documents_added_by_professionals(space: Space, *, hidden_from: list[str]) -> dict[int, int]:
+    """{professional id: documents they added to `space`}, leaving out those hidden from
+    these patient-side readers (`hidden_from_reader`); empty when no app holds documents."""
+    if _authored_counter is None:
+        return {}
+    return _authored_counter(space=space, hidden_from=hidden_from)
 
 
 def history_for(space: Space, user: User, decision: Decision) -> QuerySet[AuditEvent]:

@@ -8,12 +8,15 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from acces.actions import AccessAction
 from acces.models import (
     AccessSettings,
     AuditEvent,
     Block,
     CareRelation,
+    DailyAccess,
     EmergencyAccess,
     Professional,
 )
@@ -46,8 +49,11 @@ class AccessError(Exception):
     """A request about access that cannot be carried out; the message is for the user."""
 
 
-def _start_of_today():
-    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+def mark_daily_access(*, space: Space, professional: Professional) -> bool:
+    """Note that `professional` accessed `space` today; True when it is their first of the day."""
+    return DailyAccess.objects.get_or_create(
+        space=space, professional=professional, day=timezone.localdate()
+    )[1]
 
 
 def check_and_trace(
@@ -72,13 +78,7 @@ def check_and_trace(
         first_today = (
             decision.allowed
             and actor.role == User.Kind.PROFESSIONAL
-            and not AuditEvent.objects.filter(
-                space=space,
-                actor=actor.user,
-                outcome=AuditEvent.Outcome.ALLOWED,
-                # A range, not `__date`: the (space, occurred_at) index reads only today.
-                occurred_at__gte=_start_of_today(),
-            ).exists()
+            and mark_daily_access(space=space, professional=actor.user.professional)
         )
         trace(
             actor=actor,
@@ -132,7 +132,7 @@ def register_professional(
     )
     professional.full_clean()
     professional.save()
-    trace(actor=by, action="professional_registered", target=professional)
+    trace(actor=by, action=AccessAction.PROFESSIONAL_REGISTERED, target=professional)
     return professional
 
 
@@ -159,7 +159,7 @@ def create_agent(*, email: str, first_name: str, last_name: str, password: str, 
     user.full_clean()
     user.save()
     user.groups.add(agent_group())
-    trace(actor=by, action="agent_created", target=user)
+    trace(actor=by, action=AccessAction.AGENT_CREATED, target=user)
     return user
 
 
@@ -169,9 +169,9 @@ def designate_attending_physician(
 ) -> CareRelation:
     """Make `professional` the attending physician of `space`, ending any previous one."""
     if professional.profession != "medecin" or professional.specialty == OCCUPATIONAL_SPECIALTY:
-        raise AccessError("Seul un médecin peut être désigné médecin traitant.")
+        raise AccessError(_("Seul un médecin peut être désigné médecin traitant."))
     if is_blocked(space, professional):
-        raise AccessError("Ce médecin est bloqué : débloquez-le d'abord.")
+        raise AccessError(_("Ce médecin est bloqué : débloquez-le d'abord."))
     current = (
         CareRelation.objects.live()
         .select_for_update()
@@ -188,7 +188,7 @@ def designate_attending_physician(
     )
     trace(
         actor=by,
-        action="designate_attending",
+        action=AccessAction.DESIGNATE_ATTENDING,
         space=space,
         target=relation,
         detail={"professional": professional.rpps},
@@ -208,14 +208,14 @@ def grant_access(
 ) -> CareRelation:
     """Record that `professional` may see `space` as authorised by the patient or care team."""
     if basis not in (CareRelation.Basis.AUTHORISED, CareRelation.Basis.CARE_TEAM):
-        raise AccessError("Base d'accès inconnue.")
+        raise AccessError(_("Base d'accès inconnue."))
     relation, created = CareRelation.objects.live().get_or_create(
         space=space, professional=professional, basis=basis
     )
     if created:
         trace(
             actor=by,
-            action=f"grant_{basis}",
+            action=AccessAction.grant(basis),
             space=space,
             target=relation,
             detail={"professional": professional.rpps},
@@ -228,7 +228,7 @@ def grant_access(
 
 def _check_open(space: Space) -> None:
     if not space.is_open:
-        raise AccessError("Les accès d'un espace fermé ne peuvent plus être modifiés.")
+        raise AccessError(_("Les accès d'un espace fermé ne peuvent plus être modifiés."))
 
 
 def _tell(space: Space, template: str, **context) -> None:
@@ -247,11 +247,13 @@ def authorise(*, space: Space, professional: Professional, by: Actor) -> CareRel
     _check_open(space)
     if professional.specialty == OCCUPATIONAL_SPECIALTY:
         raise AccessError(
-            "Le médecin du travail n'accède qu'au volet santé au travail, avec votre accord "
-            "donné lors de la visite : il ne peut pas être autorisé sur tout le dossier."
+            _(
+                "Le médecin du travail n'accède qu'au volet santé au travail, avec votre accord "
+                "donné lors de la visite : il ne peut pas être autorisé sur tout le dossier."
+            )
         )
     if is_blocked(space, professional):
-        raise AccessError("Ce professionnel est bloqué : débloquez-le d'abord.")
+        raise AccessError(_("Ce professionnel est bloqué : débloquez-le d'abord."))
     relation = grant_access(
         space=space, professional=professional, basis=CareRelation.Basis.AUTHORISED, by=by
     )
@@ -267,7 +269,7 @@ def revoke(*, relation: CareRelation, by: Actor) -> CareRelation:
         relation.save(update_fields=["ended_at"])
         trace(
             actor=by,
-            action="access_revoked",
+            action=AccessAction.ACCESS_REVOKED,
             space=relation.space,
             target=relation,
             basis=relation.basis,
@@ -291,7 +293,7 @@ def block(*, space: Space, professional: Professional, by: Actor) -> Block:
     blocked = Block.objects.create(space=space, professional=professional)
     trace(
         actor=by,
-        action="professional_blocked",
+        action=AccessAction.PROFESSIONAL_BLOCKED,
         space=space,
         target=blocked,
         detail={"professional": professional.rpps},
@@ -307,7 +309,7 @@ def unblock(*, blocked: Block, by: Actor) -> Block:
         blocked.save(update_fields=["lifted_at"])
         trace(
             actor=by,
-            action="professional_unblocked",
+            action=AccessAction.PROFESSIONAL_UNBLOCKED,
             space=blocked.space,
             target=blocked,
             detail={"professional": blocked.professional.rpps},
@@ -346,7 +348,7 @@ def set_emergency_settings(
     settings.save()
     trace(
         actor=by,
-        action="emergency_settings_changed",
+        action=AccessAction.EMERGENCY_SETTINGS_CHANGED,
         space=space,
         target=settings,
         detail=changed,
@@ -376,7 +378,7 @@ def find_space(*, actor: Actor, nir: str, last_name: str, birth_date) -> Space |
     with transaction.atomic():
         trace(
             actor=actor,
-            action="patient_search",
+            action=AccessAction.PATIENT_SEARCH,
             space=space if found else None,
             target=("espace_sante.space", space.public_id if found else ""),
             outcome=AuditEvent.Outcome.ALLOWED if found else AuditEvent.Outcome.DENIED,
@@ -402,7 +404,7 @@ def declare_consent(
             with transaction.atomic():
                 trace(
                     actor=by,
-                    action="consent_declared",
+                    action=AccessAction.CONSENT_DECLARED,
                     space=space,
                     target=space,
                     outcome=AuditEvent.Outcome.DENIED,
@@ -434,12 +436,13 @@ def _join(*, space: Space, professional: Professional, by: Actor) -> CareRelatio
         defaults={"consent_declared_at": timezone.now()},
     )
     if created:
+        mark_daily_access(space=space, professional=professional)
         detail = {"professional": professional.rpps}
         if withdrawn_at is not None:
             detail["after_withdrawal"] = withdrawn_at.isoformat()
         trace(
             actor=by,
-            action="consent_declared",
+            action=AccessAction.CONSENT_DECLARED,
             space=space,
             target=relation,
             basis=basis,
@@ -486,14 +489,14 @@ def open_emergency_access(
     reason = reason.strip()
     if len(reason) < 10:
         raise AccessError(
-            "Décrivez la situation d'urgence qui justifie l'accès (10 caractères au moins)."
+            _("Décrivez la situation d'urgence qui justifie l'accès (10 caractères au moins).")
         )
     decision = decide(professional.user, Action.OPEN_EMERGENCY, EmergencyRequest(space, mode))
     if not decision:
         with transaction.atomic():
             trace(
                 actor=by,
-                action=f"emergency_{mode}",
+                action=AccessAction.emergency(mode),
                 space=space,
                 target=space,
                 outcome=AuditEvent.Outcome.DENIED,
@@ -514,9 +517,10 @@ def _open(*, space: Space, professional: Professional, mode: str, reason: str, b
         started_at=now,
         expires_at=now + EmergencyAccess.DURATION,
     )
+    mark_daily_access(space=space, professional=professional)  # the patient is told below
     trace(
         actor=by,
-        action=f"emergency_{mode}",
+        action=AccessAction.emergency(mode),
         space=space,
         target=access,
         basis="samu" if mode == EmergencyAccess.Mode.SAMU else "emergency",

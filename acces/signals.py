@@ -4,18 +4,25 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from acces.models import AuditEvent
+from espace_sante.actions import SpaceAction
 from espace_sante.tracing import Actor, client_ip, trace
 
 
 @receiver(user_logged_in)
 def trace_sign_in(sender, request, user, **kwargs):
-    trace(actor=Actor(user=user, role=user.kind, ip=client_ip(request)), action="sign_in_password")
+    trace(
+        actor=Actor(user=user, role=user.kind, ip=client_ip(request)),
+        action=SpaceAction.SIGN_IN_PASSWORD,
+    )
 
 
 @receiver(user_logged_out)
 def trace_sign_out(sender, request, user, **kwargs):
     if user is not None:
-        trace(actor=Actor(user=user, role=user.kind, ip=client_ip(request)), action="sign_out")
+        trace(
+            actor=Actor(user=user, role=user.kind, ip=client_ip(request)),
+            action=SpaceAction.SIGN_OUT,
+        )
 
 
 @receiver(user_login_failed)
@@ -24,6 +31,6 @@ def trace_failed_sign_in(sender, credentials, request=None, **kwargs):
     ip = client_ip(request) if request is not None else None
     trace(
         actor=Actor(user=None, role=Actor.ANONYMOUS, ip=ip),
-        action="sign_in_password",
+        action=SpaceAction.SIGN_IN_PASSWORD,
         outcome=AuditEvent.Outcome.DENIED,
     )

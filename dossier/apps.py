@@ -9,10 +9,15 @@ class DossierConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from acces import selectors as acces_selectors
         from dossier import parts as dmp
-        from dossier import reference
-        from espace_sante import parts
+        from dossier import reference, selectors
+        from dossier.actions import PROFILE_CHANGED_LABEL, PROFILE_PREFIX, DossierAction
+        from espace_sante import actions, parts
 
+        actions.register(DossierAction, families={PROFILE_PREFIX: PROFILE_CHANGED_LABEL})
+
+        acces_selectors.register_authored_counter(selectors.documents_added_by_professionals)
         post_migrate.connect(reference.restore_reference_data, sender=self)
         parts.register(dmp.DOCUMENTS)
         parts.register(dmp.PROFILE)

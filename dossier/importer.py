@@ -52,6 +52,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from dossier import fhir, profile_services
 from dossier.models import Allergy, Document, DocumentType, HistoryEntry, Measurement
@@ -167,7 +168,10 @@ class _Zip(_Source):
         try:
             self.zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
-            raise DmpImportError(f"{path.name} : archive ZIP illisible ({exc}).") from exc
+            raise DmpImportError(
+                _("%(name)s : archive ZIP illisible (%(error)s).")
+                % {"name": path.name, "error": exc}
+            ) from exc
 
     def names(self) -> list[str]:
         return [info.filename for info in self.zip.infolist() if not info.is_dir()]
@@ -213,7 +217,7 @@ def _open(path: Path) -> _Source:
         return _Directory(path)
     if path.is_file():
         return _Zip(path)
-    raise DmpImportError(f"{path} : ni une archive ZIP ni un dossier.")
+    raise DmpImportError(_("%(path)s : ni une archive ZIP ni un dossier.") % {"path": path})
 
 
 # --- Small readers of FHIR values -----------------------------------------------------------
@@ -648,7 +652,9 @@ def _bundles(source: _Source, report: ImportReport) -> Iterator[tuple[str, dict]
     names = sorted(n for n in source.names() if n.lower().endswith(".fhir.json"))
     names = [n for n in names if not n.startswith("__MACOSX/")]
     if not names:
-        raise DmpImportError("Aucun fichier FHIR (*.fhir.json) dans l'archive : rien à importer.")
+        raise DmpImportError(
+            _("Aucun fichier FHIR (*.fhir.json) dans l'archive : rien à importer.")
+        )
     for name in names:
         try:
             bundle = _read_json(source, name)
@@ -692,11 +698,16 @@ def _identity_nir(source: _Source, folder: str) -> str | None:
 def _target_space(nir: str) -> Space:
     space = Space.objects.select_related("holder", "holder__user").filter(holder__nir=nir).first()
     if space is None:
-        raise DmpImportError(f"Aucun espace santé pour le NIR {nir} : rien n'a été importé.")
+        raise DmpImportError(
+            _("Aucun espace santé pour le NIR %(nir)s : rien n'a été importé.") % {"nir": nir}
+        )
     if not space.is_open:
         raise DmpImportError(
-            f"L'espace santé du NIR {nir} n'est pas ouvert (état : "
-            f"{space.get_state_display()}) : rien n'a été importé."
+            _(
+                "L'espace santé du NIR %(nir)s n'est pas ouvert (état : %(state)s) : "
+                "rien n'a été importé."
+            )
+            % {"nir": nir, "state": space.get_state_display()}
         )
     return space
 
@@ -714,9 +725,8 @@ def import_archive(*, path: str | Path, by: Actor, space_nir: str | None = None)
         bundles = list(_bundles(source, report))
         if not bundles:
             raise DmpImportError(
-                "Aucun Bundle FHIR lisible dans l'archive : rien n'a été importé ("
-                + " ; ".join(report.problems)
-                + ")."
+                _("Aucun Bundle FHIR lisible dans l'archive : rien n'a été importé (%(problems)s).")
+                % {"problems": " ; ".join(report.problems)}
             )
         if space_nir:
             nir = normalise_nir(space_nir)
@@ -731,8 +741,10 @@ def import_archive(*, path: str | Path, by: Actor, space_nir: str | None = None)
             )
             if nir is None:
                 raise DmpImportError(
-                    "NIR du titulaire introuvable dans l'archive : indiquez l'espace avec "
-                    "--space-nir."
+                    _(
+                        "NIR du titulaire introuvable dans l'archive : indiquez l'espace avec "
+                        "--space-nir."
+                    )
                 )
         space = _target_space(nir)
         report.space = space

@@ -16,7 +16,9 @@ from typing import Any
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from dossier.actions import profile_action
 from dossier.models import MedicalProfile, ProfileChange
 from dossier.profile import ENTRY_PARTS, SINGLE_PARTS, EntryPart
 from espace_sante.models import Notification, Space, SpaceError
@@ -50,7 +52,7 @@ def _editable_fields(model: type[models.Model]) -> list[str]:
 
 def _check_open(space: Space) -> None:
     if not space.is_open:
-        raise ProfileError("Le profil médical d'un espace fermé ne peut plus être modifié.")
+        raise ProfileError(_("Le profil médical d'un espace fermé ne peut plus être modifié."))
 
 
 # A burst of edits (ten vaccinations typed in a row) makes one notification, not ten.
@@ -58,7 +60,7 @@ NOTIFY_AT_MOST_EVERY = timedelta(hours=1)
 
 
 def _record(*, space: Space, part: str, action: str, obj, summary: dict, by: Actor) -> None:
-    trace(actor=by, action=f"profile_{part}_{action}", space=space, target=obj)
+    trace(actor=by, action=profile_action(part, action), space=space, target=obj)
     ProfileChange.objects.create(
         space=space, part=part, action=action, by_label=by.label, summary=summary
     )
@@ -87,7 +89,7 @@ def _entry_part(model: type[models.Model]) -> EntryPart:
     for part in ENTRY_PARTS.values():
         if part.model is model:
             return part
-    raise ProfileError("Cette partie du profil n'existe pas.")
+    raise ProfileError(_("Cette partie du profil n'existe pas."))
 
 
 @transaction.atomic
@@ -99,7 +101,7 @@ def update_profile(
     Only that part's fields are written; the profile row is created on first use.
     """
     if part not in SINGLE_PARTS:
-        raise ProfileError("Cette partie du profil n'existe pas.")
+        raise ProfileError(_("Cette partie du profil n'existe pas."))
     _check_open(space)
     fields = SINGLE_PARTS[part].fields
     profile, _created = MedicalProfile.objects.select_for_update().get_or_create(space=space)
@@ -122,7 +124,7 @@ def update_profile(
 def add_entry(*, space: Space, part: str, values: Mapping[str, Any], by: Actor) -> models.Model:
     """Add one entry (allergy, treatment, measurement...) to the space's profile."""
     if part not in ENTRY_PARTS:
-        raise ProfileError("Cette partie du profil n'existe pas.")
+        raise ProfileError(_("Cette partie du profil n'existe pas."))
     _check_open(space)
     model = ENTRY_PARTS[part].model
     fields = _editable_fields(model)

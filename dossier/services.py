@@ -16,9 +16,11 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from acces.models import Professional
 from acces.policy import Action, Decision, NewDocument, decide, documents_visible_to
+from dossier.actions import DossierAction
 from dossier.models import Category, Document, DocumentType
 from dossier.validation import RejectedFile, sniff
 from espace_sante import crypto, integrity
@@ -75,20 +77,20 @@ def add_document(
     except RejectedFile as exc:
         raise DocumentError(str(exc), field="file") from exc
     if not space.is_open:
-        raise DocumentError("On ne peut plus ajouter de document à un espace fermé.")
+        raise DocumentError(_("On ne peut plus ajouter de document à un espace fermé."))
     doc_type = DocumentType.objects.filter(code=type_code).first()
     if doc_type is None:
-        raise DocumentError("Type de document inconnu.")
+        raise DocumentError(_("Type de document inconnu."))
     if not title.strip():
-        raise DocumentError("Donnez un titre au document.")
+        raise DocumentError(_("Donnez un titre au document."))
     if act_date > timezone.localdate():
-        raise DocumentError("La date de l'acte ne peut pas être dans le futur.")
+        raise DocumentError(_("La date de l'acte ne peut pas être dans le futur."))
     imported = source == Document.Source.IMPORT
     if by.role == User.Kind.PROFESSIONAL and author_professional is None and not imported:
         # A professional's document names them as its author, so the matrix, masking and the
         # patient's notice apply: the patient's own pages would let them pass for the patient.
         raise DocumentError(
-            "Un professionnel de santé ajoute ses documents depuis l'espace professionnel."
+            _("Un professionnel de santé ajoute ses documents depuis l'espace professionnel.")
         )
     if author_professional is None and not imported:
         # The patient's own: the policy says whether a patient may add this type.
@@ -102,9 +104,11 @@ def add_document(
         if not decision:
             raise DocumentError(decision.message)
     if author_professional is None and invisible_to_patient:
-        raise DocumentError("Seul un professionnel peut rendre un document invisible du patient.")
+        raise DocumentError(
+            _("Seul un professionnel peut rendre un document invisible du patient.")
+        )
     if replaces is not None and (replaces.space_id != space.pk or not replaces.is_current):
-        raise DocumentError("Seule la version en vigueur d'un document peut être remplacée.")
+        raise DocumentError(_("Seule la version en vigueur d'un document peut être remplacée."))
     data_key = crypto.new_data_key()
     document = Document(
         space=space,
@@ -136,7 +140,7 @@ def add_document(
         Document.objects.filter(pk=replaces.pk).update(is_current=False)
     trace(
         actor=by,
-        action="document_added",
+        action=DossierAction.DOCUMENT_ADDED,
         space=space,
         target=document,
         basis=basis,  # the title the policy gave the author, for the patient's trail
@@ -182,7 +186,7 @@ def set_masked(*, document: Document, masked: bool, by: Actor) -> Document:
     and it holds what the patient wants hidden as much as the current one does.
     """
     if masked and document.invisible_to_patient:
-        raise DocumentError("Un document invisible du patient ne peut pas être masqué.")
+        raise DocumentError(_("Un document invisible du patient ne peut pas être masqué."))
     changed = (
         Document.objects.filter(pk__in=_version_ids(document), invisible_to_patient=False)
         .exclude(masked=masked)
@@ -192,7 +196,7 @@ def set_masked(*, document: Document, masked: bool, by: Actor) -> Document:
         document.masked = masked
         trace(
             actor=by,
-            action="document_masked" if masked else "document_unmasked",
+            action=DossierAction.DOCUMENT_MASKED if masked else DossierAction.DOCUMENT_UNMASKED,
             space=document.space,
             target=document,
         )
@@ -223,7 +227,9 @@ def set_all_masked(*, space: Space, masked: bool, by: Actor) -> int:
     )
     trace(
         actor=by,
-        action="documents_masked_all" if masked else "documents_unmasked_all",
+        action=DossierAction.DOCUMENTS_MASKED_ALL
+        if masked
+        else DossierAction.DOCUMENTS_UNMASKED_ALL,
         space=space,
         target=space,
         detail={"count": changed},
@@ -239,7 +245,7 @@ def reveal_to_representatives(*, document: Document, by: Actor) -> Document:
         document.save(update_fields=["invisible_to_representatives"])
         trace(
             actor=by,
-            action="document_revealed_to_representatives",
+            action=DossierAction.DOCUMENT_REVEALED_TO_REPRESENTATIVES,
             space=document.space,
             target=document,
         )
@@ -252,7 +258,9 @@ def announce_to_patient(*, document: Document, by: Actor) -> Document:
     if document.invisible_to_patient:
         document.invisible_to_patient = False
         document.save(update_fields=["invisible_to_patient"])
-        trace(actor=by, action="document_announced", space=document.space, target=document)
+        trace(
+            actor=by, action=DossierAction.DOCUMENT_ANNOUNCED, space=document.space, target=document
+        )
         notify_space(
             space=document.space,
             template="document_added",

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from acces.policy import Decision, export_decision
+from dossier.actions import DossierAction
 from dossier.models import Allergy, DonationChoice
 from dossier.profile import profile_page
 from espace_sante.models import Space, User
@@ -27,9 +28,9 @@ from espace_sante.tracing import Actor, trace
 SUMMARY_FILENAME = "synthese-profil-medical"
 EMERGENCY_CARD_FILENAME = "carte-urgence"
 
-# Audit codes of the downloads (their French labels are in espace_sante.labels).
-SUMMARY_DOWNLOADED = "medical_summary_downloaded"
-EMERGENCY_CARD_DOWNLOADED = "emergency_card_downloaded"
+# Audit codes of the downloads.
+SUMMARY_DOWNLOADED = DossierAction.MEDICAL_SUMMARY_DOWNLOADED
+EMERGENCY_CARD_DOWNLOADED = DossierAction.EMERGENCY_CARD_DOWNLOADED
 
 # The card is meant to fold to A7: past these counts it sends the reader to the summary
 # (severe allergies come first, so they are the last to be left out).

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 MAX_SIZE = 20 * 1024 * 1024
 
 ACCEPTED = "PDF, JPEG, PNG ou texte brut, 20 Mo au plus"
@@ -34,23 +36,28 @@ def sniff(data: bytes, *, written: bool = False) -> Sniffed:
     (nosniff, sandboxed), so mentioning "<script>" in it is harmless.
     """
     if not data:
-        raise RejectedFile(f"Le fichier est vide. Formats acceptés : {ACCEPTED}.")
+        raise RejectedFile(
+            _("Le fichier est vide. Formats acceptés : %(formats)s.") % {"formats": ACCEPTED}
+        )
     if len(data) > MAX_SIZE:
-        raise RejectedFile(f"Le fichier dépasse 20 Mo. Formats acceptés : {ACCEPTED}.")
+        raise RejectedFile(
+            _("Le fichier dépasse 20 Mo. Formats acceptés : %(formats)s.") % {"formats": ACCEPTED}
+        )
     if written:
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
-            raise RejectedFile("Le texte n'est pas lisible.") from None
+            raise RejectedFile(_("Le texte n'est pas lisible.")) from None
         return Sniffed("text/plain")
     head = data[:1024].lstrip().lower()
     if any(marker in head for marker in _ACTIVE_MARKERS):
         raise RejectedFile(
-            f"Les pages web, images SVG et scripts sont refusés. Formats acceptés : {ACCEPTED}."
+            _("Les pages web, images SVG et scripts sont refusés. Formats acceptés : %(formats)s.")
+            % {"formats": ACCEPTED}
         )
     if data.startswith(b"%PDF-"):
         if b"/JavaScript" in data or b"/JS " in data or b"/Launch" in data:
-            raise RejectedFile("Ce PDF contient du code exécutable et est refusé.")
+            raise RejectedFile(_("Ce PDF contient du code exécutable et est refusé."))
         return Sniffed("application/pdf")
     if data.startswith(b"\xff\xd8\xff"):
         return Sniffed("image/jpeg")
@@ -60,11 +67,13 @@ def sniff(data: bytes, *, written: bool = False) -> Sniffed:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise RejectedFile(
-            f"Ce type de fichier n'est pas accepté. Formats acceptés : {ACCEPTED}."
+            _("Ce type de fichier n'est pas accepté. Formats acceptés : %(formats)s.")
+            % {"formats": ACCEPTED}
         ) from None
     lowered = text.lower()
     if "\x00" in text or any(m.decode() in lowered for m in _ACTIVE_MARKERS):
         raise RejectedFile(
-            f"Les pages web, images SVG et scripts sont refusés. Formats acceptés : {ACCEPTED}."
+            _("Les pages web, images SVG et scripts sont refusés. Formats acceptés : %(formats)s.")
+            % {"formats": ACCEPTED}
         )
     return Sniffed("text/plain")

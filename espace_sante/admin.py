@@ -42,6 +42,7 @@ from django_otp.plugins.otp_email.models import EmailDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from espace_sante import credentials, services
+from espace_sante.actions import SpaceAction
 from espace_sante.admin_actions import (
     ACTIONS,
     LifecycleAction,
@@ -215,7 +216,7 @@ class UserAdmin(FrenchTitlesMixin, BaseUserAdmin):
             super().save_model(request, obj, form, change)
             trace(
                 actor=Actor.from_request(request),
-                action="account_created",
+                action=SpaceAction.ACCOUNT_CREATED,
                 target=obj,
                 detail={"account": obj.pk, "kind": obj.kind},
             )

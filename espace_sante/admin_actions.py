@@ -22,35 +22,13 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from espace_sante import lifecycle
+from espace_sante import actions, lifecycle
 from espace_sante.forms import CloseForm as PatientCloseForm
 from espace_sante.french import de
 from espace_sante.models import Space, SpaceError, User
 from espace_sante.tracing import Actor, read_trail
 
 # --- The lifecycle history -----------------------------------------------------------------
-
-# The audit actions an agent may read on a space: its lifecycle, nothing about care.
-LIFECYCLE_ACTIONS = {
-    "space_announced": _("Annonce de la création de l'espace"),
-    "space_created": _("Création de l'espace (fin du délai d'opposition)"),
-    "space_activated": _("Activation de l'espace"),
-    "space_opposed": _("Opposition à la création de l'espace"),
-    "space_closed": _("Clôture de l'espace"),
-    "space_reactivated": _("Réactivation de l'espace"),
-    "space_suspended": _("Suspension (suspicion de fraude)"),
-    "space_suspension_lifted": _("Levée de la suspension"),
-    "space_destroyed": _("Destruction de l'espace"),
-    "space_content_destroyed": _("Destruction du contenu (volet santé au travail conservé)"),
-    "space_handed_over": _("Remise de l'espace au titulaire devenu majeur"),
-    "deletion_requested": _("Demande de suppression définitive"),
-    "death_recorded": _("Enregistrement du décès du titulaire"),
-    "code_issued": _("Émission d'un code provisoire"),
-    "code_requested": _("Demande d'un nouveau code provisoire"),
-    "legal_representative_added": _("Ajout d'un représentant légal"),
-    "contact_changed": _("Modification des coordonnées par un agent"),
-    "account_refused": _("Ouverture du compte refusée (adresse e-mail non confirmée)"),
-}
 
 ROLE_LABELS = {
     **{kind.value: kind.label for kind in User.Kind},
@@ -86,17 +64,19 @@ def lifecycle_history(space: Space) -> list[HistoryRow]:
     Only whitelisted details are shown: states, channel, due date, and the reason of
     the action (chosen from a list, or typed by an agent under a warning to write
     nothing about health; a patient's own closing reason is one of their form's choices).
+    The actions an agent may read are those their vocabulary words for agents.
     """
+    agent_wording = {member.value: member.agent_label for member in actions.agent_actions()}
     return [
         HistoryRow(
             occurred_at=event.occurred_at,
             actor_label=event.actor_label,
             role=str(ROLE_LABELS.get(event.role, event.role)),
-            action=str(LIFECYCLE_ACTIONS[event.action]),
+            action=str(agent_wording[event.action]),
             outcome=event.outcome_label,
             remarks=_remarks(event.detail),
         )
-        for event in read_trail(space=space, actions=LIFECYCLE_ACTIONS)
+        for event in read_trail(space=space, actions=agent_wording)
     ]
 
 

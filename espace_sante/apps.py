@@ -7,4 +7,6 @@ class EspaceSanteConfig(AppConfig):
     verbose_name = "Espace santé"
 
     def ready(self):
-        from espace_sante import assurance, checks  # noqa: F401
+        from espace_sante import actions, assurance, checks  # noqa: F401
+
+        actions.register(actions.SpaceAction)

@@ -21,6 +21,7 @@ from django_otp.plugins.otp_email.models import EmailDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from espace_sante import emails
+from espace_sante.actions import SpaceAction
 from espace_sante.models import User
 from espace_sante.notifications import notify
 from espace_sante.tracing import Actor, trace
@@ -55,7 +56,7 @@ def reset_sign_in(*, user: User, by: Actor, reason: str) -> None:
         sessions = end_sessions(user)
         trace(
             actor=by,
-            action="sign_in_reset",
+            action=SpaceAction.SIGN_IN_RESET,
             target=user,
             detail={"account": user.pk, "devices": devices, "sessions": sessions, "reason": reason},
         )

@@ -12,6 +12,8 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 
 class CsvFileError(Exception):
     """The file as a whole cannot be read (encoding, header); the message is for the operator."""
@@ -44,17 +46,16 @@ def read_rows(
     try:
         header_line = source.readline()
     except UnicodeDecodeError as exc:
-        raise error("Le fichier n'est pas encodé en UTF-8.") from exc
+        raise error(_("Le fichier n'est pas encodé en UTF-8.")) from exc
     if not header_line.strip():
-        raise error("Le fichier est vide : il faut une ligne d'en-tête.")
+        raise error(_("Le fichier est vide : il faut une ligne d'en-tête."))
     delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
     header = [column_name(name) for name in next(csv.reader([header_line], delimiter=delimiter))]
     missing = [name for name in required if name not in header]
     if missing:
         raise error(
-            "Colonne(s) absente(s) de l'en-tête : "
-            + ", ".join(missing)
-            + f". Colonnes attendues : {', '.join(columns)}."
+            _("Colonne(s) absente(s) de l'en-tête : %(missing)s. Colonnes attendues : %(columns)s.")
+            % {"missing": ", ".join(missing), "columns": ", ".join(columns)}
         )
     if check_header is not None:
         check_header(header)
@@ -71,9 +72,11 @@ def read_rows(
             yield line, header, row
     except UnicodeDecodeError as exc:
         raise error(
-            f"Le fichier n'est pas encodé en UTF-8 (vers la ligne {consumed + 1})."
+            _("Le fichier n'est pas encodé en UTF-8 (vers la ligne %(line)d).")
+            % {"line": consumed + 1}
         ) from exc
     except csv.Error as exc:
         raise error(
-            f"Le fichier n'est pas un CSV lisible vers la ligne {consumed + 1} ({exc})."
+            _("Le fichier n'est pas un CSV lisible vers la ligne %(line)d (%(error)s).")
+            % {"line": consumed + 1, "error": exc}
         ) from exc

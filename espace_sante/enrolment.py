@@ -28,7 +28,9 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from espace_sante.actions import SpaceAction
 from espace_sante.csvfile import read_rows
 from espace_sante.identity import (
     nir_contradictions,
@@ -140,7 +142,7 @@ def read_csv(source: str | Path | io.TextIOBase) -> Iterator[tuple[int, dict[str
     def needs_a_contact(header: list[str]) -> None:
         if "email" not in header and "adresse" not in header:
             raise EnrolmentFileError(
-                "L'en-tête doit comporter une colonne « email » ou « adresse »."
+                _("L'en-tête doit comporter une colonne « email » ou « adresse ».")
             )
 
     for line, _header, row in read_rows(
@@ -453,7 +455,7 @@ def _create_batch(batch: list[_Row], *, by: Actor, announce: bool) -> tuple[list
         deadline = timezone.now() + Space.OPPOSITION_WINDOW
         spaces = [Space(holder=patient, opposition_deadline=deadline) for patient in patients]
         _insert(spaces)
-        trace_many(actor=by, action="space_announced", spaces=spaces)
+        trace_many(actor=by, action=SpaceAction.SPACE_ANNOUNCED, spaces=spaces)
         _link_representatives(batch, spaces, by=by)
         space_ids = [space.pk for space in spaces]
         if announce and space_ids:
@@ -484,7 +486,7 @@ def _link_representatives(batch: list[_Row], spaces: list[Space], *, by: Actor) 
     )
     trace_many(
         actor=by,
-        action="legal_representative_added",
+        action=SpaceAction.LEGAL_REPRESENTATIVE_ADDED,
         spaces=[space for _, space in minors],
         detail={"source": "enrolment"},
     )

@@ -28,6 +28,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from espace_sante import crypto, integrity, parts
+from espace_sante.actions import SpaceAction
 from espace_sante.models import ExportJob, Notification, Space, User
 from espace_sante.tracing import Actor, trace
 
@@ -120,7 +121,7 @@ def request_archive(*, space: Space, by: Actor) -> ExportJob:
             return job
         total = count_steps(space, parts.export_decision(space, by.user))
         job = ExportJob.objects.create(space=space, requested_by=by.user, total=total)
-        trace(actor=by, action="export_requested", space=space, target=job)
+        trace(actor=by, action=SpaceAction.EXPORT_REQUESTED, space=space, target=job)
         # Robust: a broker that is down must not turn the saved request into an error
         # page; the beat sweep (`tasks.requeue_lost_tasks`) queues the job again.
         transaction.on_commit(
@@ -213,7 +214,7 @@ def open_archive(*, job: ExportJob, by: Actor) -> Iterator[bytes]:
     # bad key or an altered head raises DecryptionError here, while a page can still say so.
     stream = integrity.checked_stream(chunks(), where=f"export download {job.public_id}")
     with transaction.atomic():
-        trace(actor=by, action="export_downloaded", space=job.space, target=job)
+        trace(actor=by, action=SpaceAction.EXPORT_DOWNLOADED, space=job.space, target=job)
     return stream
 
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from espace_sante import lifecycle
+from espace_sante.actions import SpaceAction
 from espace_sante.models import CodeRequest, Space, SpaceError
 from espace_sante.tracing import Actor, trace
 
@@ -56,7 +57,7 @@ def request_new_code(
         if _codes_sent_recently(space) >= PER_SPACE:
             trace(
                 actor=by,
-                action="code_requested",
+                action=SpaceAction.CODE_REQUESTED,
                 space=space,
                 target=space,
                 outcome="denied",

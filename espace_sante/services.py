@@ -13,7 +13,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from espace_sante.actions import SpaceAction
 from espace_sante.models import (
     ContactChange,
     LegalRepresentative,
@@ -67,7 +69,7 @@ def enrol_person(
     space = Space.objects.create(
         holder=patient, opposition_deadline=timezone.now() + Space.OPPOSITION_WINDOW
     )
-    trace(actor=by, action="space_announced", space=space, target=space)
+    trace(actor=by, action=SpaceAction.SPACE_ANNOUNCED, space=space, target=space)
     if announce:
         from espace_sante.tasks import request_code
 
@@ -81,9 +83,9 @@ def open_account(*, space: Space, email: str, password: str, by: Actor) -> User:
     space = Space.objects.select_for_update().select_related("holder").get(pk=space.pk)
     patient = space.holder
     if patient.user_id is not None:
-        raise SpaceError("Cet espace a déjà un compte.")
+        raise SpaceError(_("Cet espace a déjà un compte."))
     if User.objects.filter(email__iexact=email).exists():
-        raise SpaceError("Cette adresse e-mail est déjà utilisée par un autre compte.")
+        raise SpaceError(_("Cette adresse e-mail est déjà utilisée par un autre compte."))
     user = User(
         email=email.lower(),
         first_name=patient.first_names.split(" ")[0],
@@ -99,7 +101,13 @@ def open_account(*, space: Space, email: str, password: str, by: Actor) -> User:
     if previous != Space.State.ACTIVE:  # a minor's space a representative already activated
         space.move_to(Space.State.ACTIVE)
         space.save(update_fields=["state", "state_changed_at"])
-    trace(actor=by, action="space_activated", space=space, target=space, detail={"from": previous})
+    trace(
+        actor=by,
+        action=SpaceAction.SPACE_ACTIVATED,
+        space=space,
+        target=space,
+        detail={"from": previous},
+    )
     notify(
         recipient=user,
         template="space_opened",
@@ -113,10 +121,15 @@ def open_account(*, space: Space, email: str, password: str, by: Actor) -> User:
 def add_legal_representative(*, space: Space, user: User, by: Actor) -> LegalRepresentative:
     """Let `user` (a patient account) manage the space of the minor `space` belongs to."""
     if user.kind != User.Kind.PATIENT:
-        raise SpaceError("Seul un compte patient peut représenter un mineur.")
+        raise SpaceError(_("Seul un compte patient peut représenter un mineur."))
     representation, created = LegalRepresentative.objects.get_or_create(space=space, user=user)
     if created:
-        trace(actor=by, action="legal_representative_added", space=space, target=representation)
+        trace(
+            actor=by,
+            action=SpaceAction.LEGAL_REPRESENTATIVE_ADDED,
+            space=space,
+            target=representation,
+        )
         notify_space(
             space=space,
             template="legal_representative_added",
@@ -163,7 +176,7 @@ def change_contact(
         return None
     reason = (reason or "").strip()
     if not reason:
-        raise SpaceError("Indiquez le motif de la modification des coordonnées.")
+        raise SpaceError(_("Indiquez le motif de la modification des coordonnées."))
     change = ContactChange.objects.create(
         patient=patient,
         changed_by=by.user,
@@ -178,7 +191,7 @@ def change_contact(
     space = Space.objects.filter(holder=patient).first()
     trace(
         actor=by,
-        action="contact_changed",
+        action=SpaceAction.CONTACT_CHANGED,
         space=space,
         target=space or patient,
         detail={"fields": changed, "reason": reason[:200]},

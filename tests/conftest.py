@@ -98,9 +98,28 @@ def agent(db):
 class _Worker:
     """Where emails sent by tasks can be counted, whichever runs them."""
 
-    def __init__(self, mail_dir=None):
+    def __init__(self, mail_dir=None, name=None):
         self.mail_dir = mail_dir
+        self.name = name
         self.real = mail_dir is not None
+
+    def ran(self, counts: dict, timeout=30.0) -> bool:
+        """Wait until the worker has taken at least `counts[task]` runs of each task and runs
+        none: a witness that what was queued is done (eager runs are done already)."""
+        if not self.real:
+            return True
+        from espace_sante.celery import app
+
+        def done():
+            inspect = app.control.inspect(destination=[self.name], timeout=1.0)
+            stats = (inspect.stats() or {}).get(self.name)
+            active = (inspect.active() or {}).get(self.name)
+            if stats is None or active is None or active:
+                return False  # busy (a solo worker answers between tasks only) or not yet there
+            total = stats.get("total", {})
+            return all(total.get(task.name, 0) >= count for task, count in counts.items())
+
+        return wait_for(done, timeout=timeout)
 
     def sent_emails(self):
         if not self.real:
@@ -173,7 +192,7 @@ def celery_worker(transactional_db, settings):
                 raise RuntimeError(f"Celery worker died:\n{log_path.read_text()}")
         else:
             raise RuntimeError("Celery worker did not answer within 60 s")
-        yield _Worker(mail_dir)
+        yield _Worker(mail_dir, name=f"{queue}@localhost")
     finally:
         app.conf.task_default_queue = django_settings.CELERY_TASK_DEFAULT_QUEUE
         process.terminate()

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from espace_sante import assurance, auth
+from espace_sante.actions import SpaceAction
 from espace_sante.forms import TokenForm
 from espace_sante.tracing import Actor, trace
 
@@ -64,7 +65,7 @@ def verify(request):
         with transaction.atomic():
             trace(
                 actor=Actor.from_request(request),
-                action="sign_in_second_factor",
+                action=SpaceAction.SIGN_IN_SECOND_FACTOR,
                 outcome="allowed" if device else "denied",
                 detail={"device": device.persistent_id.split("/")[0]} if device else {},
             )
@@ -138,7 +139,7 @@ def totp_setup(request):
             with transaction.atomic():
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
-                trace(actor=Actor.from_request(request), action="totp_enrolled")
+                trace(actor=Actor.from_request(request), action=SpaceAction.TOTP_ENROLLED)
             assurance.second_factor_passed(request, device)
             messages.success(request, _("Votre application d'authentification est enregistrée."))
             return redirect(auth.home_url_for(user))

@@ -124,6 +124,29 @@ def test_the_page_lists_each_relation_with_its_basis_and_the_documents_added(
     assert "Vous n'avez pas désigné de médecin traitant" not in page
 
 
+def test_the_documents_added_are_counted_on_the_documents_the_reader_sees(
+    space, manager, attending
+):
+    from dossier import services as dossier_services
+
+    make_document(space, professional=attending, title="Bilan A")
+    hidden = make_document(
+        space, professional=attending, title="Diagnostic", invisible_to_patient=True
+    )
+    make_document(
+        space, professional=attending, title="Pour l'enfant", invisible_to_representatives=True
+    )
+
+    row = _row(_text(_client(manager).get(_url(space))), "Traitante")
+    assert ("2 documents" if manager == space.holder.user else "1 document") in row
+
+    # Once announced the document is on the patient's list, so in the count, although the trail's
+    # entry of its addition stays hidden from the patient.
+    dossier_services.announce_to_patient(document=hidden, by=_actor(attending.user))
+    row = _row(_text(_client(manager).get(_url(space))), "Traitante")
+    assert ("3 documents" if manager == space.holder.user else "2 documents") in row
+
+
 def test_the_page_says_when_no_attending_physician_is_designated(space, manager):
     page = _text(_client(manager).get(_url(space)))
     if manager == space.holder.user:

@@ -90,7 +90,7 @@ def test_demo_prints_working_codes_for_the_lifecycle_journeys():
         claim=lifecycle.Claim(nir=nir, carte_vitale_serial=serial, code=code),
         email="julien@exemple.fr",
         password="Un-mot-de-passe-solide-2026",
-        by=lifecycle.Actor.system(),
+        by=Actor.system(),
     )
     assert user.patient.space.state == Space.State.ACTIVE
 

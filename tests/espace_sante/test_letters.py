@@ -9,9 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from espace_sante import letters, lifecycle
+from espace_sante import letters
 from espace_sante.enrolment import enrol_rows
 from espace_sante.identity import with_key
+from espace_sante.lifecycle import codes
 from espace_sante.models import LegalRepresentative, Letter, ProvisionalCode, Space
 from espace_sante.tracing import Actor
 from tests import factories
@@ -105,7 +106,7 @@ def test_person_enrolled_without_email_receives_the_issued_code_by_letter(
     # The code on paper is the one the space will accept: its digest is what was stored.
     code = ProvisionalCode.objects.get(space=space)
     assert code.channel == ProvisionalCode.Channel.LETTER
-    assert code.digest == lifecycle._digest(space.pk, printed)
+    assert code.digest == codes._digest(space.pk, printed)
 
 
 def test_minor_letter_is_addressed_to_the_legal_representatives():

@@ -17,6 +17,7 @@ from acces.models import CareRelation, Professional
 from acces.policy import Action
 from acces.validators import luhn_complete
 from espace_sante import lifecycle, services
+from espace_sante.actions import SpaceAction
 from espace_sante.identity import with_key
 from espace_sante.models import Patient, Space, User
 from espace_sante.tracing import Actor, trace
@@ -329,7 +330,7 @@ class Command(BaseCommand):
         )
         trace(
             actor=by,
-            action="demo_reset",
+            action=SpaceAction.DEMO_RESET,
             space=space,
             target=space,
             detail={"from": previous, "to": state},
