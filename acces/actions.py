@@ -21,6 +21,8 @@ class AccessAction(AuditAction):
     ADD_OWN_DOCUMENT = "add_own_document", _("Accès à l'ajout d'un document personnel")
     MANAGE_DOCUMENT = "manage_document", _("Accès à la gestion d'un document")
     ANNOUNCE_DOCUMENT = "announce_document", _("Annonce d'un document au patient")
+    OPEN_EMERGENCY = "open_emergency", _("Demande d'accès en urgence")
+    DECLARE_CONSENT = "declare_consent", _("Accès à la déclaration du consentement du patient")
     # Who may access a space.
     GRANT_AUTHORISED = "grant_authorised", _("Autorisation d'un professionnel")
     GRANT_CARE_TEAM = "grant_care_team", _("Ajout à l'équipe de soins")

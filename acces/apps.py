@@ -9,9 +9,8 @@ class AccesConfig(AppConfig):
     def ready(self):
         from acces import audit, signals  # noqa: F401
         from acces import parts as trail
-        from acces.actions import AccessAction
         from acces.policy import export_decision
-        from espace_sante import actions, parts
+        from espace_sante import parts
         from espace_sante.tracing import register_reader, register_recorder
 
         # The one door for audit writes, and the space core's read of its own events.
@@ -19,4 +18,3 @@ class AccesConfig(AppConfig):
         register_reader(audit.read_space_events)
         parts.set_export_decision(export_decision)
         parts.register(trail.TRAIL)
-        actions.register(AccessAction)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from django.utils.translation import gettext_lazy as _
 
 from acces import selectors
+from acces.actions import AccessAction
 from acces.models import AuditEvent
 from acces.policy import Decision
 from espace_sante.export import csv_file, iso
@@ -55,4 +56,5 @@ TRAIL = Part(
     label=_("Historique des accès"),
     export=export_history,
     export_steps=lambda space, decision: 1,
+    actions=AccessAction,
 )

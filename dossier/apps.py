@@ -12,10 +12,7 @@ class DossierConfig(AppConfig):
         from acces import selectors as acces_selectors
         from dossier import parts as dmp
         from dossier import reference, selectors
-        from dossier.actions import PROFILE_CHANGED_LABEL, PROFILE_PREFIX, DossierAction
-        from espace_sante import actions, parts
-
-        actions.register(DossierAction, families={PROFILE_PREFIX: PROFILE_CHANGED_LABEL})
+        from espace_sante import parts
 
         acces_selectors.register_authored_counter(selectors.documents_added_by_professionals)
         post_migrate.connect(reference.restore_reference_data, sender=self)

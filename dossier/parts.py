@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from dossier import fhir, profile_services, services, summary
+from dossier.actions import PROFILE_CHANGED_LABEL, PROFILE_PREFIX, DossierAction
 from espace_sante.parts import Part
 
 
@@ -29,6 +30,7 @@ DOCUMENTS = Part(
     export_steps=lambda space, decision: services.count_exported_documents(space, decision) + 1,
     destroy=services.destroy_documents,
     has_professional_content=services.has_professional_documents,
+    actions=DossierAction,
 )
 
 PROFILE = Part(
@@ -37,4 +39,5 @@ PROFILE = Part(
     export=summary.export_summary,
     export_steps=lambda space, decision: 1,
     destroy=profile_services.destroy_profile,
+    action_families={PROFILE_PREFIX: PROFILE_CHANGED_LABEL},
 )

@@ -11,11 +11,11 @@ imports the apps. How to add a part, and what each callable must guarantee, is i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from espace_sante.actions import AuditAction
     from espace_sante.models import Space, User
 
 # The policy's decision (an `acces.policy.Decision`): this package does not import `acces`.
@@ -47,7 +47,9 @@ class Part:
     - `on_activation(space)` runs when the space is activated, in its transaction;
     - `has_professional_content(space)` says whether professionals already put something
       in this part (such a space opens only at an email its holder confirmed);
-    - `actions` is the app's enum of audit actions with their labels.
+    - `actions` is the app's enum of audit actions with their French labels, and
+      `action_families` labels codes built at run time (prefix → label): `register`
+      makes both known to the trail.
     """
 
     name: str
@@ -58,7 +60,8 @@ class Part:
     destroy: Destroyer | None = None
     on_activation: SpaceHook | None = None
     has_professional_content: SpaceCheck | None = None
-    actions: type[StrEnum] | None = None
+    actions: type[AuditAction] | None = None
+    action_families: dict[str, str] = field(default_factory=dict)
 
 
 _parts: dict[str, Part] = {}
@@ -69,6 +72,10 @@ def register(part: Part) -> Part:
     """Add `part` to every space's lifecycle, after the parts registered before it."""
     if part.name in _parts:
         raise ValueError(f"a part named {part.name!r} is already registered")
+    if part.actions is not None or part.action_families:
+        from espace_sante import actions
+
+        actions.register(part.actions or (), families=part.action_families)
     _parts[part.name] = part
     return part
 

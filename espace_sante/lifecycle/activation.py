@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +16,7 @@ from espace_sante.models import LegalRepresentative, Patient, ProvisionalCode, S
 from espace_sante.notifications import notify_space
 from espace_sante.services import SpaceError, open_account
 from espace_sante.tracing import Actor, trace
+
 
 def has_professional_content(space: Space) -> bool:
     """Whether professionals already put something in a part of `space` (`parts`)."""

@@ -13,6 +13,7 @@ from espace_sante.models import Space
 from espace_sante.services import SpaceError
 from espace_sante.tracing import Actor, trace
 
+
 def destroy(*, space: Space, by: Actor) -> Space:
     """Destroy a closed space's content by destroying its keys and files.
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from acces.models import AuditEvent
 from acces.policy import Action, decide
 from espace_sante import lifecycle
-from espace_sante.lifecycle import Claim, destruction
+from espace_sante.lifecycle import Claim
 from espace_sante.models import (
     LegalRepresentative,
     Notification,
