@@ -269,6 +269,20 @@ def decide_on_document(decision: Decision, document: Any, *, action: Action) -> 
     return decision
 
 
+def types_addable_under(decision: Decision) -> Q:
+    """A filter on document types matching `decide_on_document` for a `NewDocument`: the
+    types a reader with `decision` on a space may add (the choices of an upload form)."""
+    if not decision:
+        return Q(pk__in=[])
+    if decision.basis in PATIENT_BASES:
+        return Q(patient_may_add=True)
+    if decision.basis == Basis.OCCUPATIONAL:
+        return Q(category=OCCUPATIONAL_CATEGORY)
+    return Q(code__in=sorted(matrix.type_codes_for(decision.profession))) & ~Q(
+        category=OCCUPATIONAL_CATEGORY
+    )
+
+
 def documents_visible_to(decision: Decision) -> Q:
     """A filter on a space's documents matching `decide_on_document`, for list pages.
 

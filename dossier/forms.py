@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from acces.policy import types_addable_under
 from dossier.models import Category, DocumentType
 from dossier.validation import ACCEPTED, MAX_SIZE
 
@@ -13,8 +14,9 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-def _patient_types():
-    return [(t.code, f"{t.label}") for t in DocumentType.objects.filter(patient_may_add=True)]
+def _types_addable_under(decision):
+    """The types the policy lets this reader add (`acces.policy.types_addable_under`)."""
+    return [(t.code, t.label) for t in DocumentType.objects.filter(types_addable_under(decision))]
 
 
 class _DocumentFields(forms.Form):
@@ -26,9 +28,9 @@ class _DocumentFields(forms.Form):
         help_text=_("Par exemple la date de la consultation ou de l'examen."),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, decision, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["type_code"].choices = [("", "— Choisir —"), *_patient_types()]
+        self.fields["type_code"].choices = [("", "— Choisir —"), *_types_addable_under(decision)]
 
     def clean_act_date(self):
         value = self.cleaned_data["act_date"]

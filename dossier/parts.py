@@ -2,8 +2,9 @@
 
 - "documents": each document's file, and `dmp.fhir.json`, the FHIR Bundle of the whole
   DMP (its profile and the DocumentReferences that point at those files), in the full
-  download; the documents are crypto-shredded at destruction, and a document that a
-  professional added makes the space one that opens only at a confirmed email.
+  download; the space page counts the documents its reader may see; the documents are
+  crypto-shredded at destruction, and a document that a professional added makes the
+  space one that opens only at a confirmed email.
 - "profile": the printable summary of the medical profile in the full download; every
   row of the profile (and its history) is deleted at destruction.
 """
@@ -17,6 +18,10 @@ from dossier.actions import PROFILE_CHANGED_LABEL, PROFILE_PREFIX, DossierAction
 from espace_sante.parts import Part
 
 
+def _count_documents(space, decision):
+    yield _("Documents"), services.count_visible_documents(space, decision)
+
+
 def _export_documents(space, decision):
     yield from services.export_documents(space, decision)
     yield from fhir.export_bundle(space, decision)
@@ -28,6 +33,7 @@ DOCUMENTS = Part(
     export=_export_documents,
     # Each file, then the Bundle.
     export_steps=lambda space, decision: services.count_exported_documents(space, decision) + 1,
+    counts=_count_documents,
     destroy=services.destroy_documents,
     has_professional_content=services.has_professional_documents,
     actions=DossierAction,

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from acces.access import space_view
 from acces.decorators import professional_required
-from acces.policy import Action, Decision, NewDocument, decide_on_document, documents_visible_to
+from acces.policy import Action, Decision, documents_visible_to, types_addable_under
 from acces.selectors import representatives
 from dossier import services
 from dossier.access import document_view
@@ -30,16 +30,9 @@ PAGE_SIZE = 20
 
 
 def types_for(space, decision: Decision) -> list[DocumentType]:
-    """The document types this professional may add (their matrix row; the occupational part)."""
-    return [
-        doc_type
-        for doc_type in DocumentType.objects.all()
-        if decide_on_document(
-            decision,
-            NewDocument(space=space, type_code=doc_type.code, category=doc_type.category),
-            action=Action.ADD_DOCUMENT,
-        )
-    ]
+    """The document types this professional may add (their matrix row; the occupational part),
+    as the policy lists them (`acces.policy.types_addable_under`)."""
+    return list(DocumentType.objects.filter(types_addable_under(decision)))
 
 
 class ProDocumentForm(forms.Form):

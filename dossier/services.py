@@ -325,6 +325,15 @@ def exported_documents(space: Space, decision: Decision) -> list[tuple[Document,
     ]
 
 
+def count_visible_documents(space: Space, decision: Decision) -> int:
+    """How many current documents of `space` the reader's `decision` lets them see (one query)."""
+    return (
+        Document.objects.filter(space=space, is_current=True)
+        .filter(documents_visible_to(decision))
+        .count()
+    )
+
+
 def count_exported_documents(space: Space, decision: Decision) -> int:
     return exportable_documents(space, decision).count()
 

@@ -97,7 +97,7 @@ def _add(request, space, form, data: bytes, success: str, *, written: bool = Fal
 
 @space_view(Action.ADD_OWN_DOCUMENT)
 def document_add(request, space):
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(request.POST or None, request.FILES or None, decision=request.access)
     if request.method == "POST" and form.is_valid():
         response = _add(
             request,
@@ -113,7 +113,7 @@ def document_add(request, space):
 
 @space_view(Action.ADD_OWN_DOCUMENT)
 def document_write(request, space):
-    form = WriteForm(request.POST or None)
+    form = WriteForm(request.POST or None, decision=request.access)
     if request.method == "POST" and form.is_valid():
         response = _add(
             request,

@@ -116,11 +116,44 @@ def test_the_space_page_shows_each_parts_counts(client, stand_in):
     assert "Messages : 7" in page
 
 
-def test_the_space_page_shows_no_counts_while_no_part_gives_any(client):
+def test_the_space_page_counts_the_documents_its_reader_may_see(client):
     space = factories.SpaceFactory()
+    factories.make_document(space)
+    factories.make_document(space, title="Compte rendu")
     sign_in(client, space.holder.user)
     page = client.get(reverse("espace_sante:space", args=[space.public_id])).content.decode()
-    assert "Contenu de cet espace" not in page
+    assert "Documents : 2" in page
+
+
+def test_the_documents_count_hides_what_the_decision_hides():
+    from acces.policy import Decision
+    from dossier.parts import DOCUMENTS
+
+    space = factories.SpaceFactory()
+    factories.make_document(space)
+    factories.make_document(space, title="Hors de portée", invisible_to_representatives=True)
+    holder = Decision(True, Basis.HOLDER)
+    representative = Decision(True, Basis.LEGAL_REPRESENTATIVE)
+    assert list(DOCUMENTS.counts(space, holder)) == [("Documents", 2)]
+    assert list(DOCUMENTS.counts(space, representative)) == [("Documents", 1)]
+
+
+def test_the_space_page_counts_in_constant_queries(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    space = factories.SpaceFactory()
+    factories.make_document(space)
+    sign_in(client, space.holder.user)
+    url = reverse("espace_sante:space", args=[space.public_id])
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for number in range(20):
+        factories.make_document(space, title=f"Document {number}")
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(url).content.decode()
+    assert "Documents : 21" in page
+    assert len(many) == len(one)
 
 
 def test_definitive_deletion_destroys_every_part(stand_in):
