@@ -19,6 +19,7 @@ from datetime import date
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.template.defaultfilters import filesizeformat
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -217,7 +218,7 @@ def decide_read(by: Actor, conversation: Conversation, principal=None) -> Decisi
 
 
 def _filesize(size: int) -> str:
-    return _("%(size)s Mo") % {"size": f"{size / (1024 * 1024):.0f}"}
+    return str(filesizeformat(size)).replace("\xa0", " ")
 
 
 def _checked(files: Sequence[NewAttachment]) -> list[tuple[NewAttachment, str]]:

@@ -32,9 +32,7 @@ def holder(space):
     return actor(space.holder.user)
 
 
-@pytest.mark.parametrize(
-    "basis", [Basis.ATTENDING, Basis.AUTHORISED, Basis.CARE_TEAM, "emergency"]
-)
+@pytest.mark.parametrize("basis", [Basis.ATTENDING, Basis.AUTHORISED, Basis.CARE_TEAM, "emergency"])
 def test_a_professional_with_a_basis_starts_a_conversation(space, basis):
     professional = pro_with(space, basis, profession="infirmier", specialty="")
     conversation = start(professional, space)
@@ -136,7 +134,9 @@ def test_reply_modes(space, gp):
     services.reply(
         by=actor(gp), conversation=conversation, body="Suite", reply_mode=ReplyMode.REPLY_ALL
     )
-    message = services.reply(by=holder(space), conversation=conversation, body="A tous", to_all=True)
+    message = services.reply(
+        by=holder(space), conversation=conversation, body="A tous", to_all=True
+    )
     assert {r.mailbox.professional for r in message.recipients.all()} == {gp, colleague}
 
     for mode in (ReplyMode.REPLY_BLOCKED, ReplyMode.NO_REPLY):
