@@ -112,6 +112,9 @@ def test_the_patient_writes_again_to_a_professional_who_wrote_to_her(space, gp):
     assert selectors.inbox(services.personal_mailbox(gp)).total == 1  # her new one
     assert selectors.unread_count(services.personal_mailbox(gp)) == 1
     assert conversation.started_by.kind == Mailbox.Kind.PATIENT
+    # She may add to it before he answers.
+    services.reply(by=holder(space), conversation=conversation, body="J'oubliais")
+    assert selectors.unread_count(services.personal_mailbox(gp)) == 2
     # ...but not to another professional, with or without a basis.
     nurse = pro_with(space, Basis.CARE_TEAM, profession="infirmier", specialty="")
     with pytest.raises(MessagingError):
