@@ -198,6 +198,9 @@ def test_a_prescription_goes_to_a_pharmacy_that_accepts_them(space):
     services.mark_read(by=actor(pharmacist), conversation=conversation)
     answer = services.reply(by=actor(pharmacist), conversation=conversation, body="Prête demain")
     assert answer.sender == accepting and answer.sender_professional == pharmacist
+    assert selectors.unread_for_professional(pharmacist) == 0
+    services.reply(by=holder(space), conversation=conversation, body="Merci")
+    assert selectors.unread_for_professional(pharmacist) == 1
     assert AuditEvent.objects.filter(action=MessagingAction.PRESCRIPTION_SENT).exists()
 
     refusing = pharmacy(pharmacist, accepts=False, address="autre@pharmacien.mssante.fr")
