@@ -174,3 +174,9 @@ def test_a_conversation_costs_the_same_queries_for_1_and_20_messages():
         assert len(views) == size and all(len(v.attachments) == 1 for v in views)
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_admin_shows_no_message():
+    from django.contrib import admin
+
+    assert not [m for m in admin.site._registry if m._meta.app_label == "messagerie"]
