@@ -2,9 +2,11 @@
 
 A target is the space itself or anything of a space: it says its space and its
 part (`part`), and a document says its type code (LOINC), its category, its
-confidentiality flags and its author. The requests below are targets that do not
-exist yet: a document about to be added, an emergency access or a consent about to
-be declared.
+confidentiality flags and its author; a conversation of the messaging
+(`ConversationTarget`) says who takes part, who wrote, who is refused, whether it is
+ended and which reply it allows. The requests below are targets that do not exist
+yet: a document about to be added, an emergency access or a consent about to be
+declared.
 """
 
 from __future__ import annotations

@@ -251,6 +251,14 @@ def test_a_document_invisible_to_representatives_never_reaches_them():
     assert sum(len(view.attachments) for view in holder_view) == 1
     with pytest.raises(MessagingError):
         services.download_attachment(by=actor(parent), attachment=attachment)
+    # The trail the parent reads does not tell of it either.
+    services.download_attachment(by=actor(space.holder.user), attachment=attachment)
+    from acces.policy import Action, decide
+    from acces.selectors import history_for
+
+    parent_trail = history_for(space, parent, decide(parent, Action.VIEW_HISTORY, space))
+    assert not parent_trail.filter(action=MessagingAction.ATTACHMENT_DOWNLOADED).exists()
+    assert AuditEvent.objects.filter(action=MessagingAction.ATTACHMENT_DOWNLOADED).exists()
     # Filed into the DMP by the GP, it stays invisible to the representatives there too.
     document = services.file_attachment_into_dmp(
         by=actor(gp), attachment=attachment, type_code="11488-4", title="Suivi"
