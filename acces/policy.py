@@ -422,6 +422,11 @@ def _decide_for_professional(actor: User, action: Action, space: Space, target: 
     )
 
 
+# The reply modes (`messagerie.models.Message.ReplyMode`) a patient may answer under.
+REPLY_MODE_REPLY = "reply"
+REPLY_MODE_REPLY_ALL = "reply_all"
+
+
 def decide_on_conversation(decision: Decision, target: Any, *, action: Action) -> Decision:
     """What a conversation adds to a patient's (holder's or representative's) decision.
 
@@ -452,11 +457,6 @@ def decide_on_conversation(decision: Decision, target: Any, *, action: Action) -
     if target.reply_to_all and target.reply_mode != REPLY_MODE_REPLY_ALL:
         return Decision(False, reason="reply_all_not_allowed")
     return decision
-
-
-# The reply modes (`messagerie.models.Message.ReplyMode`) a patient may answer under.
-REPLY_MODE_REPLY = "reply"
-REPLY_MODE_REPLY_ALL = "reply_all"
 
 
 def _decide_messaging(
