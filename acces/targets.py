@@ -2,9 +2,11 @@
 
 A target is the space itself or anything of a space: it says its space and its
 part (`part`), and a document says its type code (LOINC), its category, its
-confidentiality flags and its author. The requests below are targets that do not
-exist yet: a document about to be added, an emergency access or a consent about to
-be declared.
+confidentiality flags and its author; a conversation of the messaging
+(`ConversationTarget`) says who takes part, who wrote, who is refused, whether it is
+ended and which reply it allows. The requests below are targets that do not exist
+yet: a document about to be added, an emergency access or a consent about to be
+declared.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ SPACE_PART = "space"
 DOCUMENT_PART = "document"
 EMERGENCY_PART = "emergency_access"
 CONSENT_PART = "consent"
+CONVERSATION_PART = "conversation"
 
 
 class Target(Protocol):
@@ -86,3 +89,28 @@ class ConsentDeclaration:
     space: Space
     found_by_search: bool
     part: str = CONSENT_PART
+
+
+@dataclass(frozen=True)
+class ConversationTarget:
+    """A conversation of the messaging part, or one about to start, as the policy reads it.
+
+    `professional_ids`: the professionals taking part (or about to be written to): the
+    writers of personal mailboxes and the members of organisations' ones; `writer_ids`:
+    the professionals who ever wrote to this space's patient (a patient writes only to
+    them); `refused_professional_ids`: those the patient refuses messages from;
+    `ended`: a professional ended the exchange and none wrote since; `reply_mode`: that
+    of the last message a professional sent (`Message.ReplyMode`); `reply_to_all`: the
+    reply asked goes to every professional of the conversation; `prescription_accepted`:
+    a prescription sent to a pharmacy whose mailbox accepts them.
+    """
+
+    space: Space
+    professional_ids: frozenset[int] = frozenset()
+    writer_ids: frozenset[int] = frozenset()
+    refused_professional_ids: frozenset[int] = frozenset()
+    ended: bool = False
+    reply_mode: str = ""
+    reply_to_all: bool = False
+    prescription_accepted: bool = False
+    part: str = CONVERSATION_PART
