@@ -19,6 +19,7 @@ SPACE_PART = "space"
 DOCUMENT_PART = "document"
 EMERGENCY_PART = "emergency_access"
 CONSENT_PART = "consent"
+CONVERSATION_PART = "conversation"
 
 
 class Target(Protocol):
@@ -86,3 +87,21 @@ class ConsentDeclaration:
     space: Space
     found_by_search: bool
     part: str = CONSENT_PART
+
+
+@dataclass(frozen=True)
+class ConversationTarget:
+    """A conversation of the messaging part, or one about to start (`conversation` None).
+
+    `professional_ids`: the professionals taking part (writers of a personal mailbox or
+    members of an organisation's); `writer_ids`: those of them who wrote to the patient;
+    `reply_mode`: that of the last message a professional sent (`Message.ReplyMode`);
+    `ended`: a professional ended the exchange and nobody wrote since.
+    """
+
+    space: Space
+    professional_ids: frozenset[int] = frozenset()
+    writer_ids: frozenset[int] = frozenset()
+    ended: bool = False
+    reply_mode: str = ""
+    part: str = CONVERSATION_PART

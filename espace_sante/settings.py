@@ -380,6 +380,11 @@ SWEEP_PARALLELISM = env.int("SWEEP_PARALLELISM", default=2)
 # Notifications: how long a claimed email may stay "sending" before it is retried.
 NOTIFICATION_CLAIM_TIMEOUT = timedelta(minutes=env.int("NOTIFICATION_CLAIM_MINUTES", default=10))
 
+# Secure messaging: the patients' MSSanté domain (<INS>@patient.<domain>) and size limits.
+MSSANTE_PATIENT_DOMAIN = env.str("MSSANTE_PATIENT_DOMAIN", default="mssante.fr")
+MESSAGE_MAX_BYTES = env.int("MESSAGE_MAX_BYTES", default=20 * 1024 * 1024)
+MAILBOX_MAX_BYTES = env.int("MAILBOX_MAX_BYTES", default=500 * 1024 * 1024)
+
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="Carnet-Vaccin-2026!")
 
 LOGGING = {

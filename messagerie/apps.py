@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class MessagerieConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "messagerie"
+    verbose_name = "Messagerie sécurisée"
+
+    def ready(self):
+        from espace_sante import parts
+        from messagerie import parts as messaging
+
+        parts.register(messaging.MESSAGES)
