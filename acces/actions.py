@@ -23,6 +23,10 @@ class AccessAction(AuditAction):
     ANNOUNCE_DOCUMENT = "announce_document", _("Annonce d'un document au patient")
     OPEN_EMERGENCY = "open_emergency", _("Demande d'accès en urgence")
     DECLARE_CONSENT = "declare_consent", _("Accès à la déclaration du consentement du patient")
+    READ_MESSAGES = "read_messages", _("Consultation de la messagerie")
+    START_CONVERSATION = "start_conversation", _("Accès à l'écriture d'un nouveau message")
+    REPLY = "reply_message", _("Accès à la réponse à un message")
+    FILE_ATTACHMENT = "file_attachment", _("Accès au classement d'une pièce jointe dans le dossier")
     # Who may access a space.
     GRANT_AUTHORISED = "grant_authorised", _("Autorisation d'un professionnel")
     GRANT_CARE_TEAM = "grant_care_team", _("Ajout à l'équipe de soins")

@@ -23,6 +23,12 @@ The rules (DESIGN.md, rule 1):
 - a professional declares consent only for a space found by an exact search, and
   opens an emergency access only in a mode their profession allows and the
   patient left on; a patient adds only the document types a patient may add;
+- messages (`decide_on_conversation`): the holder and a minor's legal representatives
+  read the space's conversations; a professional reads only those they take part in;
+  a professional (or an organisation's member) with a basis starts one, unless blocked
+  or refused as a sender; the patient writes only to professionals who wrote to them
+  (or sends a prescription to a pharmacy that accepts them), and replies only while the
+  exchange is not ended and the last professional message allows a reply;
 - CPAM agents, administrators and anyone else never see medical content;
 - each action needs a sign-in of some assurance (`ACTION_ASSURANCE`).
 """
@@ -41,8 +47,10 @@ from acces import matrix
 from acces.models import AccessSettings, Block, CareRelation, EmergencyAccess, Professional
 from acces.principal import Principal, principal_of
 from acces.targets import (
+    CONVERSATION_PART,
     DOCUMENT_PART,
     ConsentDeclaration,
+    ConversationTarget,
     EmergencyRequest,
     NewDocument,
     part_of,
@@ -51,7 +59,13 @@ from espace_sante import labels
 from espace_sante.assurance import AssuranceLevel, required_level
 from espace_sante.models import LegalRepresentative, Space, User
 
-__all__ = ["ConsentDeclaration", "EmergencyRequest", "NewDocument", "Principal"]
+__all__ = [
+    "ConsentDeclaration",
+    "ConversationTarget",
+    "EmergencyRequest",
+    "NewDocument",
+    "Principal",
+]
 
 OCCUPATIONAL_CATEGORY = "occupational"
 
@@ -72,6 +86,11 @@ class Action(StrEnum):
     ANNOUNCE_DOCUMENT = "announce_document"
     OPEN_EMERGENCY = "open_emergency"  # on an `EmergencyRequest`: break the glass, the SAMU's
     DECLARE_CONSENT = "declare_consent"  # on a `ConsentDeclaration`: join the care team
+    # Messaging, on a `ConversationTarget` (a space's messages as a whole for its patient).
+    READ_MESSAGES = "read_messages"
+    START_CONVERSATION = "start_conversation"
+    REPLY = "reply_message"
+    FILE_ATTACHMENT = "file_attachment"  # a NewDocument: a message's attachment into the DMP
 
 
 class Basis(StrEnum):
@@ -83,6 +102,9 @@ class Basis(StrEnum):
     OCCUPATIONAL = CareRelation.Basis.OCCUPATIONAL.value
     EMERGENCY = "emergency"
     SAMU = "samu"
+    # A professional reading or writing in a conversation they take part in, whatever
+    # their access to the DMP (messaging is not DMP access).
+    CORRESPONDENT = "correspondent"
 
 
 # French labels of the bases, shared with every page and export that shows them.
@@ -102,9 +124,13 @@ _PROFESSIONAL_ACTIONS = {
     Action.VIEW_DOCUMENT,
     Action.ADD_DOCUMENT,
     Action.ANNOUNCE_DOCUMENT,
+    Action.FILE_ATTACHMENT,
 }
 # The occupational physician has no business with the medical profile.
 _OCCUPATIONAL_ACTIONS = _PROFESSIONAL_ACTIONS - {Action.VIEW_PROFILE}
+_MESSAGING_ACTIONS = {Action.READ_MESSAGES, Action.START_CONVERSATION, Action.REPLY}
+# The bases on which a professional may write first to a patient.
+_MESSAGING_BASES = {Basis.ATTENDING, Basis.AUTHORISED, Basis.CARE_TEAM, Basis.EMERGENCY, Basis.SAMU}
 # Professions that may break the glass, and the specialty of the SAMU's regulating physician.
 BREAK_GLASS_PROFESSIONS = {"medecin", "sage_femme", "infirmier"}
 SAMU_SPECIALTY = "medecine_urgence"
@@ -156,6 +182,21 @@ REFUSALS = {
         "Connect."
     ),
     "scope_not_granted": _("Cette application n'a pas reçu l'autorisation de faire cela."),
+    "sender_refused": _("Le patient a refusé de recevoir vos messages."),
+    "not_a_participant": _("Vous ne participez pas à cette conversation."),
+    "no_basis_to_write": _(
+        "Vous pouvez écrire à un patient si vous êtes son médecin traitant, s'il vous a "
+        "autorisé, si vous faites partie de son équipe de soins ou en cas d'urgence."
+    ),
+    "patient_writes_to_writers": _(
+        "Vous pouvez écrire seulement à un professionnel de santé qui vous a déjà écrit."
+    ),
+    "conversation_ended": _(
+        "Le professionnel a mis fin à vos échanges : vous ne pouvez plus répondre dans "
+        "cette conversation."
+    ),
+    "reply_not_allowed": _("Ce message n'attend pas de réponse."),
+    "reply_all_not_allowed": _("Vous pouvez répondre seulement à l'auteur de ce message."),
     "default": _("Ce dossier n'est pas accessible."),
 }
 
@@ -224,6 +265,8 @@ def decide(actor: Principal | User | None, action: Action, target: Any) -> Decis
         decision = DENY_NO_BASIS
     if decision and part == DOCUMENT_PART:
         decision = decide_on_document(decision, target, action=action)
+    if decision and action in _MESSAGING_ACTIONS and decision.basis in PATIENT_BASES:
+        decision = decide_on_conversation(decision, target, action=action)
     if decision and principal.assurance < required_assurance(user, action):
         # The person may, but their sign-in did not prove it strongly enough for this.
         decision = replace(DENY_ASSURANCE, basis=decision.basis)
@@ -309,7 +352,12 @@ def documents_visible_to(decision: Decision) -> Q:
 def _decide_for_patient(actor: User, action: Action, space: Space) -> Decision:
     if space.state == Space.State.DESTROYED:
         return DENY_NOT_OPEN
-    if action in (Action.ANNOUNCE_DOCUMENT, Action.OPEN_EMERGENCY, Action.DECLARE_CONSENT):
+    if action in (
+        Action.ANNOUNCE_DOCUMENT,
+        Action.OPEN_EMERGENCY,
+        Action.DECLARE_CONSENT,
+        Action.FILE_ATTACHMENT,
+    ):
         return DENY_ACTION
     if (
         action
@@ -318,6 +366,8 @@ def _decide_for_patient(actor: User, action: Action, space: Space) -> Decision:
             Action.ADD_OWN_DOCUMENT,
             Action.MANAGE_DOCUMENT,
             Action.MANAGE_ACCESS,
+            Action.START_CONVERSATION,
+            Action.REPLY,
         )
         and not space.is_open
     ):
@@ -346,6 +396,8 @@ def _decide_for_professional(actor: User, action: Action, space: Space, target: 
         return DENY_NOT_OPEN
     if professional is None:
         return DENY_NO_BASIS
+    if action in _MESSAGING_ACTIONS:
+        return _decide_messaging(professional, action, space, target)
     if _blocked(space, professional):
         return DENY_BLOCKED
     if action == Action.OPEN_EMERGENCY:
@@ -368,6 +420,77 @@ def _decide_for_professional(actor: User, action: Action, space: Space, target: 
         profession=professional.profession,
         sees_masked=sees_masked,
     )
+
+
+def decide_on_conversation(decision: Decision, target: Any, *, action: Action) -> Decision:
+    """What a conversation adds to a patient's (holder's or representative's) decision.
+
+    Reading: every conversation of the space. Writing first: only to professionals who
+    wrote to the patient, or a prescription to a pharmacy that accepts them. Replying:
+    in a conversation not ended, whose last professional message allows it.
+    """
+    if action == Action.READ_MESSAGES:
+        return decision
+    if not isinstance(target, ConversationTarget):
+        return DENY_TARGET
+    if action == Action.START_CONVERSATION:
+        if target.prescription_accepted:
+            return decision
+        writes_to_writers = target.professional_ids and target.professional_ids <= (
+            target.writer_ids
+        )
+        return (
+            decision if writes_to_writers else Decision(False, reason="patient_writes_to_writers")
+        )
+    # REPLY
+    if not target.writer_ids:
+        return Decision(False, reason="patient_writes_to_writers")
+    if target.ended:
+        return Decision(False, reason="conversation_ended")
+    if target.reply_mode not in (REPLY_MODE_REPLY, REPLY_MODE_REPLY_ALL):
+        return Decision(False, reason="reply_not_allowed")
+    if target.reply_to_all and target.reply_mode != REPLY_MODE_REPLY_ALL:
+        return Decision(False, reason="reply_all_not_allowed")
+    return decision
+
+
+# The reply modes (`messagerie.models.Message.ReplyMode`) a patient may answer under.
+REPLY_MODE_REPLY = "reply"
+REPLY_MODE_REPLY_ALL = "reply_all"
+
+
+def _decide_messaging(
+    professional: Professional, action: Action, space: Space, target: Any
+) -> Decision:
+    """A professional's messaging on an open space (`action` in _MESSAGING_ACTIONS).
+
+    Reading a conversation needs only to take part in it: what they wrote and received is
+    their correspondence, even if the patient blocked their access to the DMP. Writing
+    needs not to be blocked nor refused as a sender; writing first needs a basis
+    (attending, authorised, care team, emergency); writing again, to take part.
+    """
+    if not isinstance(target, ConversationTarget):
+        # A space's messages as a whole are the patient's: a professional reads a conversation.
+        return DENY_TARGET if part_of(target) != CONVERSATION_PART else DENY_ACTION
+    if action == Action.START_CONVERSATION:
+        if _blocked(space, professional):
+            return DENY_BLOCKED
+        if professional.pk in target.refused_professional_ids:
+            return Decision(False, reason="sender_refused")
+        if professional.specialty == OCCUPATIONAL_SPECIALTY:
+            return Decision(False, reason="no_basis_to_write")
+        basis = _relation_basis(space, professional) or _emergency_basis(space, professional)
+        if basis not in _MESSAGING_BASES:
+            return Decision(False, reason="no_basis_to_write")
+        return _as(professional, basis)
+    if professional.pk not in target.professional_ids:
+        return Decision(False, reason="not_a_participant")
+    if action == Action.REPLY:
+        if _blocked(space, professional):
+            return DENY_BLOCKED
+        if professional.pk in target.refused_professional_ids:
+            return Decision(False, reason="sender_refused")
+    return _as(professional, Basis.CORRESPONDENT)
 
 
 def _blocked(space: Space, professional: Professional) -> bool:

@@ -91,17 +91,24 @@ class ConsentDeclaration:
 
 @dataclass(frozen=True)
 class ConversationTarget:
-    """A conversation of the messaging part, or one about to start (`conversation` None).
+    """A conversation of the messaging part, or one about to start, as the policy reads it.
 
-    `professional_ids`: the professionals taking part (writers of a personal mailbox or
-    members of an organisation's); `writer_ids`: those of them who wrote to the patient;
-    `reply_mode`: that of the last message a professional sent (`Message.ReplyMode`);
-    `ended`: a professional ended the exchange and nobody wrote since.
+    `professional_ids`: the professionals taking part (or about to be written to): the
+    writers of personal mailboxes and the members of organisations' ones; `writer_ids`:
+    the professionals who ever wrote to this space's patient (a patient writes only to
+    them); `refused_professional_ids`: those the patient refuses messages from;
+    `ended`: a professional ended the exchange and none wrote since; `reply_mode`: that
+    of the last message a professional sent (`Message.ReplyMode`); `reply_to_all`: the
+    reply asked goes to every professional of the conversation; `prescription_accepted`:
+    a prescription sent to a pharmacy whose mailbox accepts them.
     """
 
     space: Space
     professional_ids: frozenset[int] = frozenset()
     writer_ids: frozenset[int] = frozenset()
+    refused_professional_ids: frozenset[int] = frozenset()
     ended: bool = False
     reply_mode: str = ""
+    reply_to_all: bool = False
+    prescription_accepted: bool = False
     part: str = CONVERSATION_PART

@@ -116,6 +116,7 @@ class Document(models.Model):
             "application/pdf": "pdf",
             "image/jpeg": "jpg",
             "image/png": "png",
+            "image/tiff": "tif",
             "text/plain": "txt",
         }.get(self.content_type, "bin")
 

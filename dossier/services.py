@@ -63,6 +63,7 @@ def add_document(
     author_label: str | None = None,
     added_by: User | None = None,
     basis: str = "",
+    tiff: bool = False,
 ) -> Document:
     """Store a document encrypted under its own data key; refuse what is not PDF/JPEG/PNG/text.
 
@@ -71,9 +72,10 @@ def add_document(
     An import (`source=Document.Source.IMPORT`) names its author as the old record did
     (`author_label`), records `added_by` as given (none for the system), and may carry
     any type: a professional wrote it in the old DMP, but is not linked to one here.
+    `tiff`: a TIFF is accepted too (a message's attachment added to the DMP).
     """
     try:
-        sniffed = sniff(data, written=written)
+        sniffed = sniff(data, written=written, tiff=tiff)
     except RejectedFile as exc:
         raise DocumentError(str(exc), field="file") from exc
     if not space.is_open:

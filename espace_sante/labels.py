@@ -26,6 +26,7 @@ BASIS_LABELS = {
     "occupational": _("Médecine du travail"),
     "emergency": _("Accès en urgence (bris de glace)"),
     "samu": _("Régulation du SAMU"),
+    "correspondent": _("Correspondant de la messagerie"),
 }
 
 OUTCOME_LABELS = {"allowed": _("autorisé"), "denied": _("refusé")}
