@@ -87,7 +87,8 @@ def test_the_full_download_holds_a_pdf_per_conversation_and_its_attachments(gp):
     )
     archive = _archive(space, space.holder.user)
     day = timezone.localdate()
-    stem = f"messagerie/{day:%Y-%m-%d}-vos-resultats-de-prise-de-sang-{str(conversation.public_id)[:8]}"
+    slug = "vos-resultats-de-prise-de-sang"
+    stem = f"messagerie/{day:%Y-%m-%d}-{slug}-{str(conversation.public_id)[:8]}"
     names = _messages(archive)
     assert f"{stem}.pdf" in names
     assert f"{stem}/pieces-jointes/01-resultats.pdf" in names
@@ -306,3 +307,17 @@ def test_retention_shreds_conversations_older_than_the_setting(settings, gp):
     assert event.detail == {"reason": "retention", "days": 365}
     assert event.target_id == str(old.public_id)
     assert retention.purge_expired_conversations() == 0
+
+
+def test_import_dmp_counts_the_messages_it_does_not_take_back(gp, tmp_path):
+    from dossier.importer import import_archive
+
+    source = factories.SpaceFactory()
+    _exchange(source, gp)
+    path = tmp_path / "archive.zip"
+    path.write_bytes(export.build_archive(source, requester=source.holder.user))
+    target = factories.SpaceFactory()
+    report = import_archive(path=path, by=SYSTEM, space_nir=target.holder.nir)
+    assert report.ok, report.problems
+    assert "Messages : 2 non repris (pas encore pris en charge)." in report.summary()
+    assert not Conversation.objects.filter(space=target).exists()
