@@ -64,6 +64,7 @@ def add_document(
     added_by: User | None = None,
     basis: str = "",
     tiff: bool = False,
+    notify: bool = True,
 ) -> Document:
     """Store a document encrypted under its own data key; refuse what is not PDF/JPEG/PNG/text.
 
@@ -72,7 +73,8 @@ def add_document(
     An import (`source=Document.Source.IMPORT`) names its author as the old record did
     (`author_label`), records `added_by` as given (none for the system), and may carry
     any type: a professional wrote it in the old DMP, but is not linked to one here.
-    `tiff`: a TIFF is accepted too (a message's attachment added to the DMP).
+    `tiff`: a TIFF is accepted too (a message's attachment added to the DMP); `notify`:
+    False when the patient files a professional's document themself (nothing to tell).
     """
     try:
         sniffed = sniff(data, written=written, tiff=tiff)
@@ -151,7 +153,7 @@ def add_document(
             **({"replaces": str(replaces.public_id)} if replaces else {}),
         },
     )
-    if author_professional is not None and not invisible_to_patient:
+    if author_professional is not None and not invisible_to_patient and notify:
         notify_space(
             space=space,
             template="document_added",
