@@ -32,7 +32,7 @@ from acces.policy import Basis, Decision, documents_visible_to
 from dossier.fhir import RPPS_SYSTEM, URI_SYSTEM
 from dossier.models import Document
 from espace_sante.models import Space
-from messagerie import reading
+from messagerie import sealing
 from messagerie.models import Attachment, Conversation, Mailbox, Message, MessageRecipient
 
 FOLDER = "messagerie"
@@ -162,15 +162,15 @@ def exported_conversations(space: Space, decision: Decision) -> list[ExportedCon
     )
     exported = []
     for conversation in conversations:
-        subject = reading.subject(conversation)
+        subject = sealing.subject(conversation)
         stem = _stem(conversation, subject)
         item = ExportedConversation(conversation, subject, f"{stem}.pdf")
         index = 0
         for message in conversation.exported_messages:
-            entry = ExportedMessage(message, reading.body(message), list(message.recipients.all()))
+            entry = ExportedMessage(message, sealing.body(message), list(message.recipients.all()))
             for attachment in message.attachments.all():
                 index += 1
-                filename = reading.attachment_name(attachment)
+                filename = sealing.attachment_name(attachment)
                 name = _attachment_name(index, filename, attachment)
                 path = f"{stem}/{ATTACHMENTS_FOLDER}/{name}"
                 entry.attachments.append(ExportedAttachment(attachment, filename, path))
@@ -203,7 +203,7 @@ def export_messages(space: Space, decision: Decision) -> Iterator[tuple[str, byt
         yield item.path, render_conversation_pdf(space, item)
         for message in item.messages:
             for exported in message.attachments:
-                yield exported.path, reading.attachment_content(exported.attachment)
+                yield exported.path, sealing.attachment_content(exported.attachment)
 
 
 # --- FHIR ---------------------------------------------------------------------------------
@@ -240,7 +240,7 @@ def communications(
             payload: list[dict] = [{"contentString": entry.body}] if entry.body else []
             for exported in entry.attachments:
                 attachment = exported.attachment
-                data = reading.attachment_content(attachment)
+                data = sealing.attachment_content(attachment)
                 digest = hashlib.sha1(data, usedforsecurity=False).digest()
                 payload.append(
                     {

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from espace_sante import crypto
-from messagerie import reading
+from messagerie import sealing
 from messagerie.models import (
     Attachment,
     Conversation,
@@ -44,7 +44,7 @@ def start(space, professional, *, subject: str, when: datetime | None = None) ->
         subject_ciphertext=b"",
     )
     conversation.subject_ciphertext = crypto.encrypt(
-        subject.encode(), conversation.data_key, context=reading.subject_context(conversation)
+        subject.encode(), conversation.data_key, context=sealing.subject_context(conversation)
     )
     conversation.save()
     for mailbox in (conversation.started_by, patient_mailbox(space)):
@@ -77,7 +77,7 @@ def write(
         reply_mode=reply_mode,
     )
     message.body_ciphertext = crypto.encrypt(
-        body.encode(), message.data_key, context=reading.body_context(message)
+        body.encode(), message.data_key, context=sealing.body_context(message)
     )
     message.save()
     for mailbox in to:
@@ -93,10 +93,10 @@ def write(
             **flags,
         )
         attachment.filename_ciphertext = crypto.encrypt(
-            name.encode(), attachment.data_key, context=reading.attachment_name_context(attachment)
+            name.encode(), attachment.data_key, context=sealing.attachment_name_context(attachment)
         )
         ciphertext = crypto.encrypt(
-            data, attachment.data_key, context=reading.attachment_context(attachment)
+            data, attachment.data_key, context=sealing.attachment_context(attachment)
         )
         attachment.file.save(f"{attachment.public_id}.bin", ContentFile(ciphertext), save=False)
         attachment.save()

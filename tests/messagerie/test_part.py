@@ -321,3 +321,38 @@ def test_import_dmp_counts_the_messages_it_does_not_take_back(gp, tmp_path):
     assert report.ok, report.problems
     assert "Messages : 2 non repris (pas encore pris en charge)." in report.summary()
     assert not Conversation.objects.filter(space=target).exists()
+
+
+def test_what_the_services_store_is_what_the_download_holds():
+    """Through the real sending services: the GP writes with a PDF, the holder answers
+    with a document of their DMP."""
+    from acces.models import CareRelation
+    from messagerie import services
+
+    space = factories.SpaceFactory()
+    doctor = factories.ProfessionalFactory(user__last_name="Martin")
+    factories.CareRelationFactory(
+        space=space, professional=doctor, basis=CareRelation.Basis.ATTENDING
+    )
+    holder = space.holder.user
+    document = factories.make_document(space, title="Ancienne prise de sang", data=RESULT)
+    conversation = services.start_conversation(
+        by=Actor(user=doctor.user, role=doctor.user.kind),
+        space=space,
+        subject="Vos résultats",
+        body="Voici vos résultats.",
+        attachments=[services.NewAttachment("résultats.pdf", PDF)],
+    )
+    services.reply(
+        by=Actor(user=holder, role=holder.kind),
+        conversation=conversation,
+        body="Voici l'ancienne pour comparer.",
+        dmp_documents=[document],
+    )
+    archive = _archive(space, holder)
+    files = {n: archive.read(n) for n in _messages(archive) if "/pieces-jointes/" in n}
+    assert sorted(files.values()) == sorted([PDF, RESULT])
+    (pdf,) = [n for n in _messages(archive) if n.count("/") == 1]
+    text = pdf_text(archive.read(pdf))
+    assert "Voici vos résultats." in text and "Voici l'ancienne pour comparer." in text
+    assert_valid_fhir_r4(json.loads(archive.read(fhir.FILENAME)))
