@@ -7,8 +7,9 @@ the holder, or the legal representatives while the space has any) lets them see:
 - the conversations of the space's patient mailbox, except those it deleted for good;
 - of each, the sent messages the patient mailbox wrote or received (never a
   professional's draft);
-- of each message, the attachments `attachments_visible_to(decision)` lets through: a
-  representative never gets an attachment copied from a document invisible to them.
+- of each message, the attachments `selectors.attachments_visible_to(decision)` lets
+  through (the rule the pages follow): a representative never gets an attachment
+  copied from a document invisible to them.
 
 `exported_conversations` is the one source of the PDFs, the attachments' files and the
 Communications that point at them, so the three always agree. Everything is decrypted
@@ -28,12 +29,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
-from acces.policy import Basis, Decision, documents_visible_to
+from acces.policy import Decision
 from dossier.fhir import RPPS_SYSTEM, URI_SYSTEM
-from dossier.models import Document
 from espace_sante.models import Space
 from messagerie import sealing
 from messagerie.models import Attachment, Conversation, Mailbox, Message, MessageRecipient
+from messagerie.selectors import attachments_visible_to
 
 FOLDER = "messagerie"
 ATTACHMENTS_FOLDER = "pieces-jointes"
@@ -64,22 +65,6 @@ class ExportedConversation:
     subject: str
     path: str  # of its PDF
     messages: list[ExportedMessage] = field(default_factory=list)
-
-
-def attachments_visible_to(decision: Decision) -> Q:
-    """A filter on attachments: what the export decision's reader may take away.
-
-    Legal representatives never get a copy of a document invisible to them: neither one
-    flagged so when it was attached, nor one whose DMP document is hidden from them now.
-    """
-    if decision.basis != Basis.LEGAL_REPRESENTATIVE:
-        return Q()
-    hidden = Document.objects.exclude(documents_visible_to(decision)).values("pk")
-    return (
-        Q(invisible_to_representatives=False)
-        & ~Q(source_document__in=hidden)
-        & ~Q(dmp_document__in=hidden)
-    )
 
 
 def _patient_mailbox(space: Space) -> Mailbox | None:
