@@ -150,7 +150,8 @@ class ConversationMember(models.Model):
     unread = models.PositiveIntegerField(default=0)
     last_read_at = models.DateTimeField(null=True, blank=True)
     trashed_at = models.DateTimeField(null=True, blank=True)
-    # Deleted for good for this mailbox: it never shows it again; the others keep it.
+    # Deleted for good for this mailbox: it shows it no more (until a new message comes);
+    # the other mailboxes keep it, and once all deleted it, it is crypto-shredded.
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -19,6 +19,7 @@ from datetime import date
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.template.defaultfilters import filesizeformat
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -185,18 +186,25 @@ def _last_professional_message(conversation: Conversation) -> Message | None:
 def conversation_target(conversation: Conversation, *, to_all: bool = False) -> ConversationTarget:
     """What the policy reads of `conversation` (`acces.targets.ConversationTarget`)."""
     last = _last_professional_message(conversation)
-    writers = frozenset(
-        conversation.messages.filter(is_draft=False, sender_professional__isnull=False)
-        .exclude(sender__kind=Mailbox.Kind.PATIENT)
-        .values_list("sender_professional_id", flat=True)
-    )
+    participants = participant_ids(conversation)
+    if last is None:
+        # The patient opened it and no professional answered yet: she may write again to
+        # those she wrote to, as she could write to them first (they wrote to her before).
+        writers, reply_mode = writer_ids(conversation.space) & participants, ReplyMode.REPLY_ALL
+    else:
+        writers = frozenset(
+            conversation.messages.filter(is_draft=False, sender_professional__isnull=False)
+            .exclude(sender__kind=Mailbox.Kind.PATIENT)
+            .values_list("sender_professional_id", flat=True)
+        )
+        reply_mode = last.reply_mode
     return ConversationTarget(
         space=conversation.space,
-        professional_ids=participant_ids(conversation),
+        professional_ids=participants,
         writer_ids=writers,
         refused_professional_ids=refused_professional_ids(conversation.space),
         ended=conversation.ended_at is not None,
-        reply_mode=last.reply_mode if last else "",
+        reply_mode=reply_mode,
         reply_to_all=to_all,
     )
 
@@ -217,7 +225,7 @@ def decide_read(by: Actor, conversation: Conversation, principal=None) -> Decisi
 
 
 def _filesize(size: int) -> str:
-    return _("%(size)s Mo") % {"size": f"{size / (1024 * 1024):.0f}"}
+    return str(filesizeformat(size)).replace("\xa0", " ")
 
 
 def _checked(files: Sequence[NewAttachment]) -> list[tuple[NewAttachment, str]]:
@@ -538,7 +546,7 @@ def reply(
     if decision.basis in PATIENT_BASES:
         sender = patient_mailbox(space)
         last = _last_professional_message(conversation)
-        to = professional_boxes if to_all else [last.sender]
+        to = professional_boxes if to_all or last is None else [last.sender]
         copies = _dmp_copies(by, principal, space, dmp_documents, include_summary)
         message = _deliver(
             conversation=conversation,

@@ -19,10 +19,11 @@ from espace_sante import actions
 from espace_sante.actions import AuditAction, SpaceAction
 from espace_sante.labels import action_label
 from espace_sante.tracing import Actor
+from messagerie.actions import MessagingAction
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("espace_sante", "acces", "dossier", "messagerie", "agenda", "catalogue")
-VOCABULARIES = (SpaceAction, AccessAction, DossierAction)
+VOCABULARIES = (SpaceAction, AccessAction, DossierAction, MessagingAction)
 # The calls that write an action to the trail, and the helpers that pass theirs on.
 TRACING_CALLS = {"trace", "trace_many", "record", "record_many", "_move", "_trace_rule"}
 
