@@ -356,3 +356,24 @@ def test_what_the_services_store_is_what_the_download_holds():
     text = pdf_text(archive.read(pdf))
     assert "Voici vos résultats." in text and "Voici l'ancienne pour comparer." in text
     assert_valid_fhir_r4(json.loads(archive.read(fhir.FILENAME)))
+
+
+def test_the_conversation_pdf_draws_digits_with_the_text_font_and_emoji_with_an_emoji_font(gp):
+    import subprocess
+
+    def fonts(pdf):
+        return subprocess.run(
+            ["/usr/bin/pdffonts", "-"], input=pdf, capture_output=True, check=True, timeout=30
+        ).stdout.decode()
+
+    space = factories.SpaceFactory()
+    conversation = helpers.start(space, gp, subject="Rendez-vous du 12/03/2026")
+    patient, doctor = helpers.patient_mailbox(space), helpers.personal_mailbox(gp)
+    helpers.write(conversation, sender=doctor, to=[patient], body="À 10:45, merci.")
+    archive = _archive(space, space.holder.user)
+    (pdf,) = [n for n in _messages(archive) if n.count("/") == 1]
+    assert "Emoji" not in fonts(archive.read(pdf))
+    helpers.write(conversation, sender=patient, to=[doctor], body="Merci 👍")
+    archive = _archive(space, space.holder.user)
+    assert "Emoji" in fonts(archive.read(pdf))
+    assert "Merci 👍" in pdf_text(archive.read(pdf))
