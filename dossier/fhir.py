@@ -45,6 +45,9 @@ The mapping, and the choices it makes:
 Every resource has an `id`, its entry's fullUrl is `urn:uuid:<id>`, and every
 reference to the holder is the Patient's urn. Ids are derived from the space's and
 rows' identifiers, so two downloads of the same space name the same things alike.
+Other parts add their resources through `register_resources` (messaging: one
+Communication per message, `messagerie.export.communications`), so the download holds
+one Bundle whose resources all refer to the same Patient.
 The medical profile's single-valued parts (blood group, trusted person, directives,
 organ donation) and the emergency contacts are not in this Bundle yet.
 """
@@ -55,7 +58,7 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -385,6 +388,19 @@ def _documents(bundle: _Bundle) -> None:
         bundle.add(str(document.public_id), resource)
 
 
+# Resources other parts of the space add to this Bundle (messaging's Communications):
+# `provider(space, decision, patient_ref)` yields (id, resource) pairs, holding only what
+# `decision` lets its reader see, and refers to the holder by `patient_ref`.
+ResourceProvider = Callable[[Space, Decision, dict], Iterable[tuple[str, dict]]]
+_providers: list[ResourceProvider] = []
+
+
+def register_resources(provider: ResourceProvider) -> None:
+    """Add `provider`'s resources to every Bundle, after the DMP's (from an `AppConfig.ready`)."""
+    if provider not in _providers:
+        _providers.append(provider)
+
+
 def build_bundle(
     space: Space, *, decision: Decision | None = None, now: datetime | None = None
 ) -> dict:
@@ -401,6 +417,9 @@ def build_bundle(
     _vaccinations(bundle)
     _measurements(bundle)
     _documents(bundle)
+    for provider in _providers:
+        for resource_id, resource in provider(space, bundle.decision, bundle.patient_ref):
+            bundle.add(resource_id, resource)
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

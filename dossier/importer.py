@@ -75,6 +75,11 @@ PROFILE_PARTS = {
 }
 
 
+# Resources other parts of the space add to the Bundle (`fhir.register_resources`) that
+# are not taken back yet: counted in the report, not problems (the archive is ours).
+NOT_TAKEN_BACK = {"Communication": "Messages"}
+
+
 class DmpImportError(SpaceError):
     """The archive as a whole cannot be imported; the message is for the operator."""
 
@@ -99,6 +104,7 @@ class ImportReport:
     entries_present: int = 0
     entries_skipped: int = 0
     problems: list[str] = field(default_factory=list)
+    not_taken_back: Counter = field(default_factory=Counter)
 
     def problem(self, where: str, reason: str) -> None:
         self.problems.append(f"{where} : {reason}")
@@ -129,7 +135,11 @@ class ImportReport:
             f"{_plural(self.entries_present, 'déjà présente', 'déjà présentes')}, "
             f"{_plural(self.entries_skipped, 'ignorée', 'ignorées')}."
         )
-        return f"{documents}\n{profile}"
+        lines = [documents, profile]
+        for resource_type, label in NOT_TAKEN_BACK.items():
+            if count := self.not_taken_back[resource_type]:
+                lines.append(f"{label} : {count} non repris (pas encore pris en charge).")
+        return "\n".join(lines)
 
 
 # --- Reading the archive --------------------------------------------------------------------
@@ -795,6 +805,8 @@ def _import_bundle(importer: _Importer, name: str, bundle: dict) -> None:
                     base=folder,
                 )
             )
+        elif resource_type in NOT_TAKEN_BACK:
+            report.not_taken_back[resource_type] += 1
         else:
             report.problem(where, "type de ressource non pris en charge : ignoré")
     importer.documents(documents)

@@ -368,6 +368,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "espace_sante.tasks.purge_exports",
         "schedule": crontab(minute=5),
     },
+    "purge-expired-conversations": {
+        "task": "messagerie.tasks.purge_expired_conversations",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "seal-audit-chains": {
         "task": "acces.tasks.seal_audit_chains",
         "schedule": crontab(minute="*/15"),
@@ -384,6 +388,13 @@ NOTIFICATION_CLAIM_TIMEOUT = timedelta(minutes=env.int("NOTIFICATION_CLAIM_MINUT
 MSSANTE_PATIENT_DOMAIN = env.str("MSSANTE_PATIENT_DOMAIN", default="mssante.fr")
 MESSAGE_MAX_BYTES = env.int("MESSAGE_MAX_BYTES", default=20 * 1024 * 1024)
 MAILBOX_MAX_BYTES = env.int("MAILBOX_MAX_BYTES", default=500 * 1024 * 1024)
+# Optional: conversations whose last message is older are crypto-shredded by a nightly
+# task (unset: messages are kept while the space lives, docs/MESSAGERIE.md).
+MESSAGES_RETENTION_DAYS = env.int("MESSAGES_RETENTION_DAYS", default=None)
+if MESSAGES_RETENTION_DAYS is not None and MESSAGES_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"MESSAGES_RETENTION_DAYS must be 1 day or more, not {MESSAGES_RETENTION_DAYS}"
+    )
 
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="Carnet-Vaccin-2026!")
 

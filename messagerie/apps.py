@@ -7,7 +7,10 @@ class MessagerieConfig(AppConfig):
     verbose_name = "Messagerie sécurisée"
 
     def ready(self):
+        from dossier import fhir
         from espace_sante import parts
+        from messagerie import export
         from messagerie import parts as messaging
 
         parts.register(messaging.MESSAGES)
+        fhir.register_resources(export.communications)

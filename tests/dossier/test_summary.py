@@ -353,3 +353,17 @@ def test_full_download_holds_the_summary_pdf(filled):
     assert pdf.startswith(b"%PDF")
     assert "Levothyrox" in pdf_text(pdf)
     assert "synthese-profil-medical.pdf" in archive.read("LISEZMOI.txt").decode()
+
+
+@pytest.mark.parametrize("render", [render_summary_pdf, render_emergency_card_pdf])
+def test_digits_are_drawn_with_the_text_font_not_the_emoji_one(filled, render):
+    # Noto Color Emoji has digits too (keycaps): named in the CSS, it drew every date.
+    fonts = subprocess.run(
+        ["/usr/bin/pdffonts", "-"],
+        input=render(filled),
+        capture_output=True,
+        check=True,
+        timeout=30,
+    ).stdout.decode()
+    assert "DejaVu" in fonts
+    assert "Emoji" not in fonts

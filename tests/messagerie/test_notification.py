@@ -1,0 +1,62 @@
+"""A new message is told without medical content: no subject, no body, no sender's specialty."""
+
+import pytest
+from django.core import mail
+
+from espace_sante.notifications import notify
+from tests import factories
+from tests.mailbox import assert_email_left, delivered
+
+pytestmark = pytest.mark.django_db
+
+SUBJECT = "Résultats de votre bilan thyroïdien"
+BODY = "Votre TSH est à 7,2 mUI/L, nous devons en parler."
+
+
+def test_message_received_template_says_only_that_a_message_arrived():
+    space = factories.SpaceFactory()
+    user = space.holder.user
+    # Whatever a careless caller passes, the template uses none of it.
+    notification = notify(
+        recipient=user,
+        template="message_received",
+        space=space,
+        link="/messagerie/",
+        context={"subject": SUBJECT, "body": BODY, "specialty": "Endocrinologie"},
+    )
+    assert notification.subject == "Vous avez reçu un message d'un professionnel de santé"
+    assert "Vous avez reçu un message d'un professionnel de santé" in notification.body
+    assert delivered([notification], without=(SUBJECT, BODY, "Endocrinologie", "thyro"))
+    (email,) = assert_email_left(user.email, without=(SUBJECT, BODY, "Endocrinologie"))
+    assert "/messagerie/" in email.alternatives[0][0]
+    assert len(mail.outbox) == 1
+
+
+def test_a_professionals_message_leaves_an_email_without_its_subject_body_or_specialty():
+    from acces.models import CareRelation
+    from espace_sante.models import Notification
+    from espace_sante.tracing import Actor
+    from messagerie import services
+
+    space = factories.SpaceFactory()
+    doctor = factories.ProfessionalFactory(
+        specialty="psychiatrie", user__last_name="Durand", practice_name="Clinique du Lac"
+    )
+    factories.CareRelationFactory(
+        space=space, professional=doctor, basis=CareRelation.Basis.ATTENDING
+    )
+    services.start_conversation(
+        by=Actor(user=doctor.user, role=doctor.user.kind),
+        space=space,
+        subject=SUBJECT,
+        body=BODY,
+        attachments=[services.NewAttachment("bilan-thyroide.pdf", factories.PDF_BYTES)],
+    )
+    notification = Notification.objects.get(space=space, kind="message_received")
+    specialty = doctor.get_specialty_display()
+    secrets = (SUBJECT, BODY, specialty, "Durand", "Clinique du Lac", "bilan-thyroide", "thyro")
+    assert delivered([notification], without=secrets)
+    (email,) = assert_email_left(space.holder.user.email, without=secrets)
+    assert email.subject.endswith("Vous avez reçu un message d'un professionnel de santé")
+    for secret in secrets:
+        assert secret.lower() not in notification.body.lower()  # the portal's copy too
