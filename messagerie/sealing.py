@@ -1,8 +1,8 @@
 """Encrypting and decrypting what a conversation holds: subject, bodies, attachments.
 
 Each object is encrypted under its own data key, with its identity as the authenticated
-context, so a ciphertext copied onto another object does not decrypt. The contexts are
-those `messagerie.reading` (the export) reads with.
+context, so a ciphertext copied onto another object does not decrypt. The pages, the
+export and the retention purge all read through this module.
 """
 
 from __future__ import annotations
