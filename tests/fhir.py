@@ -109,9 +109,22 @@ def _message(error: ValidationError) -> str:
     return error.message if len(error.message) < 300 else f"{error.message[:300]}…"
 
 
+def fhir_resources_errors(resource: dict) -> list[str]:
+    """The errors `fhir.resources` (its R4B models, a parser nobody here wrote) finds."""
+    from fhir.resources.R4B import get_fhir_model_class
+    from pydantic import ValidationError as ModelError
+
+    try:
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    except (KeyError, ModelError) as error:
+        return [f"fhir.resources : {line}" for line in str(error).splitlines()[:20]]
+    return []
+
+
 def assert_valid_fhir_r4(resource: dict) -> None:
-    """Fail with the list of errors unless `resource` (a Bundle, a Patient...) is valid R4."""
-    errors = fhir_r4_errors(resource)
+    """Fail with the list of errors unless `resource` (a Bundle, a Patient...) is valid R4:
+    by the official R4 JSON schema, and parsed by `fhir.resources.R4B`'s models."""
+    errors = fhir_r4_errors(resource) or fhir_resources_errors(resource)
     if errors:
         listed = "\n".join(f"  - {line}" for line in errors)
         raise AssertionError(f"{len(errors)} erreur(s) FHIR R4 :\n{listed}")

@@ -310,3 +310,11 @@ def test_validator_names_each_error_of_each_resource():
     assert errors[0].startswith("entry[0].resource.code : ")
     assert errors[1].startswith("entry[1].resource.birthDate : ")
     assert errors[2].startswith("entry[2].resource.resourceType : type de ressource inconnu")
+
+
+def test_the_validator_refuses_what_fhir_resources_refuses():
+    """The second check is real: fhir.resources' R4B models refuse an invalid Communication."""
+    from tests.fhir import fhir_resources_errors
+
+    assert fhir_resources_errors({"resourceType": "Communication", "status": "completed"}) == []
+    assert fhir_resources_errors({"resourceType": "Communication", "status": 12, "sent": "hier"})
