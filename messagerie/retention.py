@@ -31,7 +31,7 @@ from messagerie.models import (
 )
 
 
-def _shred(conversation_ids: list[int]) -> None:
+def shred(conversation_ids: list[int]) -> None:
     """Destroy the keys, files and rows of these conversations (in the caller's transaction)."""
     if not conversation_ids:
         return
@@ -60,7 +60,7 @@ def destroy_messages(space: Space, *, keep_occupational: bool) -> int:
     `lifecycle.destroy` writes the space's event.
     """
     ids = list(Conversation.objects.filter(space=space).values_list("pk", flat=True))
-    _shred(ids)
+    shred(ids)
     SenderRefusal.objects.filter(space=space).delete()
     Mailbox.objects.filter(space=space, kind=Mailbox.Kind.PATIENT).delete()
     return len(ids)
@@ -110,5 +110,5 @@ def purge_expired_conversations(*, now: datetime | None = None, batch_size: int 
                     target=conversation,
                     detail={"reason": "retention", "days": settings.MESSAGES_RETENTION_DAYS},
                 )
-            _shred([c.pk for c in conversations])
+            shred([c.pk for c in conversations])
         destroyed += len(conversations)

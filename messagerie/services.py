@@ -37,7 +37,7 @@ from espace_sante import crypto
 from espace_sante.models import Space, User
 from espace_sante.notifications import notify_space
 from espace_sante.tracing import Actor, trace
-from messagerie import sealing, selectors
+from messagerie import retention, sealing, selectors
 from messagerie.actions import MessagingAction
 from messagerie.models import (
     Attachment,
@@ -821,18 +821,9 @@ def delete_for_good(*, by: Actor, conversation: Conversation, mailbox=None, prin
 
 
 def destroy_conversation(conversation: Conversation) -> None:
-    """Crypto-shred a conversation: every data key destroyed, files and rows deleted."""
-    messages = list(conversation.messages.select_related("data_key"))
-    attachments = list(
-        Attachment.objects.filter(message__conversation=conversation).select_related("data_key")
-    )
-    for attachment in attachments:
-        crypto.destroy_data_key(attachment.data_key)
-        attachment.file.delete(save=False)
-    for message in messages:
-        crypto.destroy_data_key(message.data_key)
-    crypto.destroy_data_key(conversation.data_key)
-    conversation.delete()
+    """Crypto-shred a conversation: every data key destroyed, files and rows deleted
+    (`retention.shred`, the one routine the space's destruction and the purge use too)."""
+    retention.shred([conversation.pk])
 
 
 # --- Refusing a sender -----------------------------------------------------------------------
