@@ -7,7 +7,9 @@ class MessagerieConfig(AppConfig):
     verbose_name = "Messagerie sécurisée"
 
     def ready(self):
-        from espace_sante import parts
+        from espace_sante import nav, parts
+        from messagerie import nav as messaging_nav
         from messagerie import parts as messaging
 
         parts.register(messaging.MESSAGES)
+        nav.register_entry("pro", messaging_nav.pro_entry)
