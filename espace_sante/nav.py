@@ -43,7 +43,9 @@ def entries_for(request, kind: str) -> list[NavEntry]:
 def entries(request):
     """Context processor: `nav_entries`, the registered entries of the page's portal,
     computed only when a template reads them."""
-    kind = "pro" if request.path.startswith("/pro/") else "patient"
+    user = getattr(request, "user", None)
+    professional = getattr(user, "kind", None) == "professional"
+    kind = "pro" if request.path.startswith("/pro/") or professional else "patient"
     cached = []
 
     def lazy():

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from acces.models import Professional
+from acces.models import CareRelation, Professional
+from acces.policy import relations_in_force
 from dossier.forms import DateInput
 from messagerie import services
+from messagerie.models import Mailbox
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -54,10 +57,11 @@ class ComposeForm(forms.Form):
     )
     attachments = MultipleFileField(label=_lazy("Pièces jointes"), required=False)
     cc = ProfessionalChoiceField(
+        widget=forms.CheckboxSelectMultiple,
         label=_lazy("Copie à d'autres professionnels"),
         help_text=_lazy(
-            "Facultatif. Le patient voit leur nom, leur profession et leur lieu d'exercice, "
-            "jamais leur adresse."
+            "Facultatif : parmi l'équipe de soins du patient et vos collègues. Le patient voit "
+            "leur nom, leur profession et leur lieu d'exercice, jamais leur adresse."
         ),
         queryset=Professional.objects.none(),
         required=False,
@@ -66,14 +70,23 @@ class ComposeForm(forms.Form):
         label=_lazy("Écrire depuis"), coerce=int, choices=(), required=False
     )
 
-    def __init__(self, *args, professional: Professional, mailboxes, **kwargs):
+    def __init__(self, *args, professional: Professional, space, mailboxes, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["attachments"].help_text = attachments_help()
+        # Copies go to the patient's care team or to colleagues of the sender's
+        # organisations: a bounded list, whatever the size of the directory.
+        team = CareRelation.objects.filter(relations_in_force(space)).values("professional_id")
+        colleagues = Mailbox.members.through.objects.filter(
+            mailbox__in=[m.pk for m in mailboxes if m.kind == Mailbox.Kind.ORGANISATIONAL]
+        ).values("professional_id")
         self.fields["cc"].queryset = (
-            Professional.objects.exclude(pk=professional.pk)
+            Professional.objects.filter(Q(pk__in=team) | Q(pk__in=colleagues))
+            .exclude(pk=professional.pk)
             .select_related("user")
             .order_by("user__last_name", "user__first_name")
         )
+        if not self.fields["cc"].queryset.exists():
+            del self.fields["cc"]
         if len(mailboxes) > 1:
             self.fields["mailbox"].choices = [(m.pk, m.display_name) for m in mailboxes]
         else:

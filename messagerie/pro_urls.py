@@ -11,6 +11,9 @@ urlpatterns = [
     path("<uuid:conversation_id>/", pro_views.conversation, name="conversation"),
     path("<uuid:conversation_id>/repondre/", pro_views.reply, name="reply"),
     path("<uuid:conversation_id>/fin/", pro_views.end, name="end"),
+    path("<uuid:conversation_id>/corbeille/", pro_views.move_to_trash, name="trash"),
+    path("<uuid:conversation_id>/restaurer/", pro_views.restore, name="restore"),
+    path("<uuid:conversation_id>/supprimer/", pro_views.delete, name="delete"),
     path(
         "<uuid:conversation_id>/pieces-jointes/<uuid:attachment_id>/",
         pro_views.download,

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
@@ -178,6 +179,7 @@ def compose(request, space_id):
         request.POST or None,
         request.FILES or None,
         professional=professional,
+        space=space,
         mailboxes=mailboxes,
     )
     if request.method == "POST" and form.is_valid():
@@ -190,7 +192,7 @@ def compose(request, space_id):
                 subject=data["subject"],
                 body=data["body"],
                 attachments=new_attachments(data["attachments"]),
-                cc=list(data["cc"]),
+                cc=list(data.get("cc") or ()),
                 mailbox=mailbox,
                 principal=principal,
             )
@@ -226,7 +228,11 @@ def _conversation_page(request, conversation, mailbox, *, reply_form=None, file_
             "mailbox": mailbox,
             "views": views,
             "ended": conversation.ended_at is not None,
-            "reply_form": reply_form or ReplyForm(),
+            "reply_form": reply_form
+            or ReplyForm(initial={"body": selectors.draft_of(conversation, mailbox)}),
+            "trashed": conversation.members.filter(
+                mailbox=mailbox, trashed_at__isnull=False
+            ).exists(),
             "file_form": file_form if file_form is not None else FileForm(types=types),
             "may_file": bool(types),
         },
@@ -248,8 +254,19 @@ def conversation(request, conversation_id):
 @require_POST
 @professional_required
 def reply(request, conversation_id):
+    """Send the reply, or keep it as the mailbox's draft ("Enregistrer le brouillon")."""
     conversation, mailbox = _conversation_for(request, conversation_id)
     form = ReplyForm(request.POST, request.FILES)
+    if "brouillon" in request.POST:
+        services.save_draft(
+            by=Actor.from_request(request),
+            conversation=conversation,
+            body=request.POST.get("body", "")[: services.MAX_BODY],
+            mailbox=mailbox,
+            principal=Principal.from_request(request),
+        )
+        messages.success(request, _("Votre brouillon est enregistré."))
+        return redirect("messagerie_pro:conversation", conversation_id=conversation.public_id)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -364,3 +381,46 @@ def file_into_dmp(request, conversation_id, attachment_id):
         return redirect("messagerie_pro:conversation", conversation_id=conversation.public_id)
     messages.error(request, _("Choisissez le type de document."))
     return redirect("messagerie_pro:conversation", conversation_id=conversation.public_id)
+
+
+def _folder_action(request, conversation_id, change, done: str):
+    conversation, mailbox = _conversation_for(request, conversation_id)
+    change(
+        by=Actor.from_request(request),
+        conversation=conversation,
+        mailbox=mailbox,
+        principal=Principal.from_request(request),
+    )
+    messages.success(request, done)
+    return conversation, mailbox
+
+
+@require_POST
+@professional_required
+def move_to_trash(request, conversation_id):
+    _conversation, mailbox = _folder_action(
+        request, conversation_id, services.trash, _("La conversation est dans la corbeille.")
+    )
+    return redirect(f"{reverse('messagerie_pro:inbox')}?boite={mailbox.pk}&dossier=trash")
+
+
+@require_POST
+@professional_required
+def restore(request, conversation_id):
+    conversation, _mailbox = _folder_action(
+        request, conversation_id, services.restore, _("La conversation est restaurée.")
+    )
+    return redirect("messagerie_pro:conversation", conversation_id=conversation.public_id)
+
+
+@require_POST
+@professional_required
+def delete(request, conversation_id):
+    """Delete for good, for this mailbox only (the patient keeps her copy)."""
+    _conversation, mailbox = _folder_action(
+        request,
+        conversation_id,
+        services.delete_for_good,
+        _("La conversation est supprimée définitivement de votre messagerie."),
+    )
+    return redirect(f"{reverse('messagerie_pro:inbox')}?boite={mailbox.pk}&dossier=trash")

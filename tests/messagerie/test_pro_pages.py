@@ -99,9 +99,12 @@ def test_the_patient_chooser_lists_the_professionals_patients(space, gp, gp_clie
 
 
 def test_the_gp_writes_to_the_patient_with_a_pdf(space, gp, gp_client):
-    colleague = factories.ProfessionalFactory(user__last_name="Cardio")
+    colleague = _pro(space, Basis.CARE_TEAM, user__last_name="Cardio")
+    stranger = factories.ProfessionalFactory(user__last_name="Étranger")
     page = gp_client.get(_compose_url(space)).content.decode()
     assert "Martin" in page
+    # Copies: among the patient's care team (and the sender's colleagues), not the directory.
+    assert "Cardio" in page and "Étranger" not in page
     assert "20,0 Mio au plus par message" in page  # the limit is shown
     upload = _upload("resultats.pdf", PDF)
     response = gp_client.post(
@@ -118,6 +121,11 @@ def test_the_gp_writes_to_the_patient_with_a_pdf(space, gp, gp_client):
     assert response["Location"] == _url(conversation)
     assert conversation.messages.get().attachments.count() == 1
     assert conversation.members.filter(mailbox__professional=colleague).exists()
+    refused = gp_client.post(
+        _compose_url(space), {"subject": "Objet", "body": "Texte", "cc": [stranger.pk]}
+    )
+    assert refused.status_code == 200  # not a choice: the form says so, nothing is sent
+    assert Conversation.objects.filter(space=space).count() == 1
 
 
 def _upload(name, data, content_type="application/pdf"):
@@ -214,6 +222,8 @@ def test_another_professionals_conversation_is_refused_and_shows_nothing(space, 
         ("get", "fin/"),
         ("post", "fin/"),
         ("post", "repondre/"),
+        ("post", "corbeille/"),
+        ("post", "supprimer/"),
         ("get", f"pieces-jointes/{attachment.public_id}/"),
         ("post", f"pieces-jointes/{attachment.public_id}/classer/"),
     ]:
@@ -224,6 +234,7 @@ def test_another_professionals_conversation_is_refused_and_shows_nothing(space, 
     conversation.refresh_from_db()
     assert conversation.ended_at is None
     assert conversation.messages.count() == 1
+    assert not conversation.members.exclude(trashed_at=None, deleted_at=None).exists()
     assert (
         AuditEvent.objects.filter(space=space, outcome="denied", actor=professional.user).count()
         >= 6
@@ -285,3 +296,26 @@ def test_the_conversation_reads_in_constant_queries(space, gp, gp_client, conver
             by=actor(gp.user), conversation=conversation, body=f"Suite {n}", attachments=[pdf()]
         )
     assert _queries(gp_client, _url(conversation)) == one
+
+
+def test_a_draft_reply_is_kept_and_shown_in_drafts(space, gp, gp_client, conversation):
+    gp_client.post(_url(conversation, "repondre/"), {"body": "À compléter", "brouillon": "1"})
+    assert conversation.messages.filter(is_draft=False).count() == 1
+    assert "À compléter" in gp_client.get(_url(conversation)).content.decode()
+    drafts = gp_client.get("/pro/messagerie/?dossier=drafts").content.decode()
+    assert SECRET_SUBJECT in drafts
+
+
+def test_trash_restore_and_delete_for_good_move_only_the_professionals_copy(
+    space, gp, gp_client, conversation
+):
+    gp_client.post(_url(conversation, "corbeille/"))
+    assert SECRET_SUBJECT not in gp_client.get("/pro/messagerie/?dossier=sent").content.decode()
+    assert SECRET_SUBJECT in gp_client.get("/pro/messagerie/?dossier=trash").content.decode()
+    gp_client.post(_url(conversation, "restaurer/"))
+    assert SECRET_SUBJECT in gp_client.get("/pro/messagerie/?dossier=sent").content.decode()
+    gp_client.post(_url(conversation, "corbeille/"))
+    gp_client.post(_url(conversation, "supprimer/"))
+    assert SECRET_SUBJECT not in gp_client.get("/pro/messagerie/?dossier=trash").content.decode()
+    patient_inbox = services.selectors.inbox(services.patient_mailbox(space))
+    assert [row.subject for row in patient_inbox.rows] == [SECRET_SUBJECT]
