@@ -135,6 +135,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "espace_sante.context_processors.portal",
+                "espace_sante.nav.entries",
             ],
         },
     },

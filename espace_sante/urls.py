@@ -58,6 +58,7 @@ urlpatterns = [
     path("pro/", include("acces.urls")),
     path("pro/patients/<uuid:space_id>/documents/", include("dossier.pro_urls")),
     path("pro/patients/<uuid:space_id>/profil/", include("dossier.pro_profile_urls")),
+    path("pro/messagerie/", include("messagerie.pro_urls")),
     # The admin signs in through the same door, so its second factor is enforced too.
     path("admin/login/", signin.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),

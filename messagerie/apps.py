@@ -8,9 +8,11 @@ class MessagerieConfig(AppConfig):
 
     def ready(self):
         from dossier import fhir
-        from espace_sante import parts
+        from espace_sante import nav, parts
         from messagerie import export
+        from messagerie import nav as messaging_nav
         from messagerie import parts as messaging
 
         parts.register(messaging.MESSAGES)
         fhir.register_resources(export.communications)
+        nav.register_entry("pro", messaging_nav.pro_entry)

@@ -30,6 +30,7 @@ from acces.policy import Action
 from espace_sante import export
 from espace_sante.models import ExportJob, User
 from espace_sante.tracing import Actor
+from messagerie import services as messaging
 from tests import factories
 from tests.conftest import sign_in
 
@@ -79,6 +80,8 @@ def _route(pattern) -> str:
     return re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", raw)
 
 
+# The pro portal's namespaces: their owner is A's professional, not A.
+PRO_PREFIXES = ("pro:", "pro_documents:", "pro_profil:", "messagerie_pro:")
 ROUTES = sorted(set(_walk(get_resolver().url_patterns)), key=lambda r: r.template)
 SPACE_ROUTES = [r for r in ROUTES if "space_id" in r.params]
 DOCUMENT_ROUTES = [r for r in ROUTES if "document_id" in r.params]
@@ -105,6 +108,9 @@ SAMPLE_BUILDERS = {
     "uidb36": lambda w: "1",
     "key": lambda w: "set-password",
     "path": lambda w: "",
+    # Messaging: A's conversation with A's professional, and its PDF attachment.
+    "conversation_id": lambda w: w.conversation_a.public_id,
+    "attachment_id": lambda w: w.attachment_a.public_id,
 }
 
 
@@ -150,6 +156,8 @@ class World:
     document_a: object
     hospital_report_a: object
     export_a: object
+    conversation_a: object = None
+    attachment_a: object = None
 
     def samples(self, **overrides) -> dict:
         return {name: build(self) for name, build in SAMPLE_BUILDERS.items()} | overrides
@@ -210,6 +218,13 @@ def world(agent):
     export.run_job(export_a.pk)
     superuser = factories.UserFactory(kind=User.Kind.ADMIN, is_staff=True, is_superuser=True)
     factories.TOTPDeviceFactory(user=superuser)
+    conversation_a = messaging.start_conversation(
+        by=Actor(user=pro_of_a.user, role="professional"),
+        space=space_a,
+        subject=f"Résultats {SECRET_NAME}",
+        body=f"Bonjour {SECRET_FIRST}",
+        attachments=[messaging.NewAttachment(name="resultats.pdf", data=factories.PDF_BYTES)],
+    )
     return World(
         space_a=space_a,
         holder_a=space_a.holder.user,
@@ -225,6 +240,8 @@ def world(agent):
         document_a=document_a,
         hospital_report_a=hospital_report_a,
         export_a=export_a,
+        conversation_a=conversation_a,
+        attachment_a=conversation_a.messages.get().attachments.get(),
     )
 
 
@@ -374,7 +391,7 @@ def test_the_samples_reach_real_pages_for_their_owners(world):
         False: sign_in(Client(), world.holder_a),
     }
     for route in SPACE_ROUTES:
-        client = owners[route.name.startswith(("pro:", "pro_documents:", "pro_profil:"))]
+        client = owners[route.name.startswith(PRO_PREFIXES)]
         response = client.get(route.url(samples))
         if response.status_code == 405:
             continue  # an action that only takes POST: the page itself is checked elsewhere
@@ -426,7 +443,7 @@ def test_one_spaces_id_with_another_spaces_object_is_a_404_that_shows_nothing(
     assert OBJECT_ROUTES
     visitors = {True: Visitor(professional), False: Visitor(holder)}
     for route in OBJECT_ROUTES:
-        user_is_pro = route.name.startswith(("pro:", "pro_documents:", "pro_profil:"))
+        user_is_pro = route.name.startswith(PRO_PREFIXES)
         visitor = visitors[user_is_pro]
         for method in ("post", "get"):
             before = AuditEvent.objects.filter(actor=visitor.user, outcome="denied").count()
@@ -439,3 +456,72 @@ def test_one_spaces_id_with_another_spaces_object_is_a_404_that_shows_nothing(
             assert not leaked, f"{method} {route.name} ({side}) shows {leaked}"
             after = AuditEvent.objects.filter(actor=visitor.user, outcome="denied").count()
             assert after == before + 1, f"{method} {route.name} ({side}) was not traced"
+
+
+# --- The pro portal's messaging, role by role ---------------------------------------------------
+
+MESSAGING_PRO_ROUTES = [r for r in ROUTES if r.name.startswith("messagerie_pro:") and r.params]
+
+
+def _messaging_role(world, role):
+    """The roles the walk above lacks: a professional of A whom A refused as a sender (a
+    basis on A's record, refused messages), and a legal representative of A."""
+    if role == "refused_pro":
+        professional = _pro(user__last_name="Refusé")
+        factories.CareRelationFactory(
+            space=world.space_a, professional=professional, basis=CareRelation.Basis.AUTHORISED
+        )
+        messaging.refuse_sender(
+            by=Actor(world.holder_a, "patient"), space=world.space_a, professional=professional
+        )
+        return professional.user
+    if role == "representative":
+        return factories.LegalRepresentativeFactory(space=world.space_a).user
+    return None if role == "anonymous" else getattr(world, role)
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("anonymous", {302}),
+        ("patient_b", {403}),
+        ("representative", {403}),  # the patient's side has its own pages
+        ("pro_outsider", {403}),
+        ("pro_of_b", {403}),
+        ("blocked_pro", {403}),
+        ("refused_pro", {403}),
+        ("agent", {403}),
+        ("superuser", {403}),
+    ],
+)
+def test_each_pro_messaging_route_refuses_each_other_role_and_shows_nothing(world, role, expected):
+    assert {r.name for r in MESSAGING_PRO_ROUTES} >= {
+        "messagerie_pro:compose",
+        "messagerie_pro:conversation",
+        "messagerie_pro:reply",
+        "messagerie_pro:end",
+        "messagerie_pro:download",
+        "messagerie_pro:file",
+    }
+    samples = world.samples()
+    markers = _markers(world)
+    visitor = Visitor(_messaging_role(world, role))
+    for route in MESSAGING_PRO_ROUTES:
+        for method in ("get", "post"):
+            response = visitor.request(method, route.url(samples))
+            if method == "get" and response.status_code == 405:
+                continue
+            assert response.status_code in expected, f"{method} {route.name} as {role}"
+            body = response.content.decode(errors="replace")
+            assert not [m for m in markers if m in body], f"{method} {route.name} as {role}"
+    world.conversation_a.refresh_from_db()
+    assert world.conversation_a.ended_at is None
+    assert world.conversation_a.messages.count() == 1
+
+
+def test_the_pro_messaging_routes_open_for_the_patients_professional(world):
+    samples = world.samples()
+    client = sign_in(Client(), world.pro_of_a)
+    for route in MESSAGING_PRO_ROUTES:
+        response = client.get(route.url(samples))
+        assert response.status_code in (200, 405), route.name
