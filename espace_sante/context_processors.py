@@ -1,5 +1,8 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
+
+from espace_sante import navigation
 
 # The RGAA conformity status the footer and the accessibility statement print. Without a
 # full audit RGAA says « non conforme »: the browser tests' axe checks (no serious or
@@ -13,4 +16,6 @@ def portal(request):
         "portal": "pro" if request.path.startswith("/pro/") else "patient",
         "DEBUG": settings.DEBUG,
         "accessibility_status": ACCESSIBILITY_STATUS,
+        # The apps' entries (`espace_sante.navigation`), computed only if the page shows them.
+        "nav_entries": SimpleLazyObject(lambda: navigation.entries(request)),
     }
