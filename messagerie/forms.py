@@ -68,6 +68,9 @@ class ReplyForm(forms.Form):
     def __init__(self, *args, documents, reply_all: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["documents"].queryset = documents
+        self.fields["documents"].label_from_instance = lambda d: (
+            f"{d.title} ({d.act_date:%d/%m/%Y})"
+        )
         self.fields["attachments"].help_text = attachments_hint()
         if not reply_all:
             del self.fields["to_all"]
