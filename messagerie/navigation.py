@@ -27,7 +27,8 @@ def patient_entries(request) -> list[NavEntry]:
     it, else their own space (else the first one they represent), with its unread count.
     Two queries: the space (the policy's list filter), the count."""
     user = request.user
-    if not user.is_authenticated or user.kind != User.Kind.PATIENT or not user.is_verified():
+    verified = getattr(user, "is_verified", None)  # set by django-otp's middleware
+    if not user.is_authenticated or user.kind != User.Kind.PATIENT or not (verified and verified()):
         return []
     spaces = Space.objects.filter(spaces_visible_to(user))
     current = _space_of_page(request)
