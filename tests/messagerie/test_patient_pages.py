@@ -329,3 +329,26 @@ def test_the_conversation_page_costs_the_same_queries_for_1_and_30_messages(clie
             by=actor(gp), conversation=conversation, body=f"Suite {i}", attachments=[pdf()]
         )
     assert _queries(client, target) == one
+
+
+def test_a_draft_is_kept_and_shown_in_the_drafts_folder(client, space, gp):
+    conversation = start(gp, space, subject="À compléter")
+    patient(client, space)
+    client.post(
+        url("reply", space, conversation.public_id), {"body": "Je reviens vers vous", "draft": "1"}
+    )
+    assert not Message.objects.filter(sender__kind="patient", is_draft=False).exists()
+    assert "À compléter" in client.get(url("drafts", space)).content.decode()
+    page = client.get(url("conversation", space, conversation.public_id)).content.decode()
+    assert "Je reviens vers vous" in page
+
+
+def test_the_inbox_is_paginated_newest_first(client, space, gp):
+    for i in range(selectors.PER_PAGE + 1):
+        start(gp, space, subject=f"Objet numéro {i:02d}")
+    patient(client, space)
+    first = client.get(url("inbox", space)).content.decode()
+    assert f"Objet numéro {selectors.PER_PAGE:02d}" in first and "Objet numéro 00" not in first
+    assert "Page suivante" in first
+    second = client.get(url("inbox", space), {"page": 2}).content.decode()
+    assert "Objet numéro 00" in second
