@@ -117,6 +117,8 @@ def access_page(request, space: Space):
             "search": search,
             "results": results,
             "blocked_ids": {b.professional_id for b in Block.objects.active().filter(space=space)},
+            # What other apps control here (messaging: the senders the patient refuses).
+            "sections": selectors.access_page_sections(request, space, request.access),
         },
     )
 

@@ -471,6 +471,9 @@ def _decide_messaging(
     """
     if not isinstance(target, ConversationTarget):
         # A space's messages as a whole are the patient's: a professional reads a conversation.
+        # A blocked professional is told so, as on every other page of the space.
+        if _blocked(space, professional):
+            return DENY_BLOCKED
         return DENY_TARGET if part_of(target) != CONVERSATION_PART else DENY_ACTION
     if action == Action.START_CONVERSATION:
         if _blocked(space, professional):

@@ -223,3 +223,26 @@ def name_subjects(events) -> None:
     for event in events:
         detail = event.detail if isinstance(event.detail, dict) else {}
         event.subject_label = titles.get(detail.get("professional"), "")
+
+
+# --- Sections other apps add to the patient's control page ----------------------------------
+
+
+# A section: (template name, context) for "Qui a accès à mon dossier", or None to show nothing.
+AccessPageSection = Callable[[object, Space, Decision], "tuple[str, dict] | None"]
+_access_page_sections: list[AccessPageSection] = []
+
+
+def register_access_page_section(section: AccessPageSection) -> None:
+    """Add a section to the control page (messaging's refused senders), from an app's
+    `AppConfig.ready`: `acces` never imports the apps that show their part of control there.
+    `section(request, space, decision)` returns a template and its context, in constant
+    queries."""
+    if section not in _access_page_sections:
+        _access_page_sections.append(section)
+
+
+def access_page_sections(request, space: Space, decision: Decision) -> list[tuple[str, dict]]:
+    """The registered sections' (template, context) for this page, in registration order."""
+    shown = (section(request, space, decision) for section in _access_page_sections)
+    return [s for s in shown if s is not None]

@@ -18,9 +18,15 @@ KINDS = ("patient", "pro")
 
 @dataclass(frozen=True)
 class NavEntry:
+    """One link of the navigation: its French label, its URL, a count shown beside the label
+    when above 0 (an unread count, say) with its words for screen readers, and the URL prefix
+    under which it is the current page."""
+
     label: str
     url: str
-    count: int = 0  # shown beside the label when above 0 (an unread count, say)
+    count: int = 0
+    count_label: str = ""
+    current_prefix: str = ""
 
 
 Provider = Callable[..., "NavEntry | None"]

@@ -54,6 +54,7 @@ urlpatterns = [
     path("espace/<uuid:space_id>/documents/", include("dossier.urls")),
     path("espace/<uuid:space_id>/profil/", include("dossier.profile_urls")),
     path("espace/<uuid:space_id>/acces/", include("acces.patient_urls")),
+    path("espace/<uuid:space_id>/messagerie/", include("messagerie.urls")),
     path("comptes/", include("allauth.urls")),
     path("pro/", include("acces.urls")),
     path("pro/patients/<uuid:space_id>/documents/", include("dossier.pro_urls")),

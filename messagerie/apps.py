@@ -7,12 +7,15 @@ class MessagerieConfig(AppConfig):
     verbose_name = "Messagerie sécurisée"
 
     def ready(self):
+        from acces.selectors import register_access_page_section
         from dossier import fhir
         from espace_sante import nav, parts
-        from messagerie import export
+        from messagerie import export, sections
         from messagerie import nav as messaging_nav
         from messagerie import parts as messaging
 
         parts.register(messaging.MESSAGES)
         fhir.register_resources(export.communications)
+        nav.register_entry("patient", messaging_nav.patient_entry)
         nav.register_entry("pro", messaging_nav.pro_entry)
+        register_access_page_section(sections.refused_senders_section)

@@ -45,6 +45,10 @@ B_FIRST = "Philomène-Aurore"
 HOSPITAL_TITLE = "Hospitalisation Xylophonique"
 HOSPITAL_REPORT = "34112-3"
 B_DOCUMENT_TITLE = "Bilan Brontosaurien"
+# A's conversation with A's professional: its subject and body never show to anyone else.
+MESSAGE_SUBJECT = "Objet Ptérodactylique"
+MESSAGE_BODY = "Corps Ichtyosaurien"
+B_MESSAGE_SUBJECT = "Objet Diplodocéen"
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,12 @@ SPACE_ROUTES = [r for r in ROUTES if "space_id" in r.params]
 DOCUMENT_ROUTES = [r for r in ROUTES if "document_id" in r.params]
 # Routes naming an object of a space besides the space itself.
 OBJECT_ROUTES = [
-    r for r in SPACE_ROUTES if {"document_id", "job_id", "relation_id"} & set(r.params)
+    r
+    for r in SPACE_ROUTES
+    if {"document_id", "job_id", "relation_id", "conversation_id", "attachment_id"} & set(r.params)
 ]
+# The patient's messaging pages (the pro portal's are the pro side's).
+PATIENT_MESSAGING_ROUTES = [r for r in SPACE_ROUTES if r.name.startswith("messagerie:")]
 
 # Samples point at patient A's objects wherever a route names one.
 SAMPLE_BUILDERS = {
@@ -98,6 +106,9 @@ SAMPLE_BUILDERS = {
     # The patient's control page: A's authorised professional (a relation of A's space, an RPPS).
     "relation_id": lambda w: w.pro_of_a.professional.care_relations.get().pk,
     "rpps": lambda w: w.pro_of_a.professional.rpps,
+    # A's conversation with A's professional, and the PDF attached to its first message.
+    "conversation_id": lambda w: w.conversation_a.public_id,
+    "attachment_id": lambda w: w.attachment_a.public_id,
     # Django admin and allauth parameters: A's identity where the admin would show it.
     "app_label": lambda w: "espace_sante",
     "object_id": lambda w: w.space_a.holder.pk,
@@ -108,9 +119,6 @@ SAMPLE_BUILDERS = {
     "uidb36": lambda w: "1",
     "key": lambda w: "set-password",
     "path": lambda w: "",
-    # Messaging: A's conversation with A's professional, and its PDF attachment.
-    "conversation_id": lambda w: w.conversation_a.public_id,
-    "attachment_id": lambda w: w.attachment_a.public_id,
 }
 
 
@@ -136,6 +144,11 @@ def test_the_walk_sees_the_pro_portal_and_the_documents():
         "dossier:download",
         "acces_patient:page",
         "espace_sante:history",
+        "messagerie:inbox",
+        "messagerie:conversation",
+        "messagerie:download",
+        "messagerie:add_to_documents",
+        "messagerie:delete",
     } <= names
     assert len(DOCUMENT_ROUTES) >= 8
 
@@ -156,8 +169,9 @@ class World:
     document_a: object
     hospital_report_a: object
     export_a: object
-    conversation_a: object = None
-    attachment_a: object = None
+    conversation_a: object
+    attachment_a: object
+    refused_pro: object
 
     def samples(self, **overrides) -> dict:
         return {name: build(self) for name, build in SAMPLE_BUILDERS.items()} | overrides
@@ -219,11 +233,22 @@ def world(agent):
     superuser = factories.UserFactory(kind=User.Kind.ADMIN, is_staff=True, is_superuser=True)
     factories.TOTPDeviceFactory(user=superuser)
     conversation_a = messaging.start_conversation(
-        by=Actor(user=pro_of_a.user, role="professional"),
+        by=Actor(pro_of_a.user, "professional"),
         space=space_a,
-        subject=f"Résultats {SECRET_NAME}",
-        body=f"Bonjour {SECRET_FIRST}",
-        attachments=[messaging.NewAttachment(name="resultats.pdf", data=factories.PDF_BYTES)],
+        subject=MESSAGE_SUBJECT,
+        body=MESSAGE_BODY,
+        attachments=[messaging.NewAttachment("resultat.pdf", factories.PDF_BYTES)],
+    )
+    # A professional of A's care team who wrote to A, and whose messages A then refused.
+    refused_pro = _pro(user__last_name="Refusé")
+    factories.CareRelationFactory(
+        space=space_a, professional=refused_pro, basis=CareRelation.Basis.AUTHORISED
+    )
+    messaging.start_conversation(
+        by=Actor(refused_pro.user, "professional"), space=space_a, subject="Rappel", body="Rdv"
+    )
+    messaging.refuse_sender(
+        by=Actor(space_a.holder.user, "patient"), space=space_a, professional=refused_pro
     )
     return World(
         space_a=space_a,
@@ -242,6 +267,7 @@ def world(agent):
         export_a=export_a,
         conversation_a=conversation_a,
         attachment_a=conversation_a.messages.get().attachments.get(),
+        refused_pro=refused_pro.user,
     )
 
 
@@ -284,7 +310,7 @@ def _visitor(world, role):
 
 def _markers(world):
     holder = world.space_a.holder
-    return [SECRET_NAME, SECRET_FIRST, holder.nir, HOSPITAL_TITLE]
+    return [SECRET_NAME, SECRET_FIRST, holder.nir, HOSPITAL_TITLE, MESSAGE_SUBJECT, MESSAGE_BODY]
 
 
 def _refused_or_blank(response, markers, route, role, method):
@@ -411,7 +437,16 @@ def objects_of_b(world):
     )
     export_b = ExportJob.objects.create(space=world.space_b, requested_by=world.patient_b)
     export.run_job(export_b.pk)
+    conversation_b = messaging.start_conversation(
+        by=Actor(world.pro_of_b, "professional"),
+        space=world.space_b,
+        subject=B_MESSAGE_SUBJECT,
+        body="Texte",
+        attachments=[messaging.NewAttachment("b.pdf", factories.PDF_BYTES)],
+    )
     return {
+        "conversation_id": conversation_b.public_id,
+        "attachment_id": conversation_b.messages.get().attachments.get().public_id,
         "document_id": document_b.public_id,
         "job_id": export_b.public_id,
         "relation_id": world.pro_of_b.professional.care_relations.get().pk,
@@ -425,7 +460,7 @@ def _mixed_case(world, objects_of_b, side):
             world.holder_a,
             world.pro_of_a,
             world.samples(**objects_of_b),
-            [B_NAME, B_FIRST, world.space_b.holder.nir, B_DOCUMENT_TITLE],
+            [B_NAME, B_FIRST, world.space_b.holder.nir, B_DOCUMENT_TITLE, B_MESSAGE_SUBJECT],
         )
     return (
         world.patient_b,
@@ -525,3 +560,67 @@ def test_the_pro_messaging_routes_open_for_the_patients_professional(world):
     for route in MESSAGING_PRO_ROUTES:
         response = client.get(route.url(samples))
         assert response.status_code in (200, 405), route.name
+
+
+# --- The patient's messaging pages, role by role ------------------------------------------------
+
+
+# Who is refused the patient's messaging pages of A, and on which ground: the correspondent
+# of A's conversation (pro_of_a) reads it in the pro portal, never through A's pages.
+MESSAGING_REFUSALS = [
+    ("patient_b", {"no_basis"}),
+    ("pro_outsider", {"unknown_target", "no_basis"}),
+    ("pro_of_a", {"unknown_target", "action_not_allowed"}),
+    ("blocked_pro", {"blocked"}),
+    ("refused_pro", {"unknown_target", "action_not_allowed"}),
+    ("agent", {"no_basis"}),
+]
+
+
+@pytest.mark.parametrize(("role", "reasons"), MESSAGING_REFUSALS)
+def test_the_patients_messaging_pages_refuse_every_other_role(world, role, reasons):
+    assert len(PATIENT_MESSAGING_ROUTES) >= 10
+    samples = world.samples()
+    markers = _markers(world)
+    visitor = _visitor(world, role)
+    for route in PATIENT_MESSAGING_ROUTES:
+        for method in ("post", "get"):
+            before = _denied_on(world.space_a).count()
+            response = visitor.request(method, route.url(samples))
+            if method == "get" and response.status_code == 405:
+                continue
+            assert response.status_code == 403, f"{method} {route.name} as {role}"
+            body = response.content.decode()
+            assert not [m for m in markers if m in body], f"{method} {route.name} as {role}"
+            assert _denied_on(world.space_a).count() == before + 1
+            event = _denied_on(world.space_a).order_by("-seq").first()
+            assert event.detail["reason"] in reasons, f"{route.name} as {role}"
+    assert not world.conversation_a.members.filter(unread=0, mailbox__space=world.space_a)
+
+
+def test_a_representative_reaches_the_messaging_pages_of_the_minor(world):
+    """The same routes open for a parent on a minor's space, on that space's objects."""
+    from tests.messagerie.cast import minor_space_with_representative
+
+    space, parent = minor_space_with_representative()
+    gp = _pro()
+    factories.CareRelationFactory(space=space, professional=gp, basis=CareRelation.Basis.ATTENDING)
+    conversation = messaging.start_conversation(
+        by=Actor(gp.user, "professional"),
+        space=space,
+        subject="Rappel de vaccin",
+        body="Texte",
+        attachments=[messaging.NewAttachment("r.pdf", factories.PDF_BYTES)],
+    )
+    samples = world.samples(
+        space_id=space.public_id,
+        conversation_id=conversation.public_id,
+        attachment_id=conversation.messages.get().attachments.get().public_id,
+        rpps=gp.rpps,
+    )
+    visitor = Visitor(parent)
+    for route in PATIENT_MESSAGING_ROUTES:
+        response = visitor.request("get", route.url(samples))
+        assert response.status_code in (200, 405), route.name
+        if response.status_code == 200 and route.name == "messagerie:inbox":
+            assert "Rappel de vaccin" in response.content.decode()
