@@ -539,6 +539,20 @@ def main() -> None:
                 attachments=[services.NewAttachment(name="compte-rendu.pdf", data=data)],
             )
             sends.append((time.perf_counter() - start) * 1000)
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:  # where one send's time goes
+            services.reply(
+                by=gp_actor,
+                conversation=conversation,
+                body="Encore un compte rendu.",
+                attachments=[services.NewAttachment(name="compte-rendu.pdf", data=data)],
+            )
+        slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:3]
+        print(f"  one send: {len(captured.captured_queries)} queries; the slowest:")
+        for query in slowest:
+            print(f"    {float(query['time']) * 1000:8.1f} ms  {query['sql'][:300]}")
         results["send"] = report(
             f"GP reply with a 5 MB PDF ({SENDS} after 2 warm-ups)", sends[2:], SEND_TARGET_MS
         )
