@@ -413,9 +413,9 @@ def queries_of(work) -> int:
     return len(captured.captured_queries)
 
 
-def report(label: str, samples: list[float], target: float) -> tuple[float, float]:
+def report(label: str, samples: list[float], target: float | None) -> tuple[float, float]:
     p50, p95 = statistics.median(samples), percentile(samples, 0.95)
-    verdict = "OK" if p95 < target else "TOO SLOW"
+    verdict = "no target" if target is None else "OK" if p95 < target else "TOO SLOW"
     print(f"  {label:<58} p50 {p50:6.1f} ms, p95 {p95:6.1f} ms ({verdict})", flush=True)
     return p50, p95
 
@@ -501,7 +501,7 @@ def main() -> None:
         results["search"] = report(
             "patient inbox, search 'generaliste' (correspondent)",
             timed_runs(lambda: selectors.inbox(box, search="generaliste"), runs=50, warmups=5),
-            PAGE_TARGET_MS,
+            None,  # the issue sets no target for a search
         )
         conversation = Conversation.objects.get(pk=middle.pk)
         views = conversation_page(patient, box, conversation)()
@@ -574,6 +574,8 @@ def main() -> None:
         )
 
         for name, (p50, p95) in results.items():
+            if name == "search":
+                continue
             target = SEND_TARGET_MS if name in ("send", "start") else PAGE_TARGET_MS
             verdict = "OK" if p95 < target else "TOO SLOW"
             print(
