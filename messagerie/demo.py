@@ -99,7 +99,7 @@ def load(space: Space, pros: dict[str, Professional]) -> bool:
         by=doctor,
         conversation=renewal,
         reply_mode=services.ReplyMode.REPLY_BLOCKED,
-        body="C'est fait : la nouvelle ordonnance est dans vos documents. Bonne journée.",
+        body="C'est fait : votre nouvelle ordonnance vous attend à l'accueil du cabinet.",
     )
     services.end_conversation(by=doctor, conversation=renewal)
     services.mark_read(by=camille, conversation=renewal)
