@@ -246,10 +246,12 @@ def mailbox_usage(mailbox: Mailbox) -> int:
     held = ConversationMember.objects.filter(mailbox=mailbox, deleted_at__isnull=True).values(
         "conversation_id"
     )
-    delivered = MessageRecipient.objects.filter(mailbox=mailbox).values("message_id")
+    # EXISTS, not `pk IN (…)`: PostgreSQL then walks the mailbox's conversations only
+    # (an OR with a hashed IN scans every message: 2.4 s at 5,000,000, bench/messagerie.py).
+    delivered = MessageRecipient.objects.filter(mailbox=mailbox, message_id=OuterRef("pk"))
     total = (
         Message.objects.filter(conversation_id__in=held, is_draft=False)
-        .filter(Q(sender=mailbox) | Q(pk__in=delivered))
+        .filter(Q(sender=mailbox) | Exists(delivered))
         .aggregate(total=Sum("attachments_size"))["total"]
     )
     return total or 0

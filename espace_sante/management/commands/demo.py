@@ -204,6 +204,7 @@ class Command(BaseCommand):
 
             if first_load:
                 self._simulate_activity(spaces, pros)
+            self._messages(spaces["camille"], pros)
             journeys = self._lifecycle_people(system, password, first_load)
             journeys += self._minor_to_activate(spaces["leo"], system)
 
@@ -239,6 +240,13 @@ class Command(BaseCommand):
                 space=space,
                 action=Action.VIEW_SPACE,
             )
+
+    def _messages(self, space, pros):
+        """Camille's conversations with her GP and her pharmacy (once, even on a demo
+        database loaded before the messaging existed)."""
+        from messagerie import demo as messagerie_demo  # the demo is glue, like urls.py
+
+        messagerie_demo.load(Space.objects.get(pk=space.pk), pros)
 
     def _lifecycle_people(self, system, password, first_load):
         """People at other points of the lifecycle, each with a fresh code to try the journeys.
