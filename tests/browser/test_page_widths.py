@@ -28,6 +28,7 @@ WIDTHS = {"desktop": (1280, 800), "phone": (375, 740)}
 # Files, the admin and the sign-in steps are not pages to lay out; logging out ends the walk.
 NOT_PAGES = re.compile(
     r"/telecharger/[0-9a-f-]{36}/archive/|/documents/[0-9a-f-]{36}/telecharger/|\.pdf$|\.ics$"
+    r"|/pieces-jointes/[0-9a-f-]{36}/$"
     r"|^/admin/|^/comptes/logout/|^/connexion/(?!totp/)|^/static/|^/media/"
 )
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
