@@ -32,7 +32,6 @@ from messagerie import sealing, selectors, services
 from messagerie.models import Attachment, Conversation, Mailbox
 from messagerie.pro_forms import ComposeForm, FileForm, ReplyForm, new_attachments
 
-CHUNK = 64 * 1024
 FOLDER_LABELS = {
     "inbox": _lazy("Boîte de réception"),
     "sent": _lazy("Envoyés"),
@@ -330,16 +329,15 @@ def download(request, conversation_id, attachment_id):
     conversation, _mailbox = _conversation_for(request, conversation_id)
     attachment = _attachment_of(conversation, attachment_id)
     try:
-        data = services.download_attachment(
+        chunks = services.download_attachment(
             by=Actor.from_request(request),
             attachment=attachment,
             principal=Principal.from_request(request),
         )
     except services.MessagingError as exc:
         raise PermissionDenied("Accès refusé") from exc
-    chunks = (data[i : i + CHUNK] for i in range(0, len(data), CHUNK))
     response = StreamingHttpResponse(chunks, content_type=attachment.content_type)
-    response["Content-Length"] = str(len(data))
+    response["Content-Length"] = str(attachment.size)
     response["Content-Disposition"] = (
         f'attachment; filename="piece-jointe-{attachment.pk}.{attachment.extension}"'
     )

@@ -7,9 +7,11 @@ export and the retention purge all read through this module.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.core.files.base import ContentFile
 
-from espace_sante import crypto
+from espace_sante import crypto, integrity
 from messagerie.models import Attachment, Conversation, Message
 
 
@@ -80,3 +82,17 @@ def attachment_content(attachment: Attachment) -> bytes:
     with attachment.file.open("rb") as handle:
         ciphertext = handle.read()
     return crypto.decrypt(ciphertext, attachment.data_key, context=attachment_context(attachment))
+
+
+def attachment_chunks(attachment: Attachment) -> Iterator[bytes]:
+    """The decrypted content in chunks, as a document's download (`crypto.decrypt_chunks`).
+
+    The whole file is authenticated and its first chunk decrypted before this returns.
+    """
+    storage, name = attachment.file.storage, attachment.file.name
+    chunks = crypto.decrypt_chunks(
+        lambda: storage.open(name, "rb"),
+        attachment.data_key,
+        context=attachment_context(attachment),
+    )
+    return integrity.checked_stream(chunks, where=f"attachment download {attachment.public_id}")

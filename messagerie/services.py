@@ -12,7 +12,7 @@ the request (its sign-in level), by default `by`'s user acting themself.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -892,10 +892,13 @@ def _readable_attachment(by, attachment: Attachment, principal) -> tuple[Decisio
 @transaction.atomic
 def download_attachment(
     *, by: Actor, attachment: Attachment, principal: Principal | None = None
-) -> bytes:
-    """The decrypted content of `attachment` for its reader, the download traced."""
+) -> Iterator[bytes]:
+    """The decrypted content of `attachment` in chunks for its reader, the download traced.
+
+    The file is authenticated before this returns (`sealing.attachment_chunks`).
+    """
     decision, _box = _readable_attachment(by, attachment, principal)
-    data = sealing.attachment_content(attachment)
+    data = sealing.attachment_chunks(attachment)
     trace(
         actor=by,
         action=MessagingAction.ATTACHMENT_DOWNLOADED,

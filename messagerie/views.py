@@ -14,7 +14,7 @@ import dataclasses
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
@@ -313,13 +313,14 @@ def download(request, space, attachment_id):
     """Decrypt and send an attachment, never to be shown inline by the browser."""
     attachment = _attachment(request, space, attachment_id)
     try:
-        data = services.download_attachment(attachment=attachment, **_who(request))
+        chunks = services.download_attachment(attachment=attachment, **_who(request))
     except services.MessagingError as error:
         trace_refusal(request, space.public_id, Action.READ_MESSAGES, error.reason or "hidden")
         raise Http404("Pièce jointe introuvable") from None
     name = sealing.attachment_name(attachment).rsplit(".", 1)[0]
     filename = f"{slugify(name)[:60] or 'piece-jointe'}.{attachment.extension}"
-    response = HttpResponse(data, content_type=attachment.content_type)
+    response = StreamingHttpResponse(chunks, content_type=attachment.content_type)
+    response["Content-Length"] = str(attachment.size)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

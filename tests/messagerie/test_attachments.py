@@ -5,6 +5,7 @@ import pytest
 from acces.models import AuditEvent, CareRelation
 from dossier.models import Document
 from dossier.validation import sniff
+from espace_sante import crypto
 from messagerie import sealing, selectors, services
 from messagerie.actions import MessagingAction
 from messagerie.models import Attachment, Conversation, Message
@@ -120,13 +121,27 @@ def test_size_limit_per_mailbox(space, gp, settings):
 def test_download_is_decrypted_and_traced(space, gp):
     conversation = start(gp, space, attachments=[pdf()])
     attachment = Attachment.objects.get(message__conversation=conversation)
-    assert services.download_attachment(by=holder(space), attachment=attachment) == PDF
+    chunks = services.download_attachment(by=holder(space), attachment=attachment)
+    assert b"".join(chunks) == PDF
     assert sealing.attachment_name(attachment) == "resultats.pdf"
     event = AuditEvent.objects.get(action=MessagingAction.ATTACHMENT_DOWNLOADED)
     assert event.target_id == str(attachment.public_id)
     stranger = factories.ProfessionalFactory()
     with pytest.raises(MessagingError):
         services.download_attachment(by=actor(stranger), attachment=attachment)
+
+
+def test_an_altered_file_is_refused_before_its_first_byte_and_not_traced(space, gp):
+    conversation = start(gp, space, attachments=[pdf()])
+    attachment = Attachment.objects.get(message__conversation=conversation)
+    with attachment.file.open("rb") as handle:
+        sealed = bytearray(handle.read())
+    sealed[-1] ^= 1  # the GCM tag, checked before anything is sent
+    with attachment.file.open("wb") as handle:
+        handle.write(bytes(sealed))
+    with pytest.raises(crypto.DecryptionError):
+        services.download_attachment(by=holder(space), attachment=attachment)
+    assert not AuditEvent.objects.filter(action=MessagingAction.ATTACHMENT_DOWNLOADED).exists()
 
 
 def test_the_patient_adds_an_attachment_to_her_documents_authored_by_the_sender(space, gp):

@@ -3,6 +3,7 @@ everyone else is refused."""
 
 import pytest
 from django.db import connection
+from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -85,11 +86,21 @@ def test_the_download_is_an_attachment_never_sniffed_nor_run(client, space, gp):
     attachment = Attachment.objects.get(message__conversation=conversation)
     response = patient(client, space).get(url("download", space, attachment.public_id))
     assert response.status_code == 200
-    assert response.content == factories.PDF_BYTES
+    assert b"".join(response.streaming_content) == factories.PDF_BYTES
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in response["Content-Security-Policy"]
     assert AuditEvent.objects.filter(action=MessagingAction.ATTACHMENT_DOWNLOADED).exists()
+
+
+def test_the_download_streams_the_decrypted_file_in_chunks(client, space, gp):
+    conversation = start(gp, space, attachments=[pdf()])
+    attachment = Attachment.objects.get(message__conversation=conversation)
+    response = patient(client, space).get(url("download", space, attachment.public_id))
+    assert isinstance(response, StreamingHttpResponse)
+    assert response["Content-Length"] == str(len(factories.PDF_BYTES))
+    assert response["Cache-Control"] == "private, no-store"
+    assert b"".join(response.streaming_content) == factories.PDF_BYTES
 
 
 def test_another_patients_space_or_conversation_is_refused(client, space, gp):
