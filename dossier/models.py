@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from acces.targets import DOCUMENT_PART
+from dossier.validation import EXTENSIONS
 
 
 class Category(models.TextChoices):
@@ -112,13 +113,7 @@ class Document(models.Model):
 
     @property
     def extension(self) -> str:
-        return {
-            "application/pdf": "pdf",
-            "image/jpeg": "jpg",
-            "image/png": "png",
-            "image/tiff": "tif",
-            "text/plain": "txt",
-        }.get(self.content_type, "bin")
+        return EXTENSIONS.get(self.content_type, "bin")
 
 
 # --- Medical profile --------------------------------------------------------------------

@@ -13,6 +13,14 @@ MAX_SIZE = 20 * 1024 * 1024
 ACCEPTED = "PDF, JPEG, PNG ou texte brut, 20 Mo au plus"
 ACCEPTED_WITH_TIFF = "PDF, JPEG, PNG, TIFF ou texte brut, 20 Mo au plus"
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
+# The file name extension of each content type a stored file may have (documents, attachments).
+EXTENSIONS = {
+    "application/pdf": "pdf",
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/tiff": "tif",
+    "text/plain": "txt",
+}
 
 _ACTIVE_MARKERS = (
     b"<html",

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from acces.targets import CONVERSATION_PART
+from dossier.validation import EXTENSIONS
 
 
 class Mailbox(models.Model):
@@ -291,13 +292,7 @@ class Attachment(models.Model):
 
     @property
     def extension(self) -> str:
-        return {
-            "application/pdf": "pdf",
-            "image/jpeg": "jpg",
-            "image/png": "png",
-            "image/tiff": "tif",
-            "text/plain": "txt",
-        }.get(self.content_type, "bin")
+        return EXTENSIONS.get(self.content_type, "bin")
 
 
 class SenderRefusalQuerySet(models.QuerySet):
