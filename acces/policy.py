@@ -91,6 +91,13 @@ class Action(StrEnum):
     START_CONVERSATION = "start_conversation"
     REPLY = "reply_message"
     FILE_ATTACHMENT = "file_attachment"  # a NewDocument: a message's attachment into the DMP
+    # Agenda. The patient's: read the agenda (appointments, reminders, history of care) and
+    # change it (appointments, reminder choices, the feed); a professional's: add an
+    # appointment, read the care events the matrix lets their profession see.
+    VIEW_AGENDA = "view_agenda"
+    MANAGE_AGENDA = "manage_agenda"
+    ADD_APPOINTMENT = "add_appointment"
+    VIEW_CARE_HISTORY = "view_care_history"
 
 
 class Basis(StrEnum):
@@ -125,9 +132,16 @@ _PROFESSIONAL_ACTIONS = {
     Action.ADD_DOCUMENT,
     Action.ANNOUNCE_DOCUMENT,
     Action.FILE_ATTACHMENT,
+    Action.ADD_APPOINTMENT,
+    Action.VIEW_CARE_HISTORY,
 }
-# The occupational physician has no business with the medical profile.
-_OCCUPATIONAL_ACTIONS = _PROFESSIONAL_ACTIONS - {Action.VIEW_PROFILE}
+# The occupational physician has no business with the medical profile, the patient's
+# agenda or their history of care.
+_OCCUPATIONAL_ACTIONS = _PROFESSIONAL_ACTIONS - {
+    Action.VIEW_PROFILE,
+    Action.ADD_APPOINTMENT,
+    Action.VIEW_CARE_HISTORY,
+}
 _MESSAGING_ACTIONS = {Action.READ_MESSAGES, Action.START_CONVERSATION, Action.REPLY}
 # The bases on which a professional may write first to a patient.
 _MESSAGING_BASES = {Basis.ATTENDING, Basis.AUTHORISED, Basis.CARE_TEAM, Basis.EMERGENCY, Basis.SAMU}
@@ -357,6 +371,7 @@ def _decide_for_patient(actor: User, action: Action, space: Space) -> Decision:
         Action.OPEN_EMERGENCY,
         Action.DECLARE_CONSENT,
         Action.FILE_ATTACHMENT,
+        Action.ADD_APPOINTMENT,
     ):
         return DENY_ACTION
     if (
@@ -368,6 +383,7 @@ def _decide_for_patient(actor: User, action: Action, space: Space) -> Decision:
             Action.MANAGE_ACCESS,
             Action.START_CONVERSATION,
             Action.REPLY,
+            Action.MANAGE_AGENDA,
         )
         and not space.is_open
     ):

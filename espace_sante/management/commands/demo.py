@@ -205,6 +205,7 @@ class Command(BaseCommand):
             if first_load:
                 self._simulate_activity(spaces, pros)
             self._messages(spaces["camille"], pros)
+            self._agenda(spaces, pros)
             journeys = self._lifecycle_people(system, password, first_load)
             journeys += self._minor_to_activate(spaces["leo"], system)
 
@@ -247,6 +248,12 @@ class Command(BaseCommand):
         from messagerie import demo as messagerie_demo  # the demo is glue, like urls.py
 
         messagerie_demo.load(Space.objects.get(pk=space.pk), pros)
+
+    def _agenda(self, spaces, pros):
+        """Appointments, a history of care and prevention reminders (idempotent)."""
+        from agenda import demo as agenda_demo  # the demo is glue, like urls.py
+
+        agenda_demo.load(spaces, pros)
 
     def _lifecycle_people(self, system, password, first_load):
         """People at other points of the lifecycle, each with a fresh code to try the journeys.

@@ -1,0 +1,5 @@
+"""What the appointments sub-part registers at start-up (called by `AgendaConfig.ready`)."""
+
+
+def register():
+    pass

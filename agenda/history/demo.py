@@ -1,0 +1,5 @@
+"""The history demo data."""
+
+
+def load(spaces, pros):
+    pass

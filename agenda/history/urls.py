@@ -1,0 +1,4 @@
+"""The history pages (patient: `patient_patterns`; pro portal: `pro_patterns`)."""
+
+patient_patterns = []
+pro_patterns = []

@@ -1,0 +1,1 @@
+"""Prevention rules (kept as data) and each person's reminders (`agenda.prevention`)."""

@@ -1,0 +1,5 @@
+"""The prevention demo data."""
+
+
+def load(spaces, pros):
+    pass
