@@ -27,6 +27,10 @@ class AccessAction(AuditAction):
     START_CONVERSATION = "start_conversation", _("Accès à l'écriture d'un nouveau message")
     REPLY = "reply_message", _("Accès à la réponse à un message")
     FILE_ATTACHMENT = "file_attachment", _("Accès au classement d'une pièce jointe dans le dossier")
+    VIEW_AGENDA = "view_agenda", _("Consultation de l'agenda santé")
+    MANAGE_AGENDA = "manage_agenda", _("Accès à la modification de l'agenda santé")
+    ADD_APPOINTMENT = "add_appointment", _("Accès à l'ajout d'un rendez-vous")
+    VIEW_CARE_HISTORY = "view_care_history", _("Consultation de l'historique des soins")
     # Who may access a space.
     GRANT_AUTHORISED = "grant_authorised", _("Autorisation d'un professionnel")
     GRANT_CARE_TEAM = "grant_care_team", _("Ajout à l'équipe de soins")
