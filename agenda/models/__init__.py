@@ -6,6 +6,6 @@
 """
 
 from agenda.models.appointments import Appointment
-from agenda.models.history import CareEvent
+from agenda.models.history import CareEvent, CareEventAccessRule, CareHistoryKey
 
-__all__ = ["Appointment", "CareEvent"]
+__all__ = ["Appointment", "CareEvent", "CareEventAccessRule", "CareHistoryKey"]

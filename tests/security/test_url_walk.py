@@ -85,7 +85,7 @@ def _route(pattern) -> str:
 
 
 # The pro portal's namespaces: their owner is A's professional, not A.
-PRO_PREFIXES = ("pro:", "pro_documents:", "pro_profil:", "messagerie_pro:")
+PRO_PREFIXES = ("pro:", "pro_documents:", "pro_profil:", "messagerie_pro:", "agenda_pro:")
 ROUTES = sorted(set(_walk(get_resolver().url_patterns)), key=lambda r: r.template)
 SPACE_ROUTES = [r for r in ROUTES if "space_id" in r.params]
 DOCUMENT_ROUTES = [r for r in ROUTES if "document_id" in r.params]
@@ -149,6 +149,8 @@ def test_the_walk_sees_the_pro_portal_and_the_documents():
         "messagerie:download",
         "messagerie:add_to_documents",
         "messagerie:delete",
+        "agenda:history",
+        "agenda_pro:history",
     } <= names
     assert len(DOCUMENT_ROUTES) >= 8
 
