@@ -176,3 +176,18 @@ def test_a_file_without_the_required_columns_is_refused_as_a_whole(tmp_path):
     path.write_text("nir;date\n1;2\n", encoding="utf-8")
     with pytest.raises(CommandError, match="Colonne"):
         call_command("import_care_history", str(path), stdout=StringIO())
+
+
+def test_the_demo_loads_camilles_history_once():
+    from agenda.history import demo
+    from espace_sante.identity import with_key
+
+    camille = factories.SpaceFactory(
+        holder__nir=with_key("2850475056123"), holder__birth_date=date(1985, 4, 12)
+    )
+    first = demo.load({"camille": camille}, {})
+    again = demo.load({"camille": camille}, {})
+
+    assert first.created == CareEvent.objects.filter(space=camille).count() > 10
+    assert again.created == 0
+    assert CareEvent.objects.filter(space=camille, kind="stay").exists()
