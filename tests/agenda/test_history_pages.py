@@ -299,3 +299,34 @@ def test_an_event_made_without_details_shows_its_code(client, space):
     CareEvent.objects.create(space=space, date=date(2024, 1, 1), kind="act", code="YYYY010")
     sign_in(client, space.holder.user)
     assert "YYYY010" in client.get(_url(space)).content.decode()
+
+
+def test_a_representative_does_not_see_a_document_hidden_from_representatives(client):
+    representative = factories.LegalRepresentativeFactory()
+    minor = representative.space
+    doctor = _pro(minor)
+    hidden = factories.make_document(
+        minor, professional=doctor, title="Consultation confidentielle"
+    )
+    hidden.invisible_to_representatives = True
+    hidden.save(update_fields=["invisible_to_representatives"])
+    shown = factories.make_document(minor, professional=doctor, title="Vaccins à jour")
+    sign_in(client, representative.user)
+
+    page = client.get(_url(minor)).content.decode()
+
+    assert "Vaccins à jour" in page
+    assert str(hidden.public_id) not in page and "Consultation confidentielle" not in page
+    assert str(shown.public_id) in page
+
+
+def test_the_patient_reads_the_import_in_the_trail_of_their_space(client, space):
+    doctor = _pro(space)
+    _history(space, doctor.rpps)
+    sign_in(client, space.holder.user)
+
+    page = client.get(reverse("espace_sante:history", args=[space.public_id])).content.decode()
+
+    assert (
+        "Ajout d&#x27;événements à l&#x27;historique des soins par l&#x27;Assurance Maladie" in page
+    )
