@@ -36,7 +36,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from acces.models import Professional
@@ -435,8 +435,7 @@ def _write_batch(
                     imported_at=now,
                 )
             )
-        # Another run may have loaded some of them meanwhile: the constraint keeps one.
-        CareEvent.objects.bulk_create(events, batch_size=1000, ignore_conflicts=True)
+        _insert(events)
         report.created += len(events)
         touched = {space.pk: space for _, space in new}
         spaces_touched.update(touched)
@@ -448,16 +447,51 @@ def _write_batch(
         )
 
 
+def _insert(events: list[CareEvent]) -> None:
+    """Write the batch's events: one COPY on PostgreSQL (a statement of thousands of rows
+    costs more to build and parse than to run), `bulk_create` elsewhere. Another run may
+    have loaded some of them meanwhile: COPY then fails on the natural key and the batch is
+    written again skipping those (the constraint keeps one)."""
+    if connection.vendor == "postgresql":
+        try:
+            with transaction.atomic():
+                _copy(events)
+            return
+        except IntegrityError:
+            pass
+    CareEvent.objects.bulk_create(events, batch_size=250, ignore_conflicts=True)
+
+
+def _copy(events: list[CareEvent]) -> None:
+    fields = [f for f in CareEvent._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(CareEvent._meta.db_table)
+    # COPY goes to psycopg itself: its errors are made Django's (IntegrityError) here.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for event in events:
+            copy.write_row(
+                [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+            )
+
+
 def _data_keys(space_ids: set[int]) -> dict:
     """The care-history data key of each space, created for those that have none yet."""
     found = {
         key.space_id: key.data_key
         for key in CareHistoryKey.objects.select_related("data_key").filter(space_id__in=space_ids)
     }
-    for space_id in sorted(space_ids - set(found)):
-        data_key = crypto.new_data_key()
-        CareHistoryKey.objects.create(space_id=space_id, data_key=data_key)
-        found[space_id] = data_key
+    missing = sorted(space_ids - set(found))
+    created = CareHistoryKey.objects.bulk_create(
+        [
+            CareHistoryKey(space_id=space_id, data_key=data_key)
+            for space_id, data_key in zip(missing, crypto.new_data_keys(len(missing)), strict=True)
+        ]
+    )
+    found.update((key.space_id, key.data_key) for key in created)
     return found
 
 

@@ -191,3 +191,41 @@ def test_the_demo_loads_camilles_history_once():
     assert first.created == CareEvent.objects.filter(space=camille).count() > 10
     assert again.created == 0
     assert CareEvent.objects.filter(space=camille, kind="stay").exists()
+
+
+def test_keys_made_in_bulk_encrypt_and_decrypt_each_on_its_own():
+    from espace_sante import crypto
+
+    first, second = crypto.new_data_keys(2)
+
+    sealed = crypto.encrypt(b"Amoxicilline", first, context=b"essai")
+    assert crypto.decrypt(sealed, first, context=b"essai") == b"Amoxicilline"
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt(sealed, second, context=b"essai")
+    assert crypto.new_data_keys(0) == []
+
+
+def test_an_event_another_run_loaded_meanwhile_is_skipped_not_duplicated(space, pharmacist):
+    """The race the unique natural key settles: a batch whose event appeared after the
+    lookup is written again without it (COPY fails on PostgreSQL, then bulk_create)."""
+    from agenda.history import importer
+    from tests.agenda.history_helpers import make_events
+
+    (already,) = make_events(space, 1)
+    twin = CareEvent(
+        space=space,
+        date=already.date,
+        kind=already.kind,
+        code=already.code,
+        data_key=already.data_key,
+        details_ciphertext=already.details_ciphertext,
+        natural_key=already.natural_key,
+    )
+    fresh = CareEvent(
+        space=space, date=date(2020, 1, 1), kind="act", code="X1", natural_key="f" * 64
+    )
+
+    importer._insert([twin, fresh])
+
+    assert CareEvent.objects.filter(space=space, natural_key=already.natural_key).count() == 1
+    assert CareEvent.objects.filter(space=space, natural_key="f" * 64).exists()
