@@ -239,7 +239,10 @@ def _entries(space, rows, *, pro: bool) -> list[Entry]:
                 title=str(_("Rendez-vous avec %(who)s") % {"who": professional.title})
                 if professional
                 else str(_("Rendez-vous")),
-                status=appointment.get_status_display(),
+                # A past appointment still "planned" says nothing sure: no badge for it.
+                status=appointment.get_status_display()
+                if appointment.status == Appointment.Status.DONE
+                else "",
                 url=url or agenda_home,
                 link_label=str(_("Voir le rendez-vous") if url else _("Voir l'agenda")),
             )
