@@ -45,7 +45,7 @@ PRO_KINDS = (DOCUMENT, *EVENT_KINDS)
 
 # The names an appointment's own page may have (`agenda.appointments`); without one, an
 # appointment links to the agenda's home page.
-APPOINTMENT_URL_NAMES = ("agenda:appointment", "agenda:appointment_detail")
+APPOINTMENT_URL_NAMES = ("agenda:detail", "agenda:appointment", "agenda:appointment_detail")
 AGENDA_HOME_URL_NAMES = ("agenda:home", "agenda:index")
 
 
