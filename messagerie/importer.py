@@ -309,7 +309,9 @@ def _store(context: ImportContext, patient: Mailbox, key: str, incoming: _Incomi
             MessageRecipient(
                 message=message,
                 mailbox=mailbox,
-                read_at=read_at if mailbox.pk == patient.pk else incoming.sent,
+                # `received` is the first reading: the patient's of a message to her,
+                # a correspondent's of hers (a read receipt); unknown otherwise.
+                read_at=read_at if mailbox.pk == patient.pk or incoming.from_patient else None,
             )
             for mailbox in dict.fromkeys(to)
         ]

@@ -148,6 +148,8 @@ def test_the_patient_reads_them_marked_as_reprise_and_is_told_why_she_cannot_rep
     assert "vous ne pouvez donc pas y répondre" in page
     assert 'name="body"' not in page  # no reply form
     assert "Ajouter aux documents" not in page
+    # Her answer's reading is not in the archive: no made-up receipt either way.
+    assert "Lu par" not in page and "Pas encore lu" not in page
     assert "mssante.fr" not in page
     (attachment,) = Attachment.objects.filter(message__conversation=first)
     download = client.get(
