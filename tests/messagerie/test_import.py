@@ -276,3 +276,33 @@ def test_bad_communications_are_reported_and_the_others_taken_back(tmp_path):
     assert not Attachment.objects.exists()
     assert timezone.localtime(conversation.started_at).year == 2024
     assert ConversationMember.objects.filter(conversation=conversation).count() == 2
+
+
+def test_the_patients_inbox_lists_imported_conversations_in_constant_queries(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.messagerie.cast import imported_conversation
+
+    target = factories.SpaceFactory()
+    client = sign_in(Client(), target.holder.user)
+    url = f"/espace/{target.public_id}/messagerie/"
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    def add(n):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        imported_conversation(target, folder, subject=f"Reprise {n}", sender=f"Dr Nom {n}")
+
+    add(0)
+    client.get(url)
+    one = queries()
+    for n in range(1, 21):
+        add(n)
+    assert queries() == one
+    page = client.get(url).content.decode()
+    assert page.count("Reprise de votre ancien dossier") == 21
