@@ -624,3 +624,33 @@ def test_a_representative_reaches_the_messaging_pages_of_the_minor(world):
         assert response.status_code in (200, 405), route.name
         if response.status_code == 200 and route.name == "messagerie:inbox":
             assert "Rappel de vaccin" in response.content.decode()
+
+
+# --- A conversation taken back from an archive (`import_dmp`) -----------------------------------
+
+IMPORTED_SUBJECT = "Reprise confidentielle Xérophtalmie"
+
+
+@pytest.mark.parametrize("role", ["pro_of_a", "pro_outsider", "blocked_pro", "agent"])
+def test_an_imported_conversation_is_no_professionals_own_and_shows_nothing(world, role, tmp_path):
+    """Its correspondents are names: even A's professional, named in it, reads nothing."""
+    from tests.messagerie.cast import imported_conversation
+
+    conversation = imported_conversation(
+        world.space_a, tmp_path, subject=IMPORTED_SUBJECT, sender=str(world.pro_of_a)
+    )
+    attachment = conversation.messages.get().attachments.get()
+    samples = world.samples(
+        conversation_id=conversation.public_id, attachment_id=attachment.public_id
+    )
+    visitor = Visitor(getattr(world, role))
+    for route in MESSAGING_PRO_ROUTES:
+        if "conversation_id" not in route.params:
+            continue
+        for method in ("get", "post"):
+            response = visitor.request(method, route.url(samples))
+            if method == "get" and response.status_code == 405:
+                continue
+            assert response.status_code == 403, f"{method} {route.name} as {role}"
+            assert IMPORTED_SUBJECT not in response.content.decode(errors="replace")
+    assert conversation.messages.count() == 1
