@@ -50,8 +50,8 @@ class AppointmentForm(forms.Form):
         max_length=MAX_LENGTHS["name"],
         required=False,
     )
-    day = forms.DateField(label=_("Date"), help_text=_("Format : jj/mm/aaaa"), widget=DateInput())
-    time = forms.TimeField(label=_("Heure"), help_text=_("Format : hh:mm"), widget=TimeInput())
+    day = forms.DateField(label=_("Date"), widget=DateInput())
+    time = forms.TimeField(label=_("Heure"), widget=TimeInput())
     duration_minutes = forms.IntegerField(
         label=_("Durée (minutes)"), min_value=MIN_DURATION, max_value=MAX_DURATION, initial=30
     )
