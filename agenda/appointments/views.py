@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from acces.access import space_view, trace_refusal
+from acces.directory import DirectorySearchForm
 from acces.policy import Action
 from acces.principal import Principal
 from agenda.appointments import ical, selectors, services
@@ -201,9 +202,11 @@ def detail(request, space, appointment_id):
     return render(request, "agenda/appointments/detail.html", _context(request, space, row=row))
 
 
-def _form_page(request, space, form, *, row=None):
+def _form_page(request, space, form, *, row=None, **extra):
     return render(
-        request, "agenda/appointments/form.html", _context(request, space, form=form, row=row)
+        request,
+        "agenda/appointments/form.html",
+        _context(request, space, form=form, row=row, **extra),
     )
 
 
@@ -225,7 +228,17 @@ def add(request, space):
         else:
             messages.success(request, _("Le rendez-vous est ajouté à votre agenda."))
             return redirect("agenda:detail", space.public_id, appointment.public_id)
-    return _form_page(request, space, form)
+    search = DirectorySearchForm(request.GET if "query" in request.GET else None)
+    return _form_page(
+        request,
+        space,
+        form,
+        search=search,
+        found=list(search.results(limit=SEARCH_LIMIT)) if search.is_bound else None,
+    )
+
+
+SEARCH_LIMIT = 10
 
 
 def _prefill(request) -> dict:

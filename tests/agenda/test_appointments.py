@@ -486,3 +486,15 @@ def test_the_part_exports_counts_and_shreds():
     services.destroy_appointments(space, keep_occupational=False)
     assert not Appointment.objects.filter(space=space).exists()
     assert DataKey.objects.get(pk=key_pk).wrapped is None
+
+
+def test_the_add_page_searches_the_directory_and_prefills_the_rpps():
+    space = factories.SpaceFactory()
+    doctor = factories.ProfessionalFactory(user__last_name="Vasseur", practice_town="Angers")
+    client = _client(space.holder.user)
+    page = client.get(_url(space, "rendez-vous/nouveau/?query=vass")).content.decode()
+    assert "Vasseur" in page and f"?rpps={doctor.rpps}" in page
+    chosen = client.get(_url(space, f"rendez-vous/nouveau/?rpps={doctor.rpps}")).content.decode()
+    assert f'value="{doctor.rpps}"' in chosen
+    none = client.get(_url(space, "rendez-vous/nouveau/?query=zzzz")).content.decode()
+    assert "Aucun professionnel de l'annuaire ne correspond" in none
