@@ -210,6 +210,11 @@ REFUSALS = {
         "cette conversation."
     ),
     "reply_not_allowed": _("Ce message n'attend pas de réponse."),
+    "conversation_imported": _(
+        "Cette conversation est reprise de votre ancien dossier : ses correspondants n'y sont "
+        "connus que par leur nom, sans messagerie dans ce service, vous ne pouvez donc pas y "
+        "répondre."
+    ),
     "reply_all_not_allowed": _("Vous pouvez répondre seulement à l'auteur de ce message."),
     "default": _("Ce dossier n'est pas accessible."),
 }
@@ -464,6 +469,8 @@ def decide_on_conversation(decision: Decision, target: Any, *, action: Action) -
             decision if writes_to_writers else Decision(False, reason="patient_writes_to_writers")
         )
     # REPLY
+    if target.imported:
+        return Decision(False, reason="conversation_imported")
     if not target.writer_ids:
         return Decision(False, reason="patient_writes_to_writers")
     if target.ended:

@@ -102,7 +102,8 @@ class ConversationTarget:
     `ended`: a professional ended the exchange and none wrote since; `reply_mode`: that
     of the last message a professional sent (`Message.ReplyMode`); `reply_to_all`: the
     reply asked goes to every professional of the conversation; `prescription_accepted`:
-    a prescription sent to a pharmacy whose mailbox accepts them.
+    a prescription sent to a pharmacy whose mailbox accepts them; `imported`: taken back
+    from an archive, its correspondents are names only (nobody to reply to).
     """
 
     space: Space
@@ -113,4 +114,5 @@ class ConversationTarget:
     reply_mode: str = ""
     reply_to_all: bool = False
     prescription_accepted: bool = False
+    imported: bool = False
     part: str = CONVERSATION_PART

@@ -401,6 +401,35 @@ def register_resources(provider: ResourceProvider) -> None:
         _providers.append(provider)
 
 
+# Taking other parts' resources back (`manage.py import_dmp`, `dossier.importer`): the part
+# that adds a resource type to the Bundle registers how to read it back. `take_back(context,
+# entries)` gets every resource of that type of one Bundle (`dossier.importer.ImportContext`
+# and `ImportEntry`: the space, the actor, the archive's files, the report) and reports
+# each one imported, already there or skipped with its reason.
+ResourceTakeBack = Callable[[Any, list], None]
+
+
+@dataclass(frozen=True)
+class ResourceImporter:
+    resource_type: str
+    label: str  # how the import's report names them ("Messages")
+    take_back: ResourceTakeBack
+
+
+_importers: dict[str, ResourceImporter] = {}
+
+
+def register_importer(resource_type: str, take_back: ResourceTakeBack, *, label: str) -> None:
+    """Have `manage.py import_dmp` hand the resources of `resource_type` to `take_back`
+    (from an `AppConfig.ready`, as `register_resources`)."""
+    _importers[resource_type] = ResourceImporter(resource_type, str(label), take_back)
+
+
+def importers() -> dict[str, ResourceImporter]:
+    """The registered importers, by resource type."""
+    return dict(_importers)
+
+
 def build_bundle(
     space: Space, *, decision: Decision | None = None, now: datetime | None = None
 ) -> dict:

@@ -28,6 +28,11 @@ What it guarantees:
   file missing from the archive or refused for its content, an unknown LOINC type, a
   path leaving the archive) is recorded in the report with the file's name and the
   reason, and the rest goes on;
+- the resources other parts add to the Bundle are handed to the importer that part
+  registered (`fhir.register_importer`: messaging takes its Communications back as
+  "reprise" conversations, `messagerie.importer`), with an `ImportContext` (the space,
+  the actor, the archive's files read as the documents' are, the report's line); a type
+  nobody registered is counted (NOT_TAKEN_BACK) or reported as not supported;
 - `attachment.url` is a path inside the archive: absolute paths, `..`, drive letters,
   URL schemes and backslashes are refused, and in a directory a path that resolves
   outside it (a symbolic link) too.
@@ -75,8 +80,9 @@ PROFILE_PARTS = {
 }
 
 
-# Resources other parts of the space add to the Bundle (`fhir.register_resources`) that
-# are not taken back yet: counted in the report, not problems (the archive is ours).
+# Resources other parts of the space add to the Bundle (`fhir.register_resources`), when
+# no importer is registered for them (`fhir.register_importer`; messaging registers one
+# for its Communications): counted in the report, not problems (the archive is ours).
 NOT_TAKEN_BACK = {"Communication": "Messages"}
 
 
@@ -105,6 +111,8 @@ class ImportReport:
     entries_skipped: int = 0
     problems: list[str] = field(default_factory=list)
     not_taken_back: Counter = field(default_factory=Counter)
+    # What the importers of other parts took back, by their label: imported, present, skipped.
+    taken_back: dict[str, Counter] = field(default_factory=dict)
 
     def problem(self, where: str, reason: str) -> None:
         self.problems.append(f"{where} : {reason}")
@@ -115,7 +123,11 @@ class ImportReport:
 
     @property
     def imported(self) -> int:
-        return self.documents_imported + sum(self.entries_imported.values())
+        return (
+            self.documents_imported
+            + sum(self.entries_imported.values())
+            + sum(c["imported"] for c in self.taken_back.values())
+        )
 
     def summary(self) -> str:
         documents = (
@@ -136,6 +148,12 @@ class ImportReport:
             f"{_plural(self.entries_skipped, 'ignorée', 'ignorées')}."
         )
         lines = [documents, profile]
+        for label, counts in self.taken_back.items():
+            lines.append(
+                f"{label} : {_plural(counts['imported'], 'importé', 'importés')}, "
+                f"{_plural(counts['present'], 'déjà présent', 'déjà présents')}, "
+                f"{_plural(counts['skipped'], 'ignoré', 'ignorés')}."
+            )
         for resource_type, label in NOT_TAKEN_BACK.items():
             if count := self.not_taken_back[resource_type]:
                 lines.append(f"{label} : {count} non repris (pas encore pris en charge).")
@@ -595,13 +613,7 @@ class _Importer:
         member = safe_member(attachment.get("url"))
         path = posixpath.join(entry.base, member) if entry.base else member
         data = self.source.read(path, limit=MAX_SIZE)
-        expected = attachment.get("hash")
-        if isinstance(expected, str) and expected:
-            actual = base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode()
-            if actual != expected:
-                raise Malformed(
-                    f"« {path} » ne correspond pas à son empreinte (hash) : fichier altéré"
-                )
+        _check_hash(path, data, attachment.get("hash"))
         sha256 = hashlib.sha256(data).hexdigest()
         existing = Document.objects.filter(space=self.space, sha256=sha256).first()
         if existing is not None:
@@ -644,6 +656,61 @@ class _Importer:
         if restricted and not document.masked:
             set_masked(document=document, masked=True, by=self.by)
         return document, True
+
+
+def _check_hash(path: str, data: bytes, expected: object) -> None:
+    """`data` against the attachment's `hash` (SHA-1 in base64, as FHIR has it), if given."""
+    if isinstance(expected, str) and expected:
+        actual = base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode()
+        if actual != expected:
+            raise Malformed(f"« {path} » ne correspond pas à son empreinte (hash) : fichier altéré")
+
+
+# --- What other parts' importers get (`fhir.register_importer`) ----------------------------
+
+
+@dataclass
+class ImportEntry:
+    """One resource of a Bundle for a registered importer."""
+
+    where: str  # for the report: the Bundle's name and the resource
+    full_url: str
+    resource: dict
+    base: str  # the Bundle's folder in the archive
+
+
+class ImportContext:
+    """What a registered importer works with: the space and the actor, the archive's files
+    (by a path relative to the Bundle, checked as the documents' are), the references
+    that name the Bundle's Patient, and its line of the report."""
+
+    def __init__(self, importer: _Importer, label: str, patient_refs: frozenset[str]):
+        self.space, self.by = importer.space, importer.by
+        self.patient_refs = patient_refs
+        self._source = importer.source
+        self._report = importer.report
+        self._counts = importer.report.taken_back.setdefault(label, Counter())
+        for key in ("imported", "present", "skipped"):
+            self._counts.setdefault(key, 0)
+
+    def read(self, entry: ImportEntry, url: object, *, limit: int, sha1: object = None) -> bytes:
+        """The file at `url` (relative to the entry's Bundle), checked against `sha1` (the
+        FHIR `hash`) when given; Malformed, with the reason, otherwise."""
+        member = safe_member(url)
+        path = posixpath.join(entry.base, member) if entry.base else member
+        data = self._source.read(path, limit=limit)
+        _check_hash(path, data, sha1)
+        return data
+
+    def imported(self, count: int = 1) -> None:
+        self._counts["imported"] += count
+
+    def present(self, count: int = 1) -> None:
+        self._counts["present"] += count
+
+    def skipped(self, where: str, reason: str, count: int = 1) -> None:
+        self._counts["skipped"] += count
+        self._report.problem(where, reason)
 
 
 def _read_json(source: _Source, member: str) -> Any:
@@ -781,6 +848,9 @@ def _import_bundle(importer: _Importer, name: str, bundle: dict) -> None:
     report = importer.report
     folder = posixpath.dirname(name)
     documents: list[_DocumentEntry] = []
+    registered = fhir.importers()
+    others: dict[str, list[ImportEntry]] = {}
+    patient_refs: set[str] = set()
     for index, entry in enumerate(bundle.get("entry", [])):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
@@ -789,6 +859,10 @@ def _import_bundle(importer: _Importer, name: str, bundle: dict) -> None:
         resource_type = resource.get("resourceType")
         where = f"{name}, {resource_type}/{resource.get('id', index)}"
         if resource_type == "Patient":
+            if isinstance(entry.get("fullUrl"), str):
+                patient_refs.add(entry["fullUrl"])
+            if isinstance(resource.get("id"), str):
+                patient_refs.add(f"Patient/{resource['id']}")
             continue
         if resource_type in PROFILE_READERS:
             importer.profile_entry(where, resource_type, resource)
@@ -805,8 +879,22 @@ def _import_bundle(importer: _Importer, name: str, bundle: dict) -> None:
                     base=folder,
                 )
             )
+        elif resource_type in registered:
+            full_url = entry.get("fullUrl")
+            others.setdefault(resource_type, []).append(
+                ImportEntry(
+                    where=where,
+                    full_url=full_url if isinstance(full_url, str) else "",
+                    resource=resource,
+                    base=folder,
+                )
+            )
         elif resource_type in NOT_TAKEN_BACK:
             report.not_taken_back[resource_type] += 1
         else:
             report.problem(where, "type de ressource non pris en charge : ignoré")
     importer.documents(documents)
+    for resource_type, entries in others.items():
+        registration = registered[resource_type]
+        context = ImportContext(importer, registration.label, frozenset(patient_refs))
+        registration.take_back(context, entries)

@@ -15,6 +15,7 @@ ROLE_LABELS = {
     "admin": _("Administrateur technique"),
     "system": _("Système"),
     "anonymous": _("Non connecté"),
+    "calendar_feed": _("Flux iCalendar"),
 }
 
 BASIS_LABELS = {

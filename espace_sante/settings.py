@@ -373,6 +373,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messagerie.tasks.purge_expired_conversations",
         "schedule": crontab(hour=3, minute=30),
     },
+    "send-appointment-reminders": {
+        "task": "agenda.appointments.tasks.send_appointment_reminders",
+        "schedule": crontab(minute=15),
+    },
     "seal-audit-chains": {
         "task": "acces.tasks.seal_audit_chains",
         "schedule": crontab(minute="*/15"),

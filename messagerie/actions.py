@@ -30,6 +30,13 @@ class MessagingAction(AuditAction):
         "message_conversation_deleted",
         _("Conversation supprimée définitivement"),
     )
+    MESSAGE_IMPORTED = "message_imported", _("Reprise d'un message d'un ancien dossier")
+    # The professional's messaging, opened on one of its folders: on the professional's own
+    # chain (it lists several patients' conversations), as a search in the directory is.
+    PRO_INBOX_VIEWED = (
+        "message_pro_inbox_viewed",
+        _("Consultation de la messagerie professionnelle"),
+    )
     SENDER_REFUSED = "message_sender_refused", _("Refus des messages d'un professionnel")
     SENDER_REFUSAL_LIFTED = (
         "message_sender_refusal_lifted",

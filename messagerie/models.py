@@ -25,6 +25,9 @@ class Mailbox(models.Model):
         PATIENT = "patient", _("Messagerie du patient")
         PERSONAL = "personal", _("Messagerie personnelle d'un professionnel")
         ORGANISATIONAL = "organisational", _("Messagerie organisationnelle")
+        # A correspondent of a conversation taken back from an archive (`messagerie.importer`):
+        # a name only, no address, nobody reads it; it goes with its conversation.
+        ARCHIVE = "archive", _("Correspondant d'un ancien dossier")
 
     class OrganisationKind(models.TextChoices):
         ETABLISSEMENT = "etablissement", _("Établissement de santé")
@@ -72,6 +75,7 @@ class Mailbox(models.Model):
                     Q(kind="patient", space__isnull=False, professional__isnull=True)
                     | Q(kind="personal", space__isnull=True, professional__isnull=False)
                     | Q(kind="organisational", space__isnull=True, professional__isnull=True)
+                    | Q(kind="archive", space__isnull=True, professional__isnull=True)
                 ),
                 name="mailbox_owner_matches_kind",
             ),
@@ -97,6 +101,8 @@ class Mailbox(models.Model):
         if self.kind == self.Kind.ORGANISATIONAL:
             kind = self.get_organisation_kind_display()
             return f"{self.name} — {kind}" if kind else self.name
+        if self.kind == self.Kind.ARCHIVE:
+            return self.name
         return self.space.holder.display_name
 
     @property
@@ -124,11 +130,24 @@ class Conversation(models.Model):
     ended_by = models.ForeignKey(
         "acces.Professional", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Taken back from an archive by `manage.py import_dmp` ("Reprise de votre ancien
+    # dossier"): read only, its correspondents are names (`Mailbox.Kind.ARCHIVE`).
+    imported_at = models.DateTimeField(null=True, blank=True)
+    # The archive's identifier of it (its Communications' conversation identifier), so
+    # that importing the same archive again adds nothing.
+    source_identifier = models.CharField(max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("conversation")
         verbose_name_plural = _("conversations")
         indexes = [models.Index(fields=["space", "-last_message_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["space", "source_identifier"],
+                condition=~Q(source_identifier=""),
+                name="one_import_per_source_conversation",
+            ),
+        ]
 
     def __str__(self):
         return f"Conversation {self.public_id}"
@@ -210,6 +229,8 @@ class Message(models.Model):
         max_length=16, choices=ReplyMode.choices, default=ReplyMode.REPLY_ALL
     )
     attachments_size = models.PositiveBigIntegerField(default=0)
+    # For a message taken back from an archive: its identifier there (its Communication's).
+    source_identifier = models.CharField(max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("message")
@@ -224,6 +245,11 @@ class Message(models.Model):
                 condition=Q(is_draft=True, sent_at__isnull=True)
                 | Q(is_draft=False, sent_at__isnull=False),
                 name="message_sent_unless_draft",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "source_identifier"],
+                condition=~Q(source_identifier=""),
+                name="one_import_per_source_message",
             ),
         ]
 

@@ -29,6 +29,7 @@ from dossier.models import DocumentType
 from espace_sante.models import Space
 from espace_sante.tracing import Actor, trace
 from messagerie import sealing, selectors, services
+from messagerie.actions import MessagingAction
 from messagerie.models import Attachment, Conversation, Mailbox
 from messagerie.pro_forms import ComposeForm, FileForm, ReplyForm, new_attachments
 
@@ -105,6 +106,24 @@ def _page(request) -> int:
         return 1
 
 
+def _trace_folder(request, mailbox: Mailbox, folder: str, page: selectors.InboxPage) -> None:
+    """The folder's opening, on the professional's own chain (not on each patient's trail:
+    a patient's trail gets the event when a conversation of theirs is opened). The detail
+    names the conversations listed, never their subjects nor the words searched."""
+    with transaction.atomic():
+        trace(
+            actor=Actor.from_request(request),
+            action=MessagingAction.PRO_INBOX_VIEWED,
+            target=mailbox,
+            detail={
+                "folder": folder,
+                "page": page.page,
+                "searched": bool(page.search.strip()),
+                "conversations": [str(row.conversation.public_id) for row in page.rows],
+            },
+        )
+
+
 @professional_required
 def inbox(request):
     """One folder of one of the professional's mailboxes, newest first, searchable."""
@@ -119,6 +138,7 @@ def inbox(request):
         folder = "inbox"
     search = request.GET.get("q", "")[:100]
     page = selectors.inbox(mailbox, folder, search=search, page=_page(request))
+    _trace_folder(request, mailbox, folder, page)
     return render(
         request,
         "messagerie/pro/inbox.html",

@@ -45,11 +45,19 @@ def shred(conversation_ids: list[int]) -> None:
     conversations = Conversation.objects.filter(pk__in=conversation_ids)
     for conversation in conversations.select_related("data_key").only("pk", "data_key"):
         crypto.destroy_data_key(conversation.data_key)
+    # The correspondents of conversations taken back from an archive are theirs alone.
+    archived = list(
+        ConversationMember.objects.filter(
+            conversation__in=conversation_ids, mailbox__kind=Mailbox.Kind.ARCHIVE
+        ).values_list("mailbox_id", flat=True)
+    )
     attachments.delete()
     MessageRecipient.objects.filter(message__conversation__in=conversation_ids).delete()
     messages.delete()
     ConversationMember.objects.filter(conversation__in=conversation_ids).delete()
     conversations.delete()
+    if archived:
+        Mailbox.objects.filter(pk__in=archived, kind=Mailbox.Kind.ARCHIVE).delete()
 
 
 def destroy_messages(space: Space, *, keep_occupational: bool) -> int:

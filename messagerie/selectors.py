@@ -44,6 +44,7 @@ class InboxRow:
     correspondents: list[str]
     ended: bool
     trashed: bool
+    imported: bool = False  # taken back from an archive ("Reprise de votre ancien dossier")
 
 
 @dataclass
@@ -183,6 +184,7 @@ def inbox(
                 correspondents=names.get(r.conversation_id, []),
                 ended=r.conversation.ended_at is not None,
                 trashed=r.trashed_at is not None,
+                imported=r.conversation.imported_at is not None,
             )
             for r in rows
         ],

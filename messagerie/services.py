@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -34,8 +34,8 @@ from dossier import services as dossier_services
 from dossier.models import Category, Document, DocumentType
 from dossier.validation import RejectedFile, sniff
 from espace_sante import crypto
-from espace_sante.models import Space, User
-from espace_sante.notifications import notify_space
+from espace_sante.models import Notification, Space, User
+from espace_sante.notifications import notify, notify_space
 from espace_sante.tracing import Actor, trace
 from messagerie import retention, sealing, selectors
 from messagerie.actions import MessagingAction
@@ -50,6 +50,9 @@ from messagerie.models import (
 )
 
 MAX_SUBJECT = 200
+# A professional is emailed that a patient wrote at most once in this interval.
+PRO_EMAIL_INTERVAL = timedelta(hours=1)
+PRO_EMAIL = "pro_message_received"
 MAX_BODY = 20_000
 ReplyMode = Message.ReplyMode
 
@@ -206,6 +209,7 @@ def conversation_target(conversation: Conversation, *, to_all: bool = False) -> 
         ended=conversation.ended_at is not None,
         reply_mode=reply_mode,
         reply_to_all=to_all,
+        imported=conversation.imported_at is not None,
     )
 
 
@@ -386,7 +390,45 @@ def _deliver(
             link=_space_link(conversation.space),
             except_user=by.user,
         )
+    if sender.kind == Mailbox.Kind.PATIENT:
+        _tell_professionals(recipients)
     return message
+
+
+def _tell_professionals(mailboxes: Sequence[Mailbox]) -> None:
+    """Email each professional a patient's message reached (by their own mailbox or an
+    organisation's they read) that a new message awaits them, with nothing else: no
+    subject, no patient, no specialty. At most one such email per professional per
+    PRO_EMAIL_INTERVAL: their accounts are locked, then the outbox read, so two patients
+    writing at once do not both email them."""
+    personal = [m.professional_id for m in mailboxes if m.kind == Mailbox.Kind.PERSONAL]
+    organisations = [m.pk for m in mailboxes if m.kind == Mailbox.Kind.ORGANISATIONAL]
+    professionals = Professional.objects.filter(pk__in=personal)
+    if organisations:
+        professionals = professionals | Professional.objects.filter(
+            organisation_mailboxes__in=organisations
+        )
+    user_ids = set(professionals.values_list("user_id", flat=True))
+    if not user_ids:
+        return
+    users = list(User.objects.select_for_update().filter(pk__in=user_ids, is_active=True))
+    since = timezone.now() - PRO_EMAIL_INTERVAL
+    recent = set(
+        Notification.objects.filter(
+            recipient_id__in=[u.pk for u in users], kind=PRO_EMAIL, created_at__gte=since
+        ).values_list("recipient_id", flat=True)
+    )
+    link = _pro_link()
+    for user in users:
+        if user.pk not in recent:
+            notify(recipient=user, template=PRO_EMAIL, link=link)
+
+
+def _pro_link() -> str:
+    try:
+        return reverse("messagerie_pro:inbox")
+    except NoReverseMatch:
+        return reverse("pro:dashboard")
 
 
 def _space_link(space: Space) -> str:
@@ -815,7 +857,11 @@ def delete_for_good(*, by: Actor, conversation: Conversation, mailbox=None, prin
         deleted_at=timezone.now(),
         unread=0,
     )
-    if not conversation.members.filter(deleted_at__isnull=True).exists():
+    # The names of an imported conversation (ARCHIVE mailboxes) keep nothing alive.
+    remaining = conversation.members.filter(deleted_at__isnull=True).exclude(
+        mailbox__kind=Mailbox.Kind.ARCHIVE
+    )
+    if not remaining.exists():
         destroy_conversation(conversation)
     return member
 

@@ -97,7 +97,7 @@ class CareEvent(models.Model):
 class CareEventAccessRule(models.Model):
     """The profession × kind of care event matrix, kept as data like the document matrix:
     a professional with a basis on a space sees the events of the kinds their profession
-    has a row for (none without a row). Defaults: migration `0002_hi_care_history`,
+    has a row for (none without a row). Defaults: migration `0003_hi_care_history`,
     explained in docs/AGENDA.md."""
 
     profession = models.CharField(_("profession"), max_length=32)

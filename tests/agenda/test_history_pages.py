@@ -60,7 +60,7 @@ def test_the_patient_sees_one_timeline_of_every_source_newest_first(client, spac
     document.act_date = date(2025, 1, 10)
     document.save(update_fields=["act_date"])
     Vaccination.objects.create(space=space, vaccine="Boostrixtetra", date=date(2024, 9, 1))
-    Appointment.objects.create(
+    done = Appointment.objects.create(
         space=space,
         starts_at=timezone.make_aware(timezone.datetime(2025, 5, 6, 10, 30)),
         status=Appointment.Status.DONE,
@@ -96,6 +96,7 @@ def test_the_patient_sees_one_timeline_of_every_source_newest_first(client, spac
     assert "CHU de Nantes" in page
     assert reverse("dossier:detail", args=[space.public_id, document.public_id]) in page
     assert reverse("profil:profile", args=[space.public_id]) + "#vaccination" in page
+    assert reverse("agenda:detail", args=[space.public_id, done.public_id]) in page
 
 
 def test_the_timeline_filters_by_kind_and_year(client, space):

@@ -28,7 +28,7 @@ def reference_data():
         "acces.migrations.0006_default_document_access_matrix",
     ):
         importlib.import_module(module).load(apps, None)
-    importlib.import_module("agenda.migrations.0002_hi_care_history").load_default_rules(apps, None)
+    importlib.import_module("agenda.migrations.0003_hi_care_history").load_default_rules(apps, None)
 
 
 def _sign_in(page, live_server, email, *, totp=None):

@@ -66,3 +66,60 @@ def pharmacy(*members, accepts=True, address="pharmacie.port@pharmacien.mssante.
     )
     mailbox.members.add(*members)
     return mailbox
+
+
+def imported_conversation(space, folder, *, subject, sender="Dr Anne Leroy", data=PDF):
+    """A conversation taken back by `import_dmp` from a hand-made archive in `folder`:
+    one message from `sender` (a name) to the patient, with a PDF."""
+    import base64
+    import hashlib
+    import json
+    import uuid
+
+    from dossier import fhir
+    from dossier.importer import import_archive
+    from messagerie.models import Conversation
+
+    patient = f"urn:uuid:{uuid.uuid4()}"
+    message = str(uuid.uuid4())
+    (folder / "resultat.pdf").write_bytes(data)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": patient,
+                "resource": {
+                    "resourceType": "Patient",
+                    "identifier": [{"system": fhir.INS_NIR_SYSTEM, "value": space.holder.nir}],
+                },
+            },
+            {
+                "fullUrl": f"urn:uuid:{message}",
+                "resource": {
+                    "resourceType": "Communication",
+                    "id": message,
+                    "status": "completed",
+                    "subject": {"reference": patient},
+                    "topic": {"text": subject},
+                    "sent": "2024-05-02T10:00:00+02:00",
+                    "sender": {"display": sender},
+                    "recipient": [{"reference": patient}],
+                    "payload": [
+                        {"contentString": "Bonjour, voici le résultat."},
+                        {
+                            "contentAttachment": {
+                                "url": "resultat.pdf",
+                                "title": "resultat.pdf",
+                                "hash": base64.b64encode(hashlib.sha1(data).digest()).decode(),
+                            }
+                        },
+                    ],
+                },
+            },
+        ],
+    }
+    (folder / fhir.FILENAME).write_text(json.dumps(bundle), encoding="utf-8")
+    report = import_archive(path=folder, by=Actor.system())
+    assert report.ok, report.problems
+    return Conversation.objects.get(space=space, source_identifier=f"urn:uuid:{message}")

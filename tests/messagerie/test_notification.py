@@ -60,3 +60,65 @@ def test_a_professionals_message_leaves_an_email_without_its_subject_body_or_spe
     assert email.subject.endswith("Vous avez reçu un message d'un professionnel de santé")
     for secret in secrets:
         assert secret.lower() not in notification.body.lower()  # the portal's copy too
+
+
+def _gp_and_conversation(**pro):
+    from acces.models import CareRelation
+    from tests.messagerie.cast import start
+
+    space = factories.SpaceFactory(holder__last_name="Lefèvre", holder__first_names="Inès")
+    doctor = factories.ProfessionalFactory(specialty="psychiatrie", **pro)
+    factories.CareRelationFactory(
+        space=space, professional=doctor, basis=CareRelation.Basis.ATTENDING
+    )
+    return space, doctor, start(doctor, space, subject=SUBJECT, body=BODY)
+
+
+def test_a_patients_message_emails_the_professional_without_content_at_most_once_an_hour():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from espace_sante.models import Notification
+    from messagerie import services
+    from tests.messagerie.cast import actor
+
+    space, doctor, conversation = _gp_and_conversation()
+    patient = actor(space.holder.user)
+    services.reply(by=patient, conversation=conversation, body="Ma TSH a baissé, docteur.")
+    services.reply(by=patient, conversation=conversation, body="Et mon lévothyrox ?")
+    (notification,) = Notification.objects.filter(kind="pro_message_received")
+    assert notification.recipient == doctor.user
+    assert notification.space is None  # not one of the patient's notifications
+    assert notification.link == "/pro/messagerie/"
+    secrets = (SUBJECT, BODY, "Lefèvre", "Inès", "TSH", "lévothyrox", "psychiatr", "thyro")
+    assert delivered([notification], without=secrets)
+    (email,) = assert_email_left(doctor.user.email, without=secrets)
+    assert email.subject.endswith(
+        "Un nouveau message vous attend dans votre messagerie professionnelle"
+    )
+    assert "/pro/messagerie/" in email.alternatives[0][0]
+    # An hour later, a new message is told again.
+    Notification.objects.filter(pk=notification.pk).update(
+        created_at=timezone.now() - timedelta(hours=1, minutes=1)
+    )
+    services.reply(by=patient, conversation=conversation, body="Je vous rappelle demain.")
+    assert Notification.objects.filter(kind="pro_message_received").count() == 2
+
+
+def test_the_professional_is_not_emailed_for_their_own_message_and_organisations_readers_are():
+    from espace_sante.models import Notification
+    from messagerie import services
+    from tests.messagerie.cast import actor, pharmacy
+
+    space, _doctor, _conversation = _gp_and_conversation()
+    assert not Notification.objects.filter(kind="pro_message_received").exists()
+    pharmacist = factories.ProfessionalFactory(profession="pharmacien", specialty="")
+    box = pharmacy(pharmacist)
+    prescription = factories.make_document(space, type_code="57833-6", title="Ordonnance")
+    services.send_prescription_to_pharmacy(
+        by=actor(space.holder.user), space=space, pharmacy=box, prescription=prescription
+    )
+    (notification,) = Notification.objects.filter(kind="pro_message_received")
+    assert notification.recipient == pharmacist.user
+    assert delivered([notification], without=("Ordonnance", space.holder.last_name))

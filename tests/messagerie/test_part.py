@@ -309,20 +309,6 @@ def test_retention_shreds_conversations_older_than_the_setting(settings, gp):
     assert retention.purge_expired_conversations() == 0
 
 
-def test_import_dmp_counts_the_messages_it_does_not_take_back(gp, tmp_path):
-    from dossier.importer import import_archive
-
-    source = factories.SpaceFactory()
-    _exchange(source, gp)
-    path = tmp_path / "archive.zip"
-    path.write_bytes(export.build_archive(source, requester=source.holder.user))
-    target = factories.SpaceFactory()
-    report = import_archive(path=path, by=SYSTEM, space_nir=target.holder.nir)
-    assert report.ok, report.problems
-    assert "Messages : 2 non repris (pas encore pris en charge)." in report.summary()
-    assert not Conversation.objects.filter(space=target).exists()
-
-
 def test_what_the_services_store_is_what_the_download_holds():
     """Through the real sending services: the GP writes with a PDF, the holder answers
     with a document of their DMP."""

@@ -80,3 +80,21 @@ def test_every_refusal_reason_of_messaging_is_in_french():
         "reply_all_not_allowed",
     ):
         assert str(REFUSALS[reason])[0].isupper()
+
+
+def test_nobody_replies_in_a_conversation_taken_back_from_an_archive(space):
+    gp = pro_with(space, CareRelation.Basis.ATTENDING)
+    open_one = ConversationTarget(
+        space=space,
+        professional_ids=frozenset({gp.pk}),
+        writer_ids=frozenset({gp.pk}),
+        reply_mode="reply_all",
+    )
+    assert decide(space.holder.user, Action.REPLY, open_one)
+    imported = ConversationTarget(space=space, reply_mode="reply_all", imported=True)
+    refused = decide(space.holder.user, Action.REPLY, imported)
+    assert refused.reason == "conversation_imported"
+    assert "reprise de votre ancien dossier" in refused.message
+    assert decide(space.holder.user, Action.READ_MESSAGES, imported)
+    assert decide(gp.user, Action.REPLY, imported).reason == "not_a_participant"
+    assert "conversation_imported" in REFUSALS

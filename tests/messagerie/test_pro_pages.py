@@ -319,3 +319,23 @@ def test_trash_restore_and_delete_for_good_move_only_the_professionals_copy(
     assert SECRET_SUBJECT not in gp_client.get("/pro/messagerie/?dossier=trash").content.decode()
     patient_inbox = services.selectors.inbox(services.patient_mailbox(space))
     assert [row.subject for row in patient_inbox.rows] == [SECRET_SUBJECT]
+
+
+def test_opening_the_messaging_is_traced_on_the_professionals_own_chain(
+    space, gp, gp_client, conversation
+):
+    assert gp_client.get("/pro/messagerie/?dossier=sent&q=Martin").status_code == 200
+    event = AuditEvent.objects.get(action=MessagingAction.PRO_INBOX_VIEWED)
+    assert event.actor == gp.user
+    assert event.space is None  # not on the patient's trail: it lists several patients
+    assert event.target_type == "messagerie.mailbox"
+    assert event.detail["folder"] == "sent"
+    assert event.detail["searched"] is True
+    assert event.detail["conversations"] == [str(conversation.public_id)]
+    # Neither the words searched nor a subject are written to the trail.
+    assert "Martin" not in str(event.detail) and SECRET_SUBJECT not in str(event.detail)
+    gp_client.get("/pro/messagerie/?dossier=trash")
+    assert AuditEvent.objects.filter(action=MessagingAction.PRO_INBOX_VIEWED).count() == 2
+    assert not AuditEvent.objects.filter(
+        space=space, action=MessagingAction.PRO_INBOX_VIEWED
+    ).exists()

@@ -27,6 +27,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from acces import services
 from acces.models import AuditEvent, CareRelation, EmergencyAccess
 from acces.policy import Action
+from agenda.appointments import services as agenda
+from agenda.appointments.sealing import Details
 from espace_sante import export
 from espace_sante.models import ExportJob, User
 from espace_sante.tracing import Actor
@@ -49,6 +51,9 @@ B_DOCUMENT_TITLE = "Bilan Brontosaurien"
 MESSAGE_SUBJECT = "Objet Ptérodactylique"
 MESSAGE_BODY = "Corps Ichtyosaurien"
 B_MESSAGE_SUBJECT = "Objet Diplodocéen"
+# A's appointment: its reason never shows to anyone else, nor in A's content-free feed.
+APPOINTMENT_REASON = "Motif Mégalosaurien"
+B_APPOINTMENT_REASON = "Motif Tricératopsien"
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,15 @@ DOCUMENT_ROUTES = [r for r in ROUTES if "document_id" in r.params]
 OBJECT_ROUTES = [
     r
     for r in SPACE_ROUTES
-    if {"document_id", "job_id", "relation_id", "conversation_id", "attachment_id"} & set(r.params)
+    if {
+        "document_id",
+        "job_id",
+        "relation_id",
+        "conversation_id",
+        "attachment_id",
+        "appointment_id",
+    }
+    & set(r.params)
 ]
 # The patient's messaging pages (the pro portal's are the pro side's).
 PATIENT_MESSAGING_ROUTES = [r for r in SPACE_ROUTES if r.name.startswith("messagerie:")]
@@ -109,6 +122,9 @@ SAMPLE_BUILDERS = {
     # A's conversation with A's professional, and the PDF attached to its first message.
     "conversation_id": lambda w: w.conversation_a.public_id,
     "attachment_id": lambda w: w.attachment_a.public_id,
+    # A's appointment, and the secret of A's live iCalendar feed.
+    "appointment_id": lambda w: w.appointment_a.public_id,
+    "token": lambda w: w.feed_token_a,
     # Django admin and allauth parameters: A's identity where the admin would show it.
     "app_label": lambda w: "espace_sante",
     "object_id": lambda w: w.space_a.holder.pk,
@@ -149,6 +165,13 @@ def test_the_walk_sees_the_pro_portal_and_the_documents():
         "messagerie:download",
         "messagerie:add_to_documents",
         "messagerie:delete",
+        "agenda:home",
+        "agenda:detail",
+        "agenda:cancel",
+        "agenda:download",
+        "agenda:feed_revoke",
+        "agenda_pro:add_appointment",
+        "agenda_feed:feed",
         "agenda:history",
         "agenda_pro:history",
     } <= names
@@ -174,9 +197,20 @@ class World:
     conversation_a: object
     attachment_a: object
     refused_pro: object
+    appointment_a: object = None
+    feed_token_a: str = ""
 
     def samples(self, **overrides) -> dict:
         return {name: build(self) for name, build in SAMPLE_BUILDERS.items()} | overrides
+
+
+def _tomorrow_at_ten():
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    day = timezone.localdate() + timedelta(days=1)
+    return timezone.make_aware(datetime.combine(day, time(10, 0)))
 
 
 def _pro(**kwargs):
@@ -252,7 +286,20 @@ def world(agent):
     messaging.refuse_sender(
         by=Actor(space_a.holder.user, "patient"), space=space_a, professional=refused_pro
     )
+    appointment_a = agenda.add_appointment(
+        space=space_a,
+        by=Actor(space_a.holder.user, "patient"),
+        data=agenda.AppointmentData(
+            starts_at=_tomorrow_at_ten(),
+            details=Details(name="Dr Rendez-Vous", reason=APPOINTMENT_REASON),
+        ),
+    )
+    _feed, feed_token_a = agenda.create_feed(
+        space=space_a, by=Actor(space_a.holder.user, "patient")
+    )
     return World(
+        appointment_a=appointment_a,
+        feed_token_a=feed_token_a,
         space_a=space_a,
         holder_a=space_a.holder.user,
         space_b=space_b,
@@ -312,7 +359,15 @@ def _visitor(world, role):
 
 def _markers(world):
     holder = world.space_a.holder
-    return [SECRET_NAME, SECRET_FIRST, holder.nir, HOSPITAL_TITLE, MESSAGE_SUBJECT, MESSAGE_BODY]
+    return [
+        SECRET_NAME,
+        SECRET_FIRST,
+        holder.nir,
+        HOSPITAL_TITLE,
+        MESSAGE_SUBJECT,
+        MESSAGE_BODY,
+        APPOINTMENT_REASON,
+    ]
 
 
 def _refused_or_blank(response, markers, route, role, method):
@@ -446,7 +501,16 @@ def objects_of_b(world):
         body="Texte",
         attachments=[messaging.NewAttachment("b.pdf", factories.PDF_BYTES)],
     )
+    appointment_b = agenda.add_appointment(
+        space=world.space_b,
+        by=Actor(world.patient_b, "patient"),
+        data=agenda.AppointmentData(
+            starts_at=_tomorrow_at_ten(),
+            details=Details(name="Dr B", reason=B_APPOINTMENT_REASON),
+        ),
+    )
     return {
+        "appointment_id": appointment_b.public_id,
         "conversation_id": conversation_b.public_id,
         "attachment_id": conversation_b.messages.get().attachments.get().public_id,
         "document_id": document_b.public_id,
@@ -462,7 +526,14 @@ def _mixed_case(world, objects_of_b, side):
             world.holder_a,
             world.pro_of_a,
             world.samples(**objects_of_b),
-            [B_NAME, B_FIRST, world.space_b.holder.nir, B_DOCUMENT_TITLE, B_MESSAGE_SUBJECT],
+            [
+                B_NAME,
+                B_FIRST,
+                world.space_b.holder.nir,
+                B_DOCUMENT_TITLE,
+                B_MESSAGE_SUBJECT,
+                B_APPOINTMENT_REASON,
+            ],
         )
     return (
         world.patient_b,
@@ -626,3 +697,60 @@ def test_a_representative_reaches_the_messaging_pages_of_the_minor(world):
         assert response.status_code in (200, 405), route.name
         if response.status_code == 200 and route.name == "messagerie:inbox":
             assert "Rappel de vaccin" in response.content.decode()
+
+
+# --- A conversation taken back from an archive (`import_dmp`) -----------------------------------
+
+IMPORTED_SUBJECT = "Reprise confidentielle Xérophtalmie"
+
+
+@pytest.mark.parametrize("role", ["pro_of_a", "pro_outsider", "blocked_pro", "agent"])
+def test_an_imported_conversation_is_no_professionals_own_and_shows_nothing(world, role, tmp_path):
+    """Its correspondents are names: even A's professional, named in it, reads nothing."""
+    from tests.messagerie.cast import imported_conversation
+
+    conversation = imported_conversation(
+        world.space_a, tmp_path, subject=IMPORTED_SUBJECT, sender=str(world.pro_of_a)
+    )
+    attachment = conversation.messages.get().attachments.get()
+    samples = world.samples(
+        conversation_id=conversation.public_id, attachment_id=attachment.public_id
+    )
+    visitor = Visitor(getattr(world, role))
+    for route in MESSAGING_PRO_ROUTES:
+        if "conversation_id" not in route.params:
+            continue
+        for method in ("get", "post"):
+            response = visitor.request(method, route.url(samples))
+            if method == "get" and response.status_code == 405:
+                continue
+            assert response.status_code == 403, f"{method} {route.name} as {role}"
+            assert IMPORTED_SUBJECT not in response.content.decode(errors="replace")
+    assert conversation.messages.count() == 1
+
+
+# --- The agenda's iCalendar feed ----------------------------------------------------------------
+
+
+def test_the_feed_of_a_shows_nothing_of_b_and_a_revoked_or_unknown_token_is_a_404(
+    world, objects_of_b
+):
+    """The feed's token is the whole of its access: A's shows A's agenda (content-free by
+    default) and nothing of B's; revoked, it is a 404 for everyone, traced in A's trail."""
+    url = f"/agenda/{world.feed_token_a}.ics"
+    body = Client().get(url).content.decode().replace("\r\n ", "")
+    assert str(world.appointment_a.public_id) in body
+    assert str(objects_of_b["appointment_id"]) not in body
+    for marker in [*_markers(world), B_APPOINTMENT_REASON, B_NAME]:
+        assert marker not in body
+    _feed_b, token_b = agenda.create_feed(space=world.space_b, by=Actor(world.patient_b, "patient"))
+    body_b = Client().get(f"/agenda/{token_b}.ics").content.decode()
+    assert str(world.appointment_a.public_id) not in body_b
+    agenda.revoke_feed(space=world.space_a, by=Actor(world.holder_a, "patient"))
+    for role in ATTACKERS:
+        response = _visitor(world, role).request("get", url)
+        assert response.status_code == 404, role
+        assert str(world.appointment_a.public_id) not in response.content.decode()
+    assert Client().get(f"/agenda/{world.feed_token_a[:-1]}x.ics").status_code == 404
+    refused = _denied_on(world.space_a).filter(action="calendar_feed_opened")
+    assert refused.count() == len(ATTACKERS)

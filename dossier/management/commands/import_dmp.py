@@ -8,7 +8,8 @@ class Command(BaseCommand):
     help = (
         "Reprend un DMP depuis une archive au format du téléchargement de l'espace (ZIP ou "
         "dossier décompressé, avec son dmp.fhir.json) : profil médical (allergies, antécédents, "
-        "traitements, vaccinations, mesures) et documents. L'espace est celui du NIR du patient "
+        "traitements, vaccinations, mesures), documents et messages (conversations reprises, en "
+        "lecture seule). L'espace est celui du NIR du patient "
         "de l'archive, ou celui de --space-nir. Les fichiers ou ressources invalides sont listés "
         "sur la sortie d'erreur et ignorés ; relancer la même archive n'importe rien deux fois. "
         "Code de sortie 1 si un élément a été ignoré."

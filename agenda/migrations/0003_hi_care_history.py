@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('acces', '0009_daily_access'),
-        ('agenda', '0001_initial'),
+        ('agenda', '0002_ap_appointments'),
         ('espace_sante', '0008_notification_message_id'),
     ]
 
