@@ -167,6 +167,9 @@ def patient(request, space_id):
             "may_view_profile": bool(
                 decide(Principal.from_request(request), Action.VIEW_PROFILE, space)
             ),
+            "may_view_care_history": bool(
+                decide(Principal.from_request(request), Action.VIEW_CARE_HISTORY, space)
+            ),
         },
     )
 

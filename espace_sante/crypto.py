@@ -171,6 +171,22 @@ def new_data_key() -> DataKey:
     return data_key
 
 
+def new_data_keys(count: int) -> list[DataKey]:
+    """`count` fresh data keys at once, for bulk imports: the master key checked once, the
+    rows written in a few statements (a key per row of `new_data_key` costs round trips)."""
+    if count <= 0:
+        return []
+    key_id = settings.ENCRYPTION_CURRENT_KEY_ID
+    check_master_key(key_id)
+    with transaction.atomic():
+        keys = DataKey.objects.bulk_create([DataKey(key_id=key_id) for _ in range(count)])
+        for data_key in keys:
+            raw = AESGCM.generate_key(bit_length=256)
+            data_key.wrapped = _wrap(raw, key_id=key_id, data_key_pk=data_key.pk)
+        DataKey.objects.bulk_update(keys, ["wrapped"], batch_size=500)
+    return keys
+
+
 def encrypt(plaintext: bytes, data_key: DataKey, *, context: bytes = b"") -> bytes:
     """Encrypt under the data key; `context` (e.g. the object's identity) is authenticated."""
     nonce = os.urandom(NONCE_BYTES)

@@ -2,4 +2,7 @@
 
 
 def register():
-    pass
+    from agenda.history.parts import CARE_HISTORY
+    from espace_sante import parts
+
+    parts.register(CARE_HISTORY)

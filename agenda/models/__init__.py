@@ -6,6 +6,6 @@
 """
 
 from agenda.models.appointments import Appointment, CalendarFeed
-from agenda.models.history import CareEvent
+from agenda.models.history import CareEvent, CareEventAccessRule, CareHistoryKey
 
-__all__ = ["Appointment", "CalendarFeed", "CareEvent"]
+__all__ = ["Appointment", "CalendarFeed", "CareEvent", "CareEventAccessRule", "CareHistoryKey"]

@@ -62,9 +62,9 @@ def stand_in(monkeypatch):
     return stand_in
 
 
-def test_the_dmp_the_trail_and_the_messages_are_registered_parts():
+def test_the_dmp_the_trail_the_messages_and_the_agenda_are_registered_parts():
     names = [part.name for part in parts.parts()]
-    assert names == ["trail", "documents", "profile", "messages", "appointments"]
+    assert names == ["trail", "documents", "profile", "messages", "appointments", "care_history"]
     documents = next(part for part in parts.parts() if part.name == "documents")
     assert documents.export and documents.destroy and documents.has_professional_content
 

@@ -172,6 +172,8 @@ def test_the_walk_sees_the_pro_portal_and_the_documents():
         "agenda:feed_revoke",
         "agenda_pro:add_appointment",
         "agenda_feed:feed",
+        "agenda:history",
+        "agenda_pro:history",
     } <= names
     assert len(DOCUMENT_ROUTES) >= 8
 
