@@ -231,8 +231,12 @@ def unread_for_space(space) -> int:
 def unread_for_professional(professional) -> int:
     """Unread messages in the professional's own mailbox and the organisations' they read,
     for the pro portal's navigation (one query)."""
+    # One `IN` over a UNION of the mailboxes, not an OR across two joins: PostgreSQL read
+    # every unread membership of every mailbox for it (bench/http.py).
+    own = Mailbox.objects.filter(professional=professional).values("pk")
+    read = Mailbox.members.through.objects.filter(professional=professional).values("mailbox_id")
     total = ConversationMember.objects.filter(
-        Q(mailbox__professional=professional) | Q(mailbox__members=professional),
+        mailbox_id__in=own.union(read, all=True),
         deleted_at__isnull=True,
         trashed_at__isnull=True,
         unread__gt=0,
