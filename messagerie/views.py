@@ -40,6 +40,9 @@ from messagerie.forms import (
 )
 from messagerie.models import Attachment, Conversation, ConversationMember, Mailbox
 
+# How many documents of the record the reply form offers at once (a search finds others).
+REPLY_DOCUMENTS = 20
+
 FOLDER_LABELS = {
     "inbox": _lazy("Boîte de réception"),
     "sent": _lazy("Envoyés"),
@@ -165,6 +168,26 @@ def _reply_documents(space, decision):
     )
 
 
+def _offered_documents(request, space, decision) -> tuple[list, bool, str]:
+    """What the reply form offers to attach: the documents already ticked (a form sent
+    back with an error), then the REPLY_DOCUMENTS latest, or those whose title has the
+    searched words; whether there are more; the search. One query (two with ticked ones),
+    whatever the size of the record."""
+    search = " ".join(request.GET.get("documents_titre", "").split())[:100]
+    documents = _reply_documents(space, decision)
+    found = documents.filter(title__icontains=search) if search else documents
+    latest = list(found[: REPLY_DOCUMENTS + 1])
+    more = len(latest) > REPLY_DOCUMENTS
+    latest = latest[:REPLY_DOCUMENTS]
+    shown = {d.pk for d in latest}
+    ticked = [
+        int(v) for v in request.POST.getlist("documents") if v.isdigit() and int(v) not in shown
+    ]
+    if ticked:
+        latest = list(documents.filter(pk__in=ticked)) + latest
+    return latest, more, search
+
+
 def _conversation_context(request, space, conversation, *, form=None) -> dict:
     box = services.patient_mailbox(space)
     decision = request.access
@@ -190,6 +213,10 @@ def _conversation_context(request, space, conversation, *, form=None) -> dict:
             documents=_reply_documents(space, decision),
             reply_all=bool(may_reply_all),
         )
+    offered, more_documents, document_search = [], False, ""
+    if form is not None and may_reply:
+        offered, more_documents, document_search = _offered_documents(request, space, decision)
+        form.offer(offered)
     return {
         "space": space,
         "basis": decision.basis,
@@ -198,6 +225,10 @@ def _conversation_context(request, space, conversation, *, form=None) -> dict:
         "views": views,
         "may_reply": may_reply,
         "form": form if may_reply else None,
+        "offered_documents": offered,
+        "more_documents": more_documents,
+        "document_search": document_search,
+        "reply_documents": REPLY_DOCUMENTS,
         "trashed": member.trashed_at is not None,
         "professionals": [(p, p.pk in refused) for p in professionals],
     }
