@@ -471,14 +471,23 @@ def audit_since(mark: int) -> dict[str, int]:
     }
 
 
+def settle(log: Path, longest_us: int) -> None:
+    """Wait for the requests wrk left in flight when it stopped to finish on the server
+    (as long as the longest request it saw, then until the access log stops growing)."""
+    time.sleep(longest_us / 1e6 + 0.5)
+    size = -1
+    while log.stat().st_size != size:
+        size = log.stat().st_size
+        time.sleep(1.0)
+
+
 def run(label, url, cookie, host, log, expected_actions) -> dict:
     """Warm up, then measure: wrk's figures, gunicorn's statuses and the audit events."""
-    wrk(url, cookie, host, WARMUP)
-    time.sleep(0.5)
+    settle(log, wrk(url, cookie, host, WARMUP)["max_us"])
     _, offset = access_lines(log, 0)
     mark = audit_mark()
     result = wrk(url, cookie, host, DURATION)
-    time.sleep(1.0)  # the requests wrk gave up on at the end finish on the server
+    settle(log, result["max_us"])
     rows, _ = access_lines(log, offset)
     served = sum(1 for r in rows if r[0] == 200)
     result["served"] = served
