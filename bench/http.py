@@ -286,6 +286,9 @@ def prepare() -> tuple[dict, dict[str, str]]:
             facts = build(bench_url)
     else:
         print(f"  {common.BENCH_DB} reused (built {facts['built']}; BENCH_REBUILD=1 rebuilds)")
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)  # this tree's new indexes
     return facts, env
 
 

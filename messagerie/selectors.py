@@ -254,7 +254,8 @@ def mailbox_usage(mailbox: Mailbox) -> int:
     # (an OR with a hashed IN scans every message: 2.4 s at 5,000,000, bench/messagerie.py).
     delivered = MessageRecipient.objects.filter(mailbox=mailbox, message_id=OuterRef("pk"))
     total = (
-        Message.objects.filter(conversation_id__in=held, is_draft=False)
+        # Only the messages with files count (the partial index `message_with_files`).
+        Message.objects.filter(conversation_id__in=held, is_draft=False, attachments_size__gt=0)
         .filter(Q(sender=mailbox) | Exists(delivered))
         .aggregate(total=Sum("attachments_size"))["total"]
     )
