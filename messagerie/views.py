@@ -188,7 +188,7 @@ def _offered_documents(request, space, decision) -> tuple[list, bool, str]:
     return latest, more, search
 
 
-def _conversation_context(request, space, conversation, *, form=None) -> dict:
+def _conversation_context(request, space, conversation, *, form=None, target=None) -> dict:
     box = services.patient_mailbox(space)
     decision = request.access
     views = selectors.conversation_messages(conversation, box, decision)
@@ -197,7 +197,7 @@ def _conversation_context(request, space, conversation, *, form=None) -> dict:
             r.mailbox_id == box.pk and r.read_at is None for r in view.message.recipients.all()
         )
     principal = Principal.from_request(request)
-    target = services.conversation_target(conversation)
+    target = target or services.conversation_target(conversation)
     may_reply = decide(principal, Action.REPLY, target)
     may_reply_all = decide(principal, Action.REPLY, dataclasses.replace(target, reply_to_all=True))
     member = ConversationMember.objects.get(conversation=conversation, mailbox=box)
@@ -247,8 +247,9 @@ def conversation(request, space, conversation_id):
     the navigation's count, rendered after, no longer counts them.
     """
     found = _conversation(request, space, conversation_id)
-    context = _conversation_context(request, space, found)
-    services.mark_read(conversation=found, **_who(request))
+    target = services.conversation_target(found)  # read once for the page and the marking
+    context = _conversation_context(request, space, found, target=target)
+    services.mark_read(conversation=found, target=target, **_who(request))
     return render(request, "messagerie/conversation.html", context)
 
 

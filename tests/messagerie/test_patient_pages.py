@@ -415,3 +415,12 @@ def test_the_conversation_page_costs_the_same_queries_for_1_and_40_documents(cli
     for i in range(39):
         factories.make_document(space, title=f"Bilan numéro {i}")
     assert _queries(client, target) == one
+
+
+def test_the_conversation_page_reads_what_the_policy_needs_once(client, space, gp):
+    conversation = start(gp, space)
+    patient(client, space)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url("conversation", space, conversation.public_id)).status_code == 200
+    refusals = [q for q in captured if "messagerie_senderrefusal" in q["sql"]]
+    assert len(refusals) == 1  # the page and the marking as read share one reading

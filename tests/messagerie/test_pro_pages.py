@@ -319,3 +319,12 @@ def test_trash_restore_and_delete_for_good_move_only_the_professionals_copy(
     assert SECRET_SUBJECT not in gp_client.get("/pro/messagerie/?dossier=trash").content.decode()
     patient_inbox = services.selectors.inbox(services.patient_mailbox(space))
     assert [row.subject for row in patient_inbox.rows] == [SECRET_SUBJECT]
+
+
+def test_the_conversation_page_reads_what_the_policy_needs_once(gp_client, conversation):
+    """The conversation is decided on and marked read under one reading of its target (the
+    refusals, participants and writers): ten queries were five twice (bench/http.py)."""
+    with CaptureQueriesContext(connection) as captured:
+        assert gp_client.get(_url(conversation)).status_code == 200
+    refusals = [q for q in captured if "messagerie_senderrefusal" in q["sql"]]
+    assert len(refusals) == 1
