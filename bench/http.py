@@ -428,7 +428,7 @@ def wrk(url: str, cookie: str, host: str, seconds: int) -> dict:
     subprocess.run(
         [
             WRK,
-            "-t2",
+            f"-t{min(2, CONNECTIONS)}",
             f"-c{CONNECTIONS}",
             f"-d{seconds}s",
             "--timeout=30s",
