@@ -539,6 +539,11 @@ def main() -> None:
             facts["gp_email"], PASSWORD, lambda: totp_code(facts["gp_email"])
         )
         space, conversation = facts["space"], facts["conversation"]
+        from messagerie.actions import MessagingAction
+
+        # Traced in the professional's own chain where the tree has that action.
+        viewed = getattr(MessagingAction, "PRO_INBOX_VIEWED", None)
+        pro_inbox = [f"{viewed}/allowed"] if viewed else []
         base = f"http://127.0.0.1:{PORT}"
         host = f"127.0.0.1:{PORT}"
         pages = [
@@ -555,7 +560,7 @@ def main() -> None:
                 patient,
                 ["read_messages/allowed", "message_read/allowed"],
             ),
-            ("GP: pro messaging inbox (10,020 messages)", "/pro/messagerie/", gp, []),
+            ("GP: pro messaging inbox (10,020 messages)", "/pro/messagerie/", gp, pro_inbox),
             (
                 "GP: the same conversation",
                 f"/pro/messagerie/{conversation}/",
