@@ -154,6 +154,8 @@ def fill_mailbox(space, user, gp, conversations: int) -> None:
                     reply_mode=Message.ReplyMode.REPLY_ALL,
                 )
                 sealing.seal_body(message, f"Message {k} : " + "texte du message. " * 20)
+                if len(messages) % 4 == 0:  # the one in four given a file below
+                    message.attachments_size = len(attachment)
                 messages.append(message)
             for box, sent, received in ((patient_box, True, True), (gp_box, True, True)):
                 members.append(

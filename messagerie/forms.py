@@ -67,13 +67,21 @@ class ReplyForm(forms.Form):
 
     def __init__(self, *args, documents, reply_all: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["documents"].queryset = documents
-        self.fields["documents"].label_from_instance = lambda d: (
-            f"{d.title} ({d.act_date:%d/%m/%Y})"
-        )
+        field = self.fields["documents"]
+        # What may be chosen: any document the reader may see (checked in one query)...
+        field.queryset = documents
+        field.label_from_instance = lambda d: f"{d.title} ({d.act_date:%d/%m/%Y})"
+        # ...what is offered: only what `offer` lists, never the whole record (a record of
+        # 500 documents made 500 checkboxes: half a second of rendering, bench/http.py).
+        field.widget.choices = []
         self.fields["attachments"].help_text = attachments_hint()
         if not reply_all:
             del self.fields["to_all"]
+
+    def offer(self, documents) -> None:
+        """The documents shown as checkboxes (a bounded list: the latest, or those found)."""
+        field = self.fields["documents"]
+        field.widget.choices = [(d.pk, field.label_from_instance(d)) for d in documents]
 
 
 class ComposeForm(forms.Form):

@@ -233,8 +233,12 @@ def unread_for_space(space) -> int:
 def unread_for_professional(professional) -> int:
     """Unread messages in the professional's own mailbox and the organisations' they read,
     for the pro portal's navigation (one query)."""
+    # One `IN` over a UNION of the mailboxes, not an OR across two joins: PostgreSQL read
+    # every unread membership of every mailbox for it (bench/http.py).
+    own = Mailbox.objects.filter(professional=professional).values("pk")
+    read = Mailbox.members.through.objects.filter(professional=professional).values("mailbox_id")
     total = ConversationMember.objects.filter(
-        Q(mailbox__professional=professional) | Q(mailbox__members=professional),
+        mailbox_id__in=own.union(read, all=True),
         deleted_at__isnull=True,
         trashed_at__isnull=True,
         unread__gt=0,
@@ -252,7 +256,8 @@ def mailbox_usage(mailbox: Mailbox) -> int:
     # (an OR with a hashed IN scans every message: 2.4 s at 5,000,000, bench/messagerie.py).
     delivered = MessageRecipient.objects.filter(mailbox=mailbox, message_id=OuterRef("pk"))
     total = (
-        Message.objects.filter(conversation_id__in=held, is_draft=False)
+        # Only the messages with files count (the partial index `message_with_files`).
+        Message.objects.filter(conversation_id__in=held, is_draft=False, attachments_size__gt=0)
         .filter(Q(sender=mailbox) | Exists(delivered))
         .aggregate(total=Sum("attachments_size"))["total"]
     )

@@ -40,6 +40,9 @@ from messagerie.forms import (
 )
 from messagerie.models import Attachment, Conversation, ConversationMember, Mailbox
 
+# How many documents of the record the reply form offers at once (a search finds others).
+REPLY_DOCUMENTS = 20
+
 FOLDER_LABELS = {
     "inbox": _lazy("Boîte de réception"),
     "sent": _lazy("Envoyés"),
@@ -165,7 +168,27 @@ def _reply_documents(space, decision):
     )
 
 
-def _conversation_context(request, space, conversation, *, form=None) -> dict:
+def _offered_documents(request, space, decision) -> tuple[list, bool, str]:
+    """What the reply form offers to attach: the documents already ticked (a form sent
+    back with an error), then the REPLY_DOCUMENTS latest, or those whose title has the
+    searched words; whether there are more; the search. One query (two with ticked ones),
+    whatever the size of the record."""
+    search = " ".join(request.GET.get("documents_titre", "").split())[:100]
+    documents = _reply_documents(space, decision)
+    found = documents.filter(title__icontains=search) if search else documents
+    latest = list(found[: REPLY_DOCUMENTS + 1])
+    more = len(latest) > REPLY_DOCUMENTS
+    latest = latest[:REPLY_DOCUMENTS]
+    shown = {d.pk for d in latest}
+    ticked = [
+        int(v) for v in request.POST.getlist("documents") if v.isdigit() and int(v) not in shown
+    ]
+    if ticked:
+        latest = list(documents.filter(pk__in=ticked)) + latest
+    return latest, more, search
+
+
+def _conversation_context(request, space, conversation, *, form=None, target=None) -> dict:
     box = services.patient_mailbox(space)
     decision = request.access
     views = selectors.conversation_messages(conversation, box, decision)
@@ -174,7 +197,7 @@ def _conversation_context(request, space, conversation, *, form=None) -> dict:
             r.mailbox_id == box.pk and r.read_at is None for r in view.message.recipients.all()
         )
     principal = Principal.from_request(request)
-    target = services.conversation_target(conversation)
+    target = target or services.conversation_target(conversation)
     may_reply = decide(principal, Action.REPLY, target)
     may_reply_all = decide(principal, Action.REPLY, dataclasses.replace(target, reply_to_all=True))
     member = ConversationMember.objects.get(conversation=conversation, mailbox=box)
@@ -190,6 +213,10 @@ def _conversation_context(request, space, conversation, *, form=None) -> dict:
             documents=_reply_documents(space, decision),
             reply_all=bool(may_reply_all),
         )
+    offered, more_documents, document_search = [], False, ""
+    if form is not None and may_reply:
+        offered, more_documents, document_search = _offered_documents(request, space, decision)
+        form.offer(offered)
     return {
         "space": space,
         "basis": decision.basis,
@@ -198,6 +225,10 @@ def _conversation_context(request, space, conversation, *, form=None) -> dict:
         "views": views,
         "may_reply": may_reply,
         "form": form if may_reply else None,
+        "offered_documents": offered,
+        "more_documents": more_documents,
+        "document_search": document_search,
+        "reply_documents": REPLY_DOCUMENTS,
         "trashed": member.trashed_at is not None,
         "professionals": [(p, p.pk in refused) for p in professionals],
     }
@@ -216,8 +247,9 @@ def conversation(request, space, conversation_id):
     the navigation's count, rendered after, no longer counts them.
     """
     found = _conversation(request, space, conversation_id)
-    context = _conversation_context(request, space, found)
-    services.mark_read(conversation=found, **_who(request))
+    target = services.conversation_target(found)  # read once for the page and the marking
+    context = _conversation_context(request, space, found, target=target)
+    services.mark_read(conversation=found, target=target, **_who(request))
     return render(request, "messagerie/conversation.html", context)
 
 

@@ -113,3 +113,15 @@ def test_anonymous_is_denied(patient_space):
 
     assert not decide(AnonymousUser(), Action.VIEW_SPACE, patient_space)
     assert not decide(None, Action.VIEW_SPACE, patient_space)
+
+
+def test_a_patient_holding_and_representing_sees_both_spaces_through_one_in():
+    """The patient's list filter is one `IN` over a UNION, not an OR across the holder's
+    join: that OR made PostgreSQL read every space on every patient page (bench/http.py)."""
+    representation = factories.LegalRepresentativeFactory()
+    parent = representation.user
+    own = factories.SpaceFactory(holder__user=parent)
+    factories.SpaceFactory()  # someone else's
+    spaces = Space.objects.filter(spaces_visible_to(parent))
+    assert set(spaces) == {own, representation.space}
+    assert " OR " not in str(spaces.query)

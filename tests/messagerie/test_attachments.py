@@ -279,3 +279,22 @@ def test_a_document_invisible_to_representatives_never_reaches_them():
         by=actor(gp), attachment=attachment, type_code="11488-4", title="Suivi"
     )
     assert document.invisible_to_representatives
+
+
+def test_the_quota_reads_only_the_messages_with_files(space, gp, django_assert_num_queries):
+    """Messages without files cost the quota nothing (the partial index
+    `message_with_files`): a 10,000-message mailbox walked them all (bench/http.py)."""
+    conversation = services.start_conversation(
+        by=actor(gp), space=space, subject="Résultats", body="Sans fichier"
+    )
+    services.reply(by=actor(gp), conversation=conversation, body="Encore sans fichier")
+    services.reply(
+        by=actor(gp),
+        conversation=conversation,
+        body="Avec",
+        attachments=[services.NewAttachment(name="a.pdf", data=PDF)],
+    )
+    box = services.patient_mailbox(space)
+    with django_assert_num_queries(1) as captured:
+        assert selectors.mailbox_usage(box) == len(PDF)
+    assert '"attachments_size" > 0' in captured.captured_queries[0]["sql"]

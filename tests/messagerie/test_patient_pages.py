@@ -1,6 +1,8 @@
 """The patient's messaging pages: what the holder (or a parent) sees and does, and what
 everyone else is refused."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.http import StreamingHttpResponse
@@ -9,7 +11,7 @@ from django.urls import reverse
 
 from acces.models import AuditEvent, CareRelation
 from dossier.models import Document
-from messagerie import selectors, services
+from messagerie import selectors, services, views
 from messagerie.actions import MessagingAction
 from messagerie.models import Attachment, Conversation, Message, MessageRecipient
 from tests import factories
@@ -363,3 +365,62 @@ def test_the_inbox_is_paginated_newest_first(client, space, gp):
     assert "Page suivante" in first
     second = client.get(url("inbox", space), {"page": 2}).content.decode()
     assert "Objet numéro 00" in second
+
+
+def test_the_reply_form_offers_the_latest_documents_and_finds_older_ones(client, space, gp):
+    conversation = start(gp, space)
+    old = factories.make_document(space, type_code="51855-5", title="Vieille radiographie")
+    for i in range(views.REPLY_DOCUMENTS + 5):
+        factories.make_document(space, title=f"Bilan numéro {i}")
+    patient(client, space)
+    target = url("conversation", space, conversation.public_id)
+    page = client.get(target).content.decode()
+    assert page.count('name="documents"') == views.REPLY_DOCUMENTS  # not the whole record
+    assert "Vieille radiographie" not in page and "D'autres documents existent" in page
+    found = client.get(target, {"documents_titre": "vieille"}).content.decode()
+    assert found.count('name="documents"') == 1 and "Vieille radiographie" in found
+    # Any document the patient may see can be attached, shown or not.
+    response = client.post(
+        url("reply", space, conversation.public_id), {"body": "La voici", "documents": [old.pk]}
+    )
+    assert response.status_code == 302
+    assert Message.objects.get(sender__kind="patient").attachments.count() == 1
+
+
+def test_a_ticked_document_stays_ticked_when_the_reply_comes_back_with_an_error(client, space, gp):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    conversation = start(gp, space)
+    old = factories.make_document(space, type_code="51855-5", title="Vieille radiographie")
+    for i in range(views.REPLY_DOCUMENTS):
+        factories.make_document(space, title=f"Bilan numéro {i}")
+    patient(client, space)
+    html = SimpleUploadedFile("resultat.pdf", b"<!DOCTYPE html><html></html>")
+    response = client.post(
+        url("reply", space, conversation.public_id),
+        {"body": "Ci-joint", "documents": [old.pk], "attachments": [html]},
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Vieille radiographie" in body
+    assert re.search(rf'value="{old.pk}"[^>]*checked', body)
+
+
+def test_the_conversation_page_costs_the_same_queries_for_1_and_40_documents(client, space, gp):
+    conversation = start(gp, space)
+    factories.make_document(space)
+    patient(client, space)
+    target = url("conversation", space, conversation.public_id)
+    one = _queries(client, target)
+    for i in range(39):
+        factories.make_document(space, title=f"Bilan numéro {i}")
+    assert _queries(client, target) == one
+
+
+def test_the_conversation_page_reads_what_the_policy_needs_once(client, space, gp):
+    conversation = start(gp, space)
+    patient(client, space)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url("conversation", space, conversation.public_id)).status_code == 200
+    refusals = [q for q in captured if "messagerie_senderrefusal" in q["sql"]]
+    assert len(refusals) == 1  # the page and the marking as read share one reading

@@ -339,3 +339,12 @@ def test_opening_the_messaging_is_traced_on_the_professionals_own_chain(
     assert not AuditEvent.objects.filter(
         space=space, action=MessagingAction.PRO_INBOX_VIEWED
     ).exists()
+
+
+def test_the_conversation_page_reads_what_the_policy_needs_once(gp_client, conversation):
+    """The conversation is decided on and marked read under one reading of its target (the
+    refusals, participants and writers): ten queries were five twice (bench/http.py)."""
+    with CaptureQueriesContext(connection) as captured:
+        assert gp_client.get(_url(conversation)).status_code == 200
+    refusals = [q for q in captured if "messagerie_senderrefusal" in q["sql"]]
+    assert len(refusals) == 1

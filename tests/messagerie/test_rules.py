@@ -350,3 +350,23 @@ def test_addresses(space, gp, settings):
     own = services.personal_mailbox(gp)
     assert own.address.endswith("@medecin.mssante.fr") and gp.rpps in own.address
     assert services.personal_mailbox(gp) == own
+
+
+def test_the_pro_unread_count_adds_his_and_his_organisations_in_one_query_without_or(
+    space, django_assert_num_queries
+):
+    """One `IN` over a UNION of his mailboxes: an OR across the two joins made PostgreSQL
+    read every unread membership of every mailbox (bench/http.py)."""
+    pharmacist = factories.ProfessionalFactory(profession="pharmacien", specialty="")
+    accepting = pharmacy(pharmacist)
+    prescription = factories.make_document(space, type_code="57833-6", title="Ordonnance")
+    services.send_prescription_to_pharmacy(
+        by=holder(space), space=space, pharmacy=accepting, prescription=prescription
+    )
+    other = pro_with(space, CareRelation.Basis.ATTENDING)
+    conversation = start(other, space)
+    services.reply(by=holder(space), conversation=conversation, body="Merci")  # to `other`
+    with django_assert_num_queries(1) as captured:
+        assert selectors.unread_for_professional(pharmacist) == 1
+    assert " OR " not in captured.captured_queries[0]["sql"]
+    assert selectors.unread_for_professional(other) == 1
