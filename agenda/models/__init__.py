@@ -7,5 +7,18 @@
 
 from agenda.models.appointments import Appointment
 from agenda.models.history import CareEvent
+from agenda.models.prevention import (
+    PreventionMark,
+    PreventionPreference,
+    PreventionRule,
+    PreventionStatus,
+)
 
-__all__ = ["Appointment", "CareEvent"]
+__all__ = [
+    "Appointment",
+    "CareEvent",
+    "PreventionMark",
+    "PreventionPreference",
+    "PreventionRule",
+    "PreventionStatus",
+]
