@@ -227,7 +227,7 @@ def _item(person, rule, facts, answers, today, used, done_on, series_last):
         item, change = _recurring(rule, facts, start, end, today, series_last)
     else:
         item, change = _once(rule, facts, start, end, catchup, today, used, done_on)
-    if item.state == DONE and item.satisfied_by is not None:
+    if item.state == DONE and item.satisfied_by is not None and not rule.interval_months:
         last = series_last.get(rule.series)
         if last is None or item.satisfied_by.day > last:
             series_last[rule.series] = item.satisfied_by.day
@@ -255,9 +255,13 @@ def _once(rule, facts, start, end, catchup, today, used, done_on):
     # A fact counts from a year before the window (an early dose is a dose) to its catch-up.
     earliest = add_months(start, -12)
     for index, fact in enumerate(facts):
-        if index in taken or fact.day < earliest or fact.day > today:
+        if index in taken or fact.day > today:
             continue
-        if catchup is not None and fact.day >= add_months(catchup, 12):
+        # The person's own mark on this item holds whatever the window (a later calendar
+        # may move it); other facts count near the window only.
+        if fact.source != "mark" and (
+            fact.day < earliest or (catchup is not None and fact.day >= add_months(catchup, 12))
+        ):
             continue
         if matches(rule, fact):
             taken.add(index)
@@ -290,6 +294,8 @@ def _recurring(rule, facts, band_start, band_end, today, series_last):
         if fact.day <= today and matches(rule, fact):
             count += 1
             last = fact
+    if last is not None:
+        series_last[rule.series] = max(series_last.get(rule.series, last.day), last.day)
     after = None
     if last is not None:
         months = (
