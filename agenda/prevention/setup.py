@@ -7,7 +7,10 @@ def register():
     from django.apps import apps
 
     from agenda.prevention import parts as prevention_parts
-    from agenda.prevention import rules
+    from agenda.prevention import (
+        rules,
+        tasks,  # noqa: F401  (registers the Celery tasks)
+    )
     from espace_sante import parts
 
     post_migrate.connect(rules.restore_rules, sender=apps.get_app_config("agenda"))
