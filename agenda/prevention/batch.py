@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -47,18 +47,49 @@ class Stats:
     notification_ids: list[int] = field(default_factory=list)
 
 
-def run(today: date | None = None, *, batch_size: int = BATCH_SIZE, enqueue=True) -> Stats:
-    """Compute the reminders of every space due for a look on `today`."""
+def run(
+    today: date | None = None, *, batch_size: int = BATCH_SIZE, enqueue=True, parallel: int = 1
+) -> Stats:
+    """Compute the reminders of every space due for a look on `today`.
+
+    On PostgreSQL, `parallel` processes (forked) each take the spaces whose id modulo
+    `parallel` is theirs: the engine is Python, so processes, not threads, use the cores.
+    """
+    from django.db import connection, connections
+
     today = today or timezone.localdate()
+    if parallel <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _run_share(today, batch_size, enqueue, (0, 1))
+    import multiprocessing
+
+    connections.close_all()  # each process opens its own
+    context = multiprocessing.get_context("fork")
+    with context.Pool(parallel) as pool:
+        shares = pool.starmap(
+            _run_share, [(today, batch_size, enqueue, (k, parallel)) for k in range(parallel)]
+        )
+    total = Stats()
+    for share in shares:
+        for name in ("spaces", "batches", "notified_spaces", "notifications", "computed"):
+            setattr(total, name, getattr(total, name) + getattr(share, name))
+    return total
+
+
+def _run_share(today, batch_size, enqueue, share) -> Stats:
+    from django.db import connections
+
+    remainder, modulo = share
     rules = active_rules()
     subject, body = emails.render(TEMPLATE, {})
     stats = Stats()
     memo: dict = {}
     after = 0
     while True:
+        spaces = Space.objects.filter(state=Space.State.ACTIVE, pk__gt=after)
+        if modulo > 1:
+            spaces = spaces.alias(share=F("pk") % modulo).filter(share=remainder)
         rows = list(
-            Space.objects.filter(state=Space.State.ACTIVE, pk__gt=after)
-            .filter(
+            spaces.filter(
                 Q(prevention_status__isnull=True) | Q(prevention_status__next_check_on__lte=today)
             )
             .order_by("pk")
@@ -85,6 +116,9 @@ def run(today: date | None = None, *, batch_size: int = BATCH_SIZE, enqueue=True
                 lambda ids=ids: send_prevention_notifications.delay(ids), robust=True
             )
         stats.notification_ids.extend(ids if len(stats.notification_ids) < 10_000 else ())
+    if modulo > 1:
+        connections.close_all()  # a forked process leaves no connection behind
+        stats.notification_ids = []
     return stats
 
 

@@ -88,7 +88,7 @@ class Fact:
     text: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Item:
     rule: Rule
     state: str
@@ -129,6 +129,8 @@ def add_months(day: date, months: int) -> date:
     month = day.month - 1 + months
     year = day.year + month // 12
     month = month % 12 + 1
+    if day.day <= 28:
+        return date(year, month, day.day)
     for d in (day.day, 30, 29, 28):
         try:
             return day.replace(year=year, month=month, day=d)
@@ -182,9 +184,20 @@ def prepare_facts(facts) -> list[Fact]:
 # --- The engine ----------------------------------------------------------------------------
 
 
+class SortedRules(tuple):
+    """Rules in the engine's order (a series' doses in turn; `previous_series` first)."""
+
+
+def sort_rules(rules) -> SortedRules:
+    if isinstance(rules, SortedRules):
+        return rules
+    return SortedRules(sorted(rules, key=lambda r: (r.programme, r.series, r.order, r.code)))
+
+
 def compute(person: Person, rules, facts=(), answers: Answers | None = None, today=None) -> Result:
     """Each item of `rules` for `person` on `today`, and the next day anything changes."""
     today = today or date.today()
+    rules = sort_rules(rules)
     answers = answers or Answers()
     facts = prepare_facts(facts)
     result = Result()
@@ -192,8 +205,9 @@ def compute(person: Person, rules, facts=(), answers: Answers | None = None, tod
     done_on: dict[str, date] = {}  # series -> the last dose's day (for the next dose)
     series_last: dict[str, date] = {}  # series -> last time done (for `previous_series`)
     changes: list[date] = []
-    for rule in sorted(rules, key=lambda r: (r.programme, r.series, r.order, r.code)):
-        item, change = _item(person, rule, facts, answers, today, used, done_on, series_last)
+    ages: dict[tuple[int, int], date] = {}  # the person's birth date plus months and days
+    for rule in rules:
+        item, change = _item(person, rule, facts, answers, today, used, done_on, series_last, ages)
         result.items.append(item)
         if change is not None:
             changes.append(change)
@@ -213,12 +227,20 @@ def _applies(person: Person, rule: Rule) -> tuple[bool, int]:
     return True, rule.start_months
 
 
-def _item(person, rule, facts, answers, today, used, done_on, series_last):
+def _age(ages, birth, months, days=0) -> date:
+    key = (months, days)
+    day = ages.get(key)
+    if day is None:
+        day = ages[key] = at_age(birth, months, days)
+    return day
+
+
+def _item(person, rule, facts, answers, today, used, done_on, series_last, ages):
     applies, start_months = _applies(person, rule)
     birth = person.birth_date
-    start = at_age(birth, start_months, rule.start_days)
-    end = at_age(birth, rule.end_months, rule.end_days) if rule.end_months is not None else None
-    catchup = at_age(birth, rule.catchup_months) if rule.catchup_months is not None else end
+    start = _age(ages, birth, start_months, rule.start_days)
+    end = _age(ages, birth, rule.end_months, rule.end_days) if rule.end_months is not None else None
+    catchup = _age(ages, birth, rule.catchup_months) if rule.catchup_months is not None else end
     if not applies:
         return Item(rule, NOT_APPLICABLE, start, end), None
     if rule.seasonal:
@@ -253,15 +275,14 @@ def _once(rule, facts, start, end, catchup, today, used, done_on):
             end = add_months(start, 12)
             catchup = max(catchup or end, end)
     # A fact counts from a year before the window (an early dose is a dose) to its catch-up.
-    earliest = add_months(start, -12)
+    earliest = add_months(start, -12) if facts else start
+    late = add_months(catchup, 12) if facts and catchup is not None else None
     for index, fact in enumerate(facts):
         if index in taken or fact.day > today:
             continue
         # The person's own mark on this item holds whatever the window (a later calendar
         # may move it); other facts count near the window only.
-        if fact.source != "mark" and (
-            fact.day < earliest or (catchup is not None and fact.day >= add_months(catchup, 12))
-        ):
+        if fact.source != "mark" and (fact.day < earliest or (late and fact.day >= late)):
             continue
         if matches(rule, fact):
             taken.add(index)

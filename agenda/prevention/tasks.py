@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from espace_sante import notifications
 
@@ -17,7 +18,7 @@ def compute_prevention_reminders() -> int:
     idempotent) and notify; returns how many spaces were looked at."""
     from agenda.prevention import batch
 
-    stats = batch.run()
+    stats = batch.run(parallel=settings.SWEEP_PARALLELISM)
     logger.info("prevention: %s spaces, %s notifications", stats.spaces, stats.notifications)
     return stats.spaces
 
