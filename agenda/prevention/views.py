@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acces.access import space_view
+from acces.access import space_view, trace_refusal
 from acces.policy import Action
 from agenda.models import PreventionMark, PreventionRule
 from agenda.models.prevention import Programme
@@ -112,6 +112,7 @@ def decline(request, space, code):
 def remove_mark(request, space, mark_id):
     mark = PreventionMark.objects.filter(space=space, pk=mark_id).first()
     if mark is None:
+        trace_refusal(request, space.public_id, Action.MANAGE_AGENDA, "mark_not_found")
         raise Http404("Réponse introuvable")
     rule = PreventionRule.objects.filter(code=mark.rule_code).order_by("-version").first()
     label = rule.label if rule else mark.rule_code

@@ -93,7 +93,8 @@ DOCUMENT_ROUTES = [r for r in ROUTES if "document_id" in r.params]
 OBJECT_ROUTES = [
     r
     for r in SPACE_ROUTES
-    if {"document_id", "job_id", "relation_id", "conversation_id", "attachment_id"} & set(r.params)
+    if {"document_id", "job_id", "relation_id", "conversation_id", "attachment_id", "mark_id"}
+    & set(r.params)
 ]
 # The patient's messaging pages (the pro portal's are the pro side's).
 PATIENT_MESSAGING_ROUTES = [r for r in SPACE_ROUTES if r.name.startswith("messagerie:")]
@@ -109,6 +110,10 @@ SAMPLE_BUILDERS = {
     # A's conversation with A's professional, and the PDF attached to its first message.
     "conversation_id": lambda w: w.conversation_a.public_id,
     "attachment_id": lambda w: w.attachment_a.public_id,
+    # The prevention pages: a rule, a programme, and A's answer on a reminder.
+    "code": lambda w: "depistage-sein",
+    "programme": lambda w: "depistage_sein",
+    "mark_id": lambda w: _prevention_mark(w.space_a).pk,
     # Django admin and allauth parameters: A's identity where the admin would show it.
     "app_label": lambda w: "espace_sante",
     "object_id": lambda w: w.space_a.holder.pk,
@@ -120,6 +125,15 @@ SAMPLE_BUILDERS = {
     "key": lambda w: "set-password",
     "path": lambda w: "",
 }
+
+
+def _prevention_mark(space):
+    from agenda.models import PreventionMark
+
+    mark, _created = PreventionMark.objects.get_or_create(
+        space=space, rule_code="depistage-sein", kind="not_concerned", rule_version="2025"
+    )
+    return mark
 
 
 def test_every_route_parameter_has_a_sample():
@@ -149,6 +163,8 @@ def test_the_walk_sees_the_pro_portal_and_the_documents():
         "messagerie:download",
         "messagerie:add_to_documents",
         "messagerie:delete",
+        "agenda:prevention",
+        "agenda:prevention_remove",
     } <= names
     assert len(DOCUMENT_ROUTES) >= 8
 
@@ -450,6 +466,7 @@ def objects_of_b(world):
         "document_id": document_b.public_id,
         "job_id": export_b.public_id,
         "relation_id": world.pro_of_b.professional.care_relations.get().pk,
+        "mark_id": _prevention_mark(world.space_b).pk,
     }
 
 
