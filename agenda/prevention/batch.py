@@ -208,6 +208,9 @@ def _notify(spaces, message) -> list[int]:
         .values_list("user_id", "space_id")
     )
     now = timezone.now()
+    # One reverse() for the batch: the link differs only by the space's id.
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    link = reverse("agenda:prevention", args=[placeholder])
     rows = [
         Notification(
             recipient_id=user_id,
@@ -215,7 +218,7 @@ def _notify(spaces, message) -> list[int]:
             kind=TEMPLATE,
             subject=subject,
             body=body,
-            link=reverse("agenda:prevention", args=[by_id[space_id]]),
+            link=link.replace(placeholder, str(by_id[space_id])),
             created_at=now,
             email_state=Notification.EmailState.PENDING,
             email_message_id=emails.new_message_id(),
