@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import reduce
 from operator import or_
 
@@ -152,6 +152,11 @@ class Reminder:
     satisfied_label: str = ""
     reason: str = ""
     mark_id: int | None = None  # the person's answer behind it, which they can take back
+
+    @property
+    def last_day(self) -> date | None:
+        """The window's last day (`window_end` is the first day after it)."""
+        return self.window_end - timedelta(days=1) if self.window_end else None
 
     def __getitem__(self, name):
         return getattr(self, name)
