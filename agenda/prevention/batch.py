@@ -173,23 +173,57 @@ def _batch(rows, rules, today, memo, stats, message) -> list[int]:
                 notified_closing=sorted(told_closing),
             )
         )
-    PreventionStatus.objects.bulk_create(
-        statuses,
-        update_conflicts=True,
-        unique_fields=["space"],
-        update_fields=[
-            "next_check_on",
-            "computed_on",
-            "due_count",
-            "last_notified_on",
-            "notified_due",
-            "notified_closing",
-        ],
-    )
+    _write_statuses(statuses)
     ids = _notify(to_notify, message) if to_notify else []
     stats.notified_spaces += len(to_notify)
     stats.notifications += len(ids)
     return ids
+
+
+STATUS_FIELDS = [
+    "next_check_on",
+    "computed_on",
+    "due_count",
+    "last_notified_on",
+    "notified_due",
+    "notified_closing",
+]
+
+
+def _write_statuses(statuses) -> None:
+    """One upsert for the batch: on PostgreSQL a single statement over arrays (`unnest`),
+    which costs a fraction of the ORM's per-row SQL; elsewhere `bulk_create`."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        PreventionStatus.objects.bulk_create(
+            statuses,
+            update_conflicts=True,
+            unique_fields=["space"],
+            update_fields=STATUS_FIELDS,
+        )
+        return
+    import json
+
+    table = PreventionStatus._meta.db_table
+    updates = ", ".join(f"{f} = EXCLUDED.{f}" for f in STATUS_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (space_id, {', '.join(STATUS_FIELDS)}) "  # noqa: S608
+            "SELECT s, n, c, d, l, nd::jsonb, nc::jsonb FROM unnest("
+            "%s::bigint[], %s::date[], %s::date[], %s::int[], %s::date[], %s::text[], "
+            "%s::text[]) AS t(s, n, c, d, l, nd, nc) "
+            f"ON CONFLICT (space_id) DO UPDATE SET {updates}",
+            [
+                [st.space_id for st in statuses],
+                [st.next_check_on for st in statuses],
+                [st.computed_on for st in statuses],
+                [st.due_count for st in statuses],
+                [st.last_notified_on for st in statuses],
+                [json.dumps(st.notified_due) for st in statuses],
+                [json.dumps(st.notified_closing) for st in statuses],
+            ],
+        )
 
 
 def _notify(spaces, message) -> list[int]:
@@ -225,4 +259,28 @@ def _notify(spaces, message) -> list[int]:
         )
         for user_id, space_id in dict.fromkeys(recipients)
     ]
-    return [n.pk for n in Notification.objects.bulk_create(rows, batch_size=2000)]
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return [n.pk for n in Notification.objects.bulk_create(rows, batch_size=2000)]
+    # On PostgreSQL, one statement over arrays (the subject and body are the same for all).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Notification._meta.db_table} "  # noqa: S608
+            "(recipient_id, address, space_id, kind, subject, body, link, created_at, "
+            "email_state, email_attempts, email_error, email_message_id) "
+            "SELECT r, '', s, %s, %s, %s, l, %s, %s, 0, '', m FROM unnest("
+            "%s::bigint[], %s::bigint[], %s::text[], %s::text[]) AS t(r, s, l, m) RETURNING id",
+            [
+                TEMPLATE,
+                subject,
+                body,
+                now,
+                Notification.EmailState.PENDING,
+                [n.recipient_id for n in rows],
+                [n.space_id for n in rows],
+                [n.link for n in rows],
+                [n.email_message_id for n in rows],
+            ],
+        )
+        return [row[0] for row in cursor.fetchall()]
