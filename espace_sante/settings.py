@@ -381,6 +381,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "acces.tasks.seal_audit_chains",
         "schedule": crontab(minute="*/15"),
     },
+    "compute-prevention-reminders": {
+        "task": "agenda.prevention.tasks.compute_prevention_reminders",
+        "schedule": crontab(hour=4, minute=0),
+    },
 }
 
 # The announced-space sweep: how many sweepers share the work on PostgreSQL (one per core).

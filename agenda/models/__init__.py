@@ -7,5 +7,21 @@
 
 from agenda.models.appointments import Appointment, CalendarFeed
 from agenda.models.history import CareEvent, CareEventAccessRule, CareHistoryKey
+from agenda.models.prevention import (
+    PreventionMark,
+    PreventionPreference,
+    PreventionRule,
+    PreventionStatus,
+)
 
-__all__ = ["Appointment", "CalendarFeed", "CareEvent", "CareEventAccessRule", "CareHistoryKey"]
+__all__ = [
+    "Appointment",
+    "CalendarFeed",
+    "CareEvent",
+    "CareEventAccessRule",
+    "CareHistoryKey",
+    "PreventionMark",
+    "PreventionPreference",
+    "PreventionRule",
+    "PreventionStatus",
+]

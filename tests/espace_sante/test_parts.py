@@ -64,7 +64,15 @@ def stand_in(monkeypatch):
 
 def test_the_dmp_the_trail_the_messages_and_the_agenda_are_registered_parts():
     names = [part.name for part in parts.parts()]
-    assert names == ["trail", "documents", "profile", "messages", "appointments", "care_history"]
+    assert names == [
+        "trail",
+        "documents",
+        "profile",
+        "messages",
+        "appointments",
+        "care_history",
+        "prevention",
+    ]
     documents = next(part for part in parts.parts() if part.name == "documents")
     assert documents.export and documents.destroy and documents.has_professional_content
 

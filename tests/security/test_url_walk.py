@@ -105,6 +105,7 @@ OBJECT_ROUTES = [
         "conversation_id",
         "attachment_id",
         "appointment_id",
+        "mark_id",
     }
     & set(r.params)
 ]
@@ -125,6 +126,10 @@ SAMPLE_BUILDERS = {
     # A's appointment, and the secret of A's live iCalendar feed.
     "appointment_id": lambda w: w.appointment_a.public_id,
     "token": lambda w: w.feed_token_a,
+    # The prevention pages: a rule, a programme, and A's answer on a reminder.
+    "code": lambda w: "depistage-sein",
+    "programme": lambda w: "depistage_sein",
+    "mark_id": lambda w: _prevention_mark(w.space_a).pk,
     # Django admin and allauth parameters: A's identity where the admin would show it.
     "app_label": lambda w: "espace_sante",
     "object_id": lambda w: w.space_a.holder.pk,
@@ -136,6 +141,15 @@ SAMPLE_BUILDERS = {
     "key": lambda w: "set-password",
     "path": lambda w: "",
 }
+
+
+def _prevention_mark(space):
+    from agenda.models import PreventionMark
+
+    mark, _created = PreventionMark.objects.get_or_create(
+        space=space, rule_code="depistage-sein", kind="not_concerned", rule_version="2025"
+    )
+    return mark
 
 
 def test_every_route_parameter_has_a_sample():
@@ -174,6 +188,8 @@ def test_the_walk_sees_the_pro_portal_and_the_documents():
         "agenda_feed:feed",
         "agenda:history",
         "agenda_pro:history",
+        "agenda:prevention",
+        "agenda:prevention_remove",
     } <= names
     assert len(DOCUMENT_ROUTES) >= 8
 
@@ -516,6 +532,7 @@ def objects_of_b(world):
         "document_id": document_b.public_id,
         "job_id": export_b.public_id,
         "relation_id": world.pro_of_b.professional.care_relations.get().pk,
+        "mark_id": _prevention_mark(world.space_b).pk,
     }
 
 

@@ -48,6 +48,17 @@ PATIENTS = [
     ),
     # Born in Ajaccio (2A): the NIR key handles the Corsican department.
     ("leo", "115062A004077", "Durand", "Léo", date(2015, 6, 3), "M", "1002003006", ""),
+    # 52 in 2026: the organised breast and colorectal screenings (agenda.prevention).
+    (
+        "nathalie",
+        "2740644109124",
+        "Moreau",
+        "Nathalie",
+        date(1974, 6, 1),
+        "F",
+        "1002003020",
+        f"nathalie.moreau@{DOMAIN}",
+    ),
 ]
 
 LIFECYCLE_PEOPLE = [
