@@ -17,8 +17,11 @@ _rpps_counter = itertools.count(1)
 
 
 def next_nir(sex="2", born=date(1980, 5, 17), department="44") -> str:
-    order = next(_nir_counter)
-    nir13 = f"{sex}{born:%y}{born:%m}{department}{109:03d}{order:03d}"
+    # Thirteen digits whatever the count: the birth order (001-999) rolls over into the
+    # commune (109 onwards), so a long run of the suite never makes a 14-digit NIR.
+    count = next(_nir_counter) - 1
+    commune, order = 109 + count // 999, count % 999 + 1
+    nir13 = f"{sex}{born:%y}{born:%m}{department}{commune:03d}{order:03d}"
     return with_key(nir13)
 
 
