@@ -79,10 +79,12 @@ def generate(n: int) -> None:
         )
         cursor.execute(
             """
-            INSERT INTO agenda_careevent (space_id, date, kind, code)
+            INSERT INTO agenda_careevent (space_id, date, kind, code, public_id,
+                details_ciphertext, professional_rpps, establishment_finess, source)
             SELECT s.id, date '2022-01-01' + (s.id %% 1400)::int,
                    CASE WHEN s.id %% 2 = 0 THEN 'act' ELSE 'dispensation' END,
-                   CASE WHEN s.id %% 2 = 0 THEN 'QEQK004' ELSE 'J07BB02' END
+                   CASE WHEN s.id %% 2 = 0 THEN 'QEQK004' ELSE 'J07BB02' END,
+                   gen_random_uuid(), ''::bytea, '', '', 'bench'
             FROM espace_sante_space AS s WHERE s.id %% 20 = 7
             """,
             [],
