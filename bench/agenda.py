@@ -26,7 +26,7 @@ afresh at each run and dropped at the end (BENCH_KEEP_DB=1 keeps it):
 
 Pages: the agenda's home, the list of coming appointments, the month view, the
 prevention page and the history of care. Ports BENCH_PORT (8130) and the next one.
-BENCH_SKIP_HTTP=1 measures in-process only.
+BENCH_SKIP_HTTP=1 measures in-process only; BENCH_PAGES=1,5 only those pages over HTTP.
 """
 
 from __future__ import annotations
@@ -340,7 +340,12 @@ def over_http(env, big) -> list[dict]:
             f"== gunicorn {web.WORKERS} sync workers, wrk {web.CONNECTIONS} connections, "
             f"{web.DURATION} s a run after {web.WARMUP} s of warm-up; load {web.loadavg()}"
         )
-        for label, path in pages(big["space"]):
+        measured = pages(big["space"])
+        only = os.environ.get("BENCH_PAGES")  # "1,5": only those pages, numbered as printed
+        if only:
+            wanted = {int(n) for n in only.split(",")}
+            measured = [p for n, p in enumerate(measured, 1) if n in wanted]
+        for label, path in measured:
             floor_url = f"http://127.0.0.1:{port + 1}/"
             floor_result = web.run("floor", floor_url, "", host, floor_log, None)
             result = web.run(
