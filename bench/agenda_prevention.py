@@ -20,9 +20,11 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# bench/http.py shadows the standard library's `http`: bench/ goes after it.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 os.environ.setdefault("BENCH_DB", "pv_bench")
-import common
+import common  # noqa: E402 (after the path is set)
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 TARGET_SECONDS = 600
