@@ -20,9 +20,11 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# bench/http.py shadows the standard library's `http`: bench/ goes after it.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 os.environ.setdefault("BENCH_DB", "pv_bench")
-import common
+import common  # noqa: E402 (after the path is set)
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 TARGET_SECONDS = 600
@@ -79,10 +81,12 @@ def generate(n: int) -> None:
         )
         cursor.execute(
             """
-            INSERT INTO agenda_careevent (space_id, date, kind, code)
+            INSERT INTO agenda_careevent (space_id, date, kind, code, public_id,
+                details_ciphertext, professional_rpps, establishment_finess, source)
             SELECT s.id, date '2022-01-01' + (s.id %% 1400)::int,
                    CASE WHEN s.id %% 2 = 0 THEN 'act' ELSE 'dispensation' END,
-                   CASE WHEN s.id %% 2 = 0 THEN 'QEQK004' ELSE 'J07BB02' END
+                   CASE WHEN s.id %% 2 = 0 THEN 'QEQK004' ELSE 'J07BB02' END,
+                   gen_random_uuid(), ''::bytea, '', '', 'bench'
             FROM espace_sante_space AS s WHERE s.id %% 20 = 7
             """,
             [],

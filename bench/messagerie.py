@@ -36,7 +36,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# ruff: noqa: E402 (bench/http.py shadows the standard library's `http`: bench/ goes after it)
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.append(str(Path(__file__).resolve().parent))
 os.environ.setdefault("BENCH_DB", "bench_msg")  # not `mes_bench`: other scripts use it
 
 import common

@@ -23,7 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# ruff: noqa: E402 (bench/http.py shadows the standard library's `http`: bench/ goes after it)
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.append(str(Path(__file__).resolve().parent))
 import common
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
