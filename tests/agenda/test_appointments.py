@@ -263,6 +263,17 @@ def test_the_home_page_shows_coming_appointments_and_the_feed_section():
     assert "Agenda" in page  # the navigation's entry
 
 
+@time_machine.travel("2026-12-02 09:00 +0100", tick=False)
+def test_an_overdue_reminder_on_the_home_page_says_when_it_was_expected():
+    """A woman born in 1980 with no HPV test on record is late for it: the home page says
+    by when it was expected, not "jusqu'au" a date long past."""
+    space = factories.SpaceFactory()
+    page = _client(space.holder.user).get(_url(space)).content.decode()
+    assert "Dépistage du cancer du col de l" in page
+    assert "En retard" in page
+    assert "attendu avant le" in page
+
+
 def test_the_agenda_navigation_entry_leads_to_the_agenda():
     space = factories.SpaceFactory()
     page = _client(space.holder.user).get(f"/espace/{space.public_id}/").content.decode()
