@@ -90,3 +90,17 @@ def test_each_person_of_a_conversation_is_one_object(space, gp):
         id(from_gp[0].sender)
     }
     assert from_gp[0].sender.display_name.startswith("Dr ")
+
+
+def test_the_patients_navigation_finds_her_space_once(space, gp):
+    start(gp, space)
+    client = sign_in(Client(), space.holder.user)
+    page = reverse("messagerie:inbox", args=[space.public_id])
+    client.get(page)  # the process's caches filled
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(page)
+    spaces = [q for q in captured if "UNION" in q["sql"] and "espace_sante_space" in q["sql"]]
+    assert len(spaces) == 1  # the messaging and agenda entries share it
+    html = response.content.decode()
+    assert reverse("agenda:home", args=[space.public_id]) in html
+    assert "1 message non lu" in html
