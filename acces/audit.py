@@ -62,7 +62,10 @@ def _target_ref(target: Any) -> tuple[str, str]:
 
 def _label(actor: Actor) -> str:
     """How the actor is named in the trail the patient reads (a professional by title)."""
-    professional = getattr(actor.user, "professional", None) if actor.user else None
+    user = actor.user
+    # Only a professional's account has one: for the others, no query to find none.
+    is_pro = user is not None and getattr(user, "kind", None) == "professional"
+    professional = getattr(user, "professional", None) if is_pro else None
     return professional.title if professional is not None else actor.label
 
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from acces.models import AuditEvent, CareRelation
@@ -246,3 +246,28 @@ def access_page_sections(request, space: Space, decision: Decision) -> list[tupl
     """The registered sections' (template, context) for this page, in registration order."""
     shown = (section(request, space, decision) for section in _access_page_sections)
     return [s for s in shown if s is not None]
+
+
+def patient_nav_space(request) -> Space | None:
+    """The space a signed-in patient's navigation entries point to: the page's space if
+    they may see it, else their own, else the first one they represent; None for anyone
+    else. One query a request, shared by the entries (messaging, agenda)."""
+    if hasattr(request, "_patient_nav_space"):
+        return request._patient_nav_space
+    user = request.user
+    verified = getattr(user, "is_verified", None)  # set by django-otp's middleware
+    space = None
+    if user.is_authenticated and user.kind == User.Kind.PATIENT and verified and verified():
+        order = [Case(When(holder__user=user, then=Value(0)), default=Value(1)), "pk"]
+        match = getattr(request, "resolver_match", None)
+        current = match.kwargs.get("space_id") if match else None
+        if current is not None:
+            order.insert(0, Case(When(public_id=current, then=Value(0)), default=Value(1)))
+        space = (
+            Space.objects.filter(spaces_visible_to(user))
+            .order_by(*order)
+            .only("pk", "public_id")
+            .first()
+        )
+    request._patient_nav_space = space
+    return space

@@ -1,10 +1,12 @@
 import logging
 
+from django.conf import settings
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.db import DatabaseError, connections
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 
 from espace_sante import assurance
 
@@ -54,6 +56,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
     """
 
     def process_response(self, request, response):
+        _refresh_when_due(request)
         try:
             return super().process_response(request, response)
         except (SessionInterrupted, DatabaseError) as exc:
@@ -74,6 +77,31 @@ class SessionMiddleware(DjangoSessionMiddleware):
                 type(exc).__name__,
             )
             return response
+
+
+# When the session's idle expiry was last pushed back (seconds since the epoch).
+REFRESHED_SESSION_KEY = "_refreshed_at"
+
+
+def _refresh_when_due(request) -> None:
+    """Mark the session to be saved (its expiry pushed back SESSION_COOKIE_AGE from now)
+    when it changed or when its last refresh is SESSION_REFRESH_SECONDS old or more.
+
+    This is the idle timeout of SESSION_SAVE_EVERY_REQUEST without its cost: that setting
+    wrote the session, a transaction and a commit, on every request. A session now
+    expires between SESSION_COOKIE_AGE - SESSION_REFRESH_SECONDS and SESSION_COOKIE_AGE
+    after the last request: never later than before, at most a minute earlier.
+    """
+    session = getattr(request, "session", None)
+    if session is None or session.is_empty():
+        return  # no session, or signed out (flushed): nothing to keep alive
+    now = int(timezone.now().timestamp())
+    last = session.get(REFRESHED_SESSION_KEY)
+    if session.is_empty():
+        return  # the cookie named a session that has expired or never existed
+    due = not isinstance(last, int) or not 0 <= now - last < settings.SESSION_REFRESH_SECONDS
+    if due or session.modified:
+        session[REFRESHED_SESSION_KEY] = now
 
 
 def _close_broken_connections() -> None:

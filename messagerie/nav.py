@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, Q, Sum, Value, When
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from acces.policy import spaces_visible_to
-from espace_sante.models import Space, User
+from acces.selectors import patient_nav_space
+from espace_sante.models import User
 from espace_sante.nav import NavEntry
 from messagerie import selectors
+from messagerie.models import ConversationMember, Mailbox
 
 
 def pro_entry(request) -> NavEntry | None:
@@ -30,40 +31,22 @@ def pro_entry(request) -> NavEntry | None:
     )
 
 
-def _space_of_page(request):
-    match = getattr(request, "resolver_match", None)
-    return match.kwargs.get("space_id") if match else None
-
-
 def patient_entry(request) -> NavEntry | None:
     """The "Messagerie" entry of a signed-in patient: the space of the page if they may read
     it, else their own space (else the first one they represent), with its unread count.
-    Two queries: the space (the policy's list filter), the count."""
-    user = request.user
-    verified = getattr(user, "is_verified", None)  # set by django-otp's middleware
-    if not user.is_authenticated or user.kind != User.Kind.PATIENT or not (verified and verified()):
-        return None
-    spaces = Space.objects.filter(spaces_visible_to(user))
-    current = _space_of_page(request)
-    own_first = Case(When(holder__user=user, then=Value(0)), default=Value(1))
-    order = [own_first, "pk"]
-    if current is not None:
-        order.insert(0, Case(When(public_id=current, then=Value(0)), default=Value(1)))
-    space = (
-        spaces.annotate(
-            unread_total=Sum(
-                "mailbox__memberships__unread",
-                filter=_unread_filter(),
-                output_field=IntegerField(),
-            )
-        )
-        .order_by(*order)
-        .only("pk", "public_id")
-        .first()
-    )
+    Two queries: the space (shared with the other entries), the count."""
+    space = patient_nav_space(request)
     if space is None:
         return None
-    count = space.unread_total or 0
+    count = (
+        ConversationMember.objects.filter(
+            mailbox__space=space,
+            mailbox__kind=Mailbox.Kind.PATIENT,
+            deleted_at__isnull=True,
+            trashed_at__isnull=True,
+        ).aggregate(total=Sum("unread"))["total"]
+        or 0
+    )
     url = reverse("messagerie:inbox", args=[space.public_id])
     return NavEntry(
         label=_("Messagerie"),
@@ -71,12 +54,4 @@ def patient_entry(request) -> NavEntry | None:
         count=count,
         count_label=ngettext("%d message non lu", "%d messages non lus", count) % count,
         current_prefix=url,
-    )
-
-
-def _unread_filter() -> Q:
-    # As `selectors.unread_count`: the conversations of the inbox, not the trash.
-    return Q(
-        mailbox__memberships__deleted_at__isnull=True,
-        mailbox__memberships__trashed_at__isnull=True,
     )

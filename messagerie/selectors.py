@@ -19,6 +19,7 @@ from datetime import date, datetime
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, Sum
 
+from acces.models import Professional
 from acces.policy import Basis, Decision
 from messagerie import sealing
 from messagerie.models import (
@@ -203,8 +204,10 @@ _MAILBOX_NAMES = (
 
 
 def _correspondents(conversation_ids: list[int], reader: Mailbox) -> dict[int, list[str]]:
-    """The other mailboxes' names of each conversation (one query)."""
+    """The other mailboxes' names of each conversation (one query). A name is worked out
+    once per mailbox: an inbox page of 25 conversations with one GP names her once."""
     names: dict[int, list[str]] = {}
+    known: dict[int, str] = {}
     others = (
         ConversationMember.objects.filter(conversation_id__in=conversation_ids)
         .exclude(mailbox=reader)
@@ -212,7 +215,10 @@ def _correspondents(conversation_ids: list[int], reader: Mailbox) -> dict[int, l
         .order_by("pk")
     )
     for member in others:
-        names.setdefault(member.conversation_id, []).append(member.mailbox.display_name)
+        name = known.get(member.mailbox_id)
+        if name is None:
+            name = known[member.mailbox_id] = member.mailbox.display_name
+        names.setdefault(member.conversation_id, []).append(name)
     return names
 
 
@@ -297,6 +303,7 @@ def conversation_messages(
         )
         .order_by("sent_at", "pk")
     )
+    messages = _one_object_per_person(list(messages))
     views = []
     for message in messages:
         from_me = message.sender_id == mailbox.pk
@@ -315,6 +322,31 @@ def conversation_messages(
             )
         )
     return views
+
+
+def _one_object_per_person(messages: list[Message]) -> list[Message]:
+    """The same Mailbox and Professional object wherever one appears on the page.
+
+    The ORM builds a sender and each recipient afresh for every message: twenty messages
+    between two people made some sixty mailboxes, and their names (`Professional.title`,
+    its translated profession and specialty, cached per object) were worked out for each.
+    Shared, a name is worked out once per person. No query.
+    """
+    boxes: dict[int, Mailbox] = {}
+    for message in messages:
+        message.sender = boxes.setdefault(message.sender_id, message.sender)
+        for recipient in message.recipients.all():
+            recipient.mailbox = boxes.setdefault(recipient.mailbox_id, recipient.mailbox)
+    professionals: dict[int, Professional] = {}
+    for box in boxes.values():
+        if box.professional_id and Mailbox.professional.is_cached(box):
+            box.professional = professionals.setdefault(box.professional_id, box.professional)
+    for message in messages:
+        if message.sender_professional_id:
+            message.sender_professional = professionals.setdefault(
+                message.sender_professional_id, message.sender_professional
+            )
+    return messages
 
 
 def _sender_name(message: Message) -> str:

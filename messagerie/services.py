@@ -109,6 +109,12 @@ def _professional(by: Actor) -> Professional:
 
 def _sending_mailbox(professional: Professional, mailbox: Mailbox | None) -> Mailbox:
     """The mailbox a professional writes from: their own, or an organisation's they read."""
+    if (
+        mailbox is not None
+        and mailbox.kind == Mailbox.Kind.PERSONAL
+        and mailbox.professional_id == professional.pk
+    ):
+        return mailbox  # their own (one personal mailbox per professional): no query
     if mailbox is None or mailbox.kind == Mailbox.Kind.PERSONAL:
         own = personal_mailbox(professional)
         if mailbox is not None and mailbox.pk != own.pk:
@@ -126,6 +132,12 @@ def mailbox_of_reader(by: Actor, conversation: Conversation, mailbox: Mailbox | 
     """The mailbox through which `by` takes part in `conversation`: the patient's for the
     holder or a representative, else the professional's own or an organisation's one."""
     if by.user is not None and by.user.kind == User.Kind.PATIENT:
+        if (
+            mailbox is not None
+            and mailbox.kind == Mailbox.Kind.PATIENT
+            and mailbox.space_id == conversation.space_id
+        ):
+            return mailbox  # the page has just read the space's mailbox
         return patient_mailbox(conversation.space)
     professional = _professional(by)
     if mailbox is not None:

@@ -219,6 +219,7 @@ def _conversation_context(request, space, conversation, *, form=None, target=Non
         form.offer(offered)
     return {
         "space": space,
+        "mailbox": box,
         "basis": decision.basis,
         "conversation": conversation,
         "subject": sealing.subject(conversation),
@@ -249,7 +250,9 @@ def conversation(request, space, conversation_id):
     found = _conversation(request, space, conversation_id)
     target = services.conversation_target(found)  # read once for the page and the marking
     context = _conversation_context(request, space, found, target=target)
-    services.mark_read(conversation=found, target=target, **_who(request))
+    services.mark_read(
+        conversation=found, target=target, mailbox=context["mailbox"], **_who(request)
+    )
     return render(request, "messagerie/conversation.html", context)
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from espace_sante import assurance
 from espace_sante.auth import email_device
+from espace_sante.middleware import REFRESHED_SESSION_KEY
 from tests import factories
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # sync Playwright + live_server
@@ -64,6 +66,8 @@ def sign_in(client, user, device=None):
         )
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    # As a sign-in through the middleware leaves it: the idle expiry just pushed back.
+    session[REFRESHED_SESSION_KEY] = int(timezone.now().timestamp())
     session[assurance.LEVEL_SESSION_KEY] = int(
         assurance.AssuranceLevel.TOTP
         if device.persistent_id.startswith("otp_totp.")

@@ -9,6 +9,7 @@ from django.db import OperationalError
 from django.urls import reverse
 
 from dossier.models import Document
+from espace_sante.middleware import REFRESHED_SESSION_KEY
 from tests import factories
 from tests.conftest import sign_in
 from tests.factories import PDF_BYTES
@@ -33,6 +34,13 @@ def cut_session_save(monkeypatch):
     return state
 
 
+def _due_for_refresh(client):
+    """The session's idle expiry is due to move (a minute old): this request writes it."""
+    session = client.session
+    session[REFRESHED_SESSION_KEY] = 0
+    session.save()
+
+
 def _upload(client, space):
     return client.post(
         reverse("dossier:add", args=[space.public_id]),
@@ -50,6 +58,7 @@ def test_a_session_save_cut_after_an_upload_still_says_the_document_was_added(
 ):
     space = factories.SpaceFactory()
     sign_in(client, space.holder.user)
+    _due_for_refresh(client)
     cut_session_save.update(failures=1, calls=0)
 
     response = _upload(client, space)
@@ -70,6 +79,7 @@ def test_a_session_that_cannot_be_saved_at_all_lets_the_answer_through(
 ):
     space = factories.SpaceFactory()
     sign_in(client, space.holder.user)
+    _due_for_refresh(client)
     cut_session_save.update(failures=2, calls=0)
 
     with caplog.at_level(logging.WARNING, logger="espace_sante.middleware"):

@@ -145,6 +145,52 @@ def test_idle_session_expires(client, patient_space):
     assert response.url.startswith(LOGIN)
 
 
+def test_activity_keeps_the_session_alive(client, patient_space):
+    from tests.conftest import sign_in
+
+    sign_in(client, patient_space.holder.user)
+    url = reverse("espace_sante:space", args=[patient_space.public_id])
+    start = timezone.now()
+    for minutes in (0, 20, 40, 60):
+        with time_machine.travel(start + timedelta(minutes=minutes)):
+            assert client.get(url).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=60 + 31)):
+        assert client.get(url).status_code == 302
+
+
+def test_session_written_at_most_once_a_minute(client, patient_space):
+    from django.contrib.sessions.models import Session
+
+    from tests.conftest import sign_in
+
+    sign_in(client, patient_space.holder.user)
+    url = reverse("espace_sante:space", args=[patient_space.public_id])
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.get(url)
+    expiry = Session.objects.get().expire_date
+    with time_machine.travel(start + timedelta(seconds=50), tick=False):
+        client.get(url)
+    assert Session.objects.get().expire_date == expiry  # not written again
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        client.get(url)
+    assert Session.objects.get().expire_date == start + timedelta(seconds=61 + 30 * 60)
+
+
+def test_idle_session_expires_even_just_after_a_write_was_skipped(client, patient_space):
+    from tests.conftest import sign_in
+
+    sign_in(client, patient_space.holder.user)
+    url = reverse("espace_sante:space", args=[patient_space.public_id])
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.get(url)
+    with time_machine.travel(start + timedelta(seconds=50), tick=False):
+        client.get(url)  # within the minute: the expiry is not moved
+    with time_machine.travel(start + timedelta(minutes=30, seconds=1), tick=False):
+        assert client.get(url).status_code == 302  # 30 min after the last write
+
+
 def test_session_cookie_is_http_only_and_expires_with_the_browser(settings):
     assert settings.SESSION_COOKIE_HTTPONLY
     assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
