@@ -54,6 +54,11 @@ def test_the_page_groups_reminders_by_state_with_why_and_source(client, woman):
     assert AuditEvent.objects.filter(space=woman, action="view_agenda").exists()
 
 
+def test_the_breadcrumb_leads_back_to_the_agenda(client, woman):
+    body = page_text(sign_in(client, woman.holder.user).get(url("prevention", woman)))
+    assert f'href="{url("home", woman)}">Agenda</a>' in body
+
+
 def test_a_man_sees_no_breast_or_cervical_screening(client):
     man = factories.SpaceFactory(holder__birth_date=date(1974, 6, 1), holder__sex="M")
     body = page_text(sign_in(client, man.holder.user).get(url("prevention", man)))
