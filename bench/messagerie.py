@@ -288,10 +288,11 @@ def generate_filler(mailboxes: int, messages: int, data_key_id: int, blob: bytes
                 cursor.execute(
                     """
                     INSERT INTO messagerie_conversation (id, public_id, space_id, data_key_id,
-                        subject_ciphertext, started_by_id, started_at, last_message_at)
+                        subject_ciphertext, started_by_id, started_at, last_message_at,
+                        source_identifier)
                     SELECT %(c0)s + g, gen_random_uuid(), m.space_id, %(key)s, %(blob)s,
                            %(o0)s + g %% %(orgs)s, now() - (g %% 3000) * interval '1 day',
-                           now() - (g %% 3000) * interval '1 day' + interval '9 hours'
+                           now() - (g %% 3000) * interval '1 day' + interval '9 hours', ''
                     FROM generate_series(0, %(n)s - 1) AS g
                     JOIN messagerie_mailbox m ON m.id = %(p0)s + g %% %(patients)s
                     """,
@@ -330,11 +331,11 @@ def generate_filler(mailboxes: int, messages: int, data_key_id: int, blob: bytes
                         """
                         INSERT INTO messagerie_message (id, public_id, conversation_id,
                             sender_id, data_key_id, body_ciphertext, created_at, sent_at,
-                            is_draft, reply_mode, attachments_size)
+                            is_draft, reply_mode, attachments_size, source_identifier)
                         SELECT %(m0)s + g * %(per)s + k, gen_random_uuid(), %(c0)s + g,
                                CASE WHEN k %% 2 = 0 THEN %(o0)s + g %% %(orgs)s
                                     ELSE %(p0)s + g %% %(patients)s END,
-                               %(key)s, %(blob)s, t.at, t.at, false, 'reply_all', 0
+                               %(key)s, %(blob)s, t.at, t.at, false, 'reply_all', 0, ''
                         FROM generate_series(%(first)s, %(last)s - 1) AS g
                         CROSS JOIN generate_series(0, %(per)s - 1) AS k
                         CROSS JOIN LATERAL (SELECT now() - (g %% 3000) * interval '1 day'
