@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "dsfr",
     "widget_tweaks",
+    "oauth2_provider",
     "espace_sante",
     "acces",
     "dossier",
@@ -426,3 +427,28 @@ LOGGING = {
 
 if DJANGO_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The catalogue's OAuth2 server (django-oauth-toolkit; docs/CATALOGUE.md): the
+# authorization code with PKCE only, short-lived access tokens, refresh tokens rotated on
+# use and revocable, and tokens stored as checksums only (RFC 9700). Which scopes exist,
+# and which a service may ask for, is the catalogue's (`catalogue.scopes`).
+OAUTH2_PROVIDER = {
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=900),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_REFRESH_TOKEN_SECONDS", default=90 * 86400),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
+    "SCOPES": {},
+    "DEFAULT_SCOPES": [],
+}
+# django-oauth-toolkit's own models, named so that the catalogue's foreign keys to them
+# migrate like any swappable model's.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
