@@ -221,6 +221,9 @@ class Connection(models.Model):
     shows_masked_documents = models.BooleanField(default=False)
     last_read_at = models.DateTimeField(null=True, blank=True)
     last_write_at = models.DateTimeField(null=True, blank=True)
+    # Writes by the service since the patient was last told (grouped, at most daily).
+    pending_writes = models.PositiveIntegerField(default=0)
+    writes_notified_at = models.DateTimeField(null=True, blank=True)
 
     objects = ConnectionQuerySet.as_manager()
 
