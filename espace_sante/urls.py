@@ -63,6 +63,7 @@ urlpatterns = [
     path("pro/messagerie/", include("messagerie.pro_urls")),
     path("pro/patients/<uuid:space_id>/agenda/", include("agenda.pro_urls")),
     path("agenda/", include("agenda.feed_urls")),
+    path("catalogue/", include("catalogue.directory.urls")),
     # The admin signs in through the same door, so its second factor is enforced too.
     path("admin/login/", signin.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),

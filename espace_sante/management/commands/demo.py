@@ -217,6 +217,7 @@ class Command(BaseCommand):
                 self._simulate_activity(spaces, pros)
             self._messages(spaces["camille"], pros)
             self._agenda(spaces, pros)
+            accounts.append(self._catalogue(system, password))
             journeys = self._lifecycle_people(system, password, first_load)
             journeys += self._minor_to_activate(spaces["leo"], system)
 
@@ -265,6 +266,21 @@ class Command(BaseCommand):
         from agenda import demo as agenda_demo  # the demo is glue, like urls.py
 
         agenda_demo.load(spaces, pros)
+
+    def _catalogue(self, system, password):
+        """The three referenced demo services and a referencing staff account (idempotent)."""
+        from catalogue.directory import demo as catalogue_demo  # glue, like urls.py
+
+        catalogue_demo.load()
+        staff = catalogue_demo.load_staff(
+            email=f"referencement@{DOMAIN}", password=password, by=system
+        )
+        return (
+            "Référencement des services",
+            staff.get_full_name(),
+            staff.email,
+            ensure_totp(staff),
+        )
 
     def _lifecycle_people(self, system, password, first_load):
         """People at other points of the lifecycle, each with a fresh code to try the journeys.
