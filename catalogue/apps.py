@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class CatalogueConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "catalogue"
+
+    def ready(self):
+        from catalogue.connections.parts import CONNECTIONS
+        from espace_sante import parts
+
+        parts.register(CONNECTIONS)
