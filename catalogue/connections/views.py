@@ -296,7 +296,7 @@ def withdraw(request, space, connection_id, grant_id):
     if grant is None:
         trace_refusal(request, space.public_id, Action.MANAGE_ACCESS, "grant_not_found")
         raise Http404("Autorisation introuvable")
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.withdraw_purpose(grant=grant, **_who(request))
         messages.success(
@@ -315,7 +315,7 @@ def withdraw(request, space, connection_id, grant_id):
 @space_view(Action.MANAGE_ACCESS)
 def disconnect(request, space, connection_id):
     connection = _connection(request, space, connection_id)
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.disconnect(connection=connection, **_who(request))
         messages.success(
