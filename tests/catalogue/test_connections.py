@@ -183,3 +183,9 @@ def test_part_counts_exports_and_destroys(space, tokens):
     assert not Connection.objects.exists()
     with pytest.raises(TokenRefused):
         access_for(tokens["access_token"])
+
+
+def test_space_page_links_to_the_connections(patient, space):
+    html = patient.get(f"/espace/{space.public_id}/").content.decode()
+    assert f'href="/espace/{space.public_id}/services/"' in html
+    assert "Services connectés" in html  # the part's count
