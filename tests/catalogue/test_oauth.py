@@ -226,3 +226,73 @@ def test_smart_configuration(client):
     assert "patient/DocumentReference.read?category=biology" in data["scopes_supported"]
     assert "authorization_code" in data["grant_types_supported"]
     assert "permission-patient" in data["capabilities"]
+
+
+def _answer(client, service, space, purposes, challenge, **changes):
+    page = client.get(authorize_url(service, scope=ALL, challenge=challenge))
+    form = page.context["form"]
+    data = {name: form[name].value() or "" for name in form.fields if form[name].is_hidden}
+    data |= {"space": str(space.public_id), "purposes": [str(p.pk) for p in purposes]}
+    data |= {"allow": "on", "shows_masked_documents": "non", **changes}
+    return client.post("/oauth/authorize/", data)
+
+
+def test_forged_scope_in_the_form_gives_nothing_more(patient, service, space):
+    verifier, challenge = pkce_pair()
+    response = _answer(
+        patient,
+        service,
+        space,
+        [_measures(service)],
+        challenge,
+        scope=f"{READ_OBS} patient/Immunization.read",
+    )
+    body = exchange(Client(), service, code_from(response), verifier).json()
+    assert body["scope"] == READ_OBS  # neither the forged scope nor the one left out
+
+
+def test_a_purpose_of_another_service_is_refused(patient, service, space):
+    other = make_service(slug="autre-service")
+    _verifier, challenge = pkce_pair()
+    response = _answer(
+        patient,
+        service,
+        space,
+        [_measures(service), other.purposes.get(code="documents")],
+        challenge,
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["purposes"]
+    assert not Connection.objects.exists()
+
+
+def test_connecting_again_updates_the_one_live_connection(patient, service, space):
+    verifier, challenge = pkce_pair()
+    _answer(patient, service, space, [_measures(service)], challenge)
+    _verifier, challenge = pkce_pair()
+    documents = service.purposes.get(code="documents")
+    response = _answer(
+        patient, service, space, [documents], challenge, shows_masked_documents="oui"
+    )
+    assert response.status_code == 302
+    connection = Connection.objects.get()
+    assert connection.shows_masked_documents is True
+    assert list(connection.grants.live().values_list("purpose__code", flat=True)) == ["documents"]
+    assert connection.grants.exclude(withdrawn_at=None).count() == 1  # the history kept
+
+
+def test_agent_is_refused(service):
+    agent = factories.AgentFactory()
+    factories.TOTPDeviceFactory(user=agent)
+    client = sign_in(Client(), agent)
+    _verifier, challenge = pkce_pair()
+    page = client.get(authorize_url(service, scope=ALL, challenge=challenge))
+    assert page.status_code == 403
+    assert "réservée aux patients" in page.content.decode()
+
+
+def test_code_of_a_connection_ended_before_the_exchange_gives_nothing(patient, service, space):
+    code, verifier = _connect(patient, service, space, [_measures(service)])
+    Connection.objects.update(ended_at="2026-01-01T00:00:00Z")
+    response = exchange(Client(), service, code, verifier)
+    assert response.status_code == 400
