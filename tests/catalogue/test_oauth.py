@@ -267,7 +267,7 @@ def test_a_purpose_of_another_service_is_refused(patient, service, space):
 
 
 def test_connecting_again_updates_the_one_live_connection(patient, service, space):
-    verifier, challenge = pkce_pair()
+    _first, challenge = pkce_pair()
     _answer(patient, service, space, [_measures(service)], challenge)
     _verifier, challenge = pkce_pair()
     documents = service.purposes.get(code="documents")
