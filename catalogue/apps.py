@@ -6,6 +6,9 @@ class CatalogueConfig(AppConfig):
     name = "catalogue"
 
     def ready(self):
+        from catalogue.connections.parts import CONNECTIONS
         from catalogue.directory import setup as directory
+        from espace_sante import parts
 
         directory.register()
+        parts.register(CONNECTIONS)

@@ -444,6 +444,9 @@ OAUTH2_PROVIDER = {
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
     "SCOPES": {},
     "DEFAULT_SCOPES": [],
+    # Codes and tokens bound to their connection, scopes from the service's purposes.
+    "OAUTH2_VALIDATOR_CLASS": "catalogue.connections.validator.CatalogueValidator",
+    "SCOPES_BACKEND_CLASS": "catalogue.connections.scopes_backend.CatalogueScopes",
 }
 # django-oauth-toolkit's own models, named so that the catalogue's foreign keys to them
 # migrate like any swappable model's.

@@ -56,6 +56,10 @@ urlpatterns = [
     path("espace/<uuid:space_id>/acces/", include("acces.patient_urls")),
     path("espace/<uuid:space_id>/messagerie/", include("messagerie.urls")),
     path("espace/<uuid:space_id>/agenda/", include("agenda.urls")),
+    path("espace/<uuid:space_id>/services/", include("catalogue.connections.urls")),
+    # The catalogue's OAuth2 server (django-oauth-toolkit) and its SMART discovery document.
+    path("oauth/", include("catalogue.connections.oauth_urls")),
+    path(".well-known/", include("catalogue.connections.wellknown_urls")),
     path("comptes/", include("allauth.urls")),
     path("pro/", include("acces.urls")),
     path("pro/patients/<uuid:space_id>/documents/", include("dossier.pro_urls")),
