@@ -159,6 +159,12 @@ APP_SCOPES: dict[str, frozenset[Action]] = {
     "patient/DocumentReference.read": frozenset({Action.VIEW_SPACE, Action.VIEW_DOCUMENT}),
     "patient/DocumentReference.write": frozenset({Action.VIEW_SPACE, Action.ADD_OWN_DOCUMENT}),
     "patient/AllergyIntolerance.read": frozenset({Action.VIEW_SPACE, Action.VIEW_PROFILE}),
+    "patient/Immunization.read": frozenset({Action.VIEW_SPACE, Action.VIEW_PROFILE}),
+    "patient/Observation.read": frozenset({Action.VIEW_SPACE, Action.VIEW_PROFILE}),
+    # The profile's entry forms (measurements among them) ask MANAGE_DOCUMENT.
+    "patient/Observation.write": frozenset({Action.VIEW_SPACE, Action.MANAGE_DOCUMENT}),
+    "patient/Appointment.read": frozenset({Action.VIEW_SPACE, Action.VIEW_AGENDA}),
+    "patient/Appointment.write": frozenset({Action.VIEW_SPACE, Action.MANAGE_AGENDA}),
     "user/DocumentReference.read": frozenset({Action.VIEW_SPACE, Action.VIEW_DOCUMENT}),
     "user/DocumentReference.write": frozenset({Action.VIEW_SPACE, Action.ADD_DOCUMENT}),
 }
@@ -290,18 +296,35 @@ def decide(actor: Principal | User | None, action: Action, target: Any) -> Decis
         # The person may, but their sign-in did not prove it strongly enough for this.
         decision = replace(DENY_ASSURANCE, basis=decision.basis)
     if principal.is_app:
-        decision = _within_scopes(principal, action, decision)
+        decision = _within_scopes(principal, action, decision, target)
     return decision
 
 
-def _within_scopes(principal: Principal, action: Action, decision: Decision) -> Decision:
+def _within_scopes(
+    principal: Principal, action: Action, decision: Decision, target: Any = None
+) -> Decision:
     """An app does what the person may do, and of that only what a granted scope covers."""
     decision = replace(decision, app_id=principal.app_id)
     if not decision:
         return decision
     if any(action in APP_SCOPES.get(scope, ()) for scope in principal.scopes):
         return decision
+    if _category_scopes(principal, action, target):
+        return decision
     return replace(decision, allowed=False, reason="scope_not_granted", sees_masked=False)
+
+
+def _category_scopes(principal: Principal, action: Action, target: Any) -> bool:
+    """A scope limited to a category (`...DocumentReference.read?category=biology`) covers
+    the documents of that category only; on the space as a whole, it covers the space."""
+    category = getattr(target, "category", None)
+    for scope in principal.scopes:
+        base, _sep, query = scope.partition("?")
+        if not query.startswith("category=") or action not in APP_SCOPES.get(base, ()):
+            continue
+        if category is None or category == query.removeprefix("category="):
+            return True
+    return False
 
 
 def decide_on_document(decision: Decision, document: Any, *, action: Action) -> Decision:

@@ -57,6 +57,7 @@ urlpatterns = [
     path("espace/<uuid:space_id>/messagerie/", include("messagerie.urls")),
     path("espace/<uuid:space_id>/agenda/", include("agenda.urls")),
     path("comptes/", include("allauth.urls")),
+    path("fhir/", include("catalogue.api.urls")),
     path("pro/", include("acces.urls")),
     path("pro/patients/<uuid:space_id>/documents/", include("dossier.pro_urls")),
     path("pro/patients/<uuid:space_id>/profil/", include("dossier.pro_profile_urls")),
