@@ -40,7 +40,7 @@ from espace_sante.tracing import Actor, client_ip, trace
 
 logger = logging.getLogger(__name__)
 
-FHIR_JSON = "application/fhir+json"
+FHIR_JSON = "application/fhir+json; charset=utf-8"
 
 
 class ApiError(Exception):
@@ -50,7 +50,9 @@ class ApiError(Exception):
 
 
 def _response(resource: dict, status: int = 200, headers: dict | None = None) -> HttpResponse:
-    response = HttpResponse(json.dumps(resource), status=status, content_type=FHIR_JSON)
+    response = HttpResponse(
+        json.dumps(resource, ensure_ascii=False), status=status, content_type=FHIR_JSON
+    )
     for name, value in (headers or {}).items():
         response[name] = value
     return response
