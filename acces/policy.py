@@ -307,24 +307,27 @@ def _within_scopes(
     decision = replace(decision, app_id=principal.app_id)
     if not decision:
         return decision
-    if any(action in APP_SCOPES.get(scope, ()) for scope in principal.scopes):
-        return decision
-    if _category_scopes(principal, action, target):
+    if any(_scope_covers(scope, action, target) for scope in principal.scopes):
         return decision
     return replace(decision, allowed=False, reason="scope_not_granted", sees_masked=False)
 
 
-def _category_scopes(principal: Principal, action: Action, target: Any) -> bool:
-    """A scope limited to a category (`...DocumentReference.read?category=biology`) covers
-    the documents of that category only; on the space as a whole, it covers the space."""
-    category = getattr(target, "category", None)
-    for scope in principal.scopes:
-        base, _sep, query = scope.partition("?")
-        if not query.startswith("category=") or action not in APP_SCOPES.get(base, ()):
-            continue
-        if category is None or category == query.removeprefix("category="):
-            return True
-    return False
+def _scope_covers(scope: str, action: Action, target: Any) -> bool:
+    """Whether `scope` covers `action` on `target`. A target naming the FHIR resource asked
+    (`fhir_resource`, the catalogue's API) is covered by that resource's scopes only: the
+    vaccinations and the measurements are both VIEW_PROFILE. A scope limited to a category
+    (`...DocumentReference.read?category=biology`) covers that category's documents only,
+    and the space as a whole (to list them)."""
+    base, _sep, query = scope.partition("?")
+    if action not in APP_SCOPES.get(base, ()):
+        return False
+    resource = getattr(target, "fhir_resource", "")
+    if resource and base.partition("/")[2].rpartition(".")[0] != resource:
+        return False
+    if query.startswith("category="):
+        category = getattr(target, "category", None)
+        return category is None or category == query.removeprefix("category=")
+    return True
 
 
 def decide_on_document(decision: Decision, document: Any, *, action: Action) -> Decision:

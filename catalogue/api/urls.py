@@ -9,4 +9,6 @@ urlpatterns = [
     path("Observation", views.observations_view, name="observations"),
     path("Observation/<str:resource_id>", views.observation, name="observation"),
     path("Patient/<str:resource_id>", views.patient, name="patient"),
+    path("Immunization", views.immunizations, name="immunizations"),
+    path("AllergyIntolerance", views.allergies, name="allergies"),
 ]

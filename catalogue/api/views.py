@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from datetime import date
 from functools import wraps
 
@@ -30,12 +31,14 @@ from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError as FhirInvalid
 
 from acces.policy import Action, decide
+from acces.targets import SPACE_PART
 from catalogue.actions import CatalogueAction
-from catalogue.api import observations
+from catalogue.api import observations, profile
 from catalogue.models import Connection
 from catalogue.tokens import AppAccess, TokenRefused, access_for
 from dossier.models import Measurement
 from dossier.profile_services import ProfileError, add_entry
+from espace_sante.models import Space
 from espace_sante.tracing import Actor, client_ip, trace
 
 logger = logging.getLogger(__name__)
@@ -127,6 +130,15 @@ def fhir_endpoint(handler):
     return view
 
 
+@dataclass(frozen=True)
+class ApiTarget:
+    """A FHIR resource type of a space: the app's scopes for that resource only count."""
+
+    space: Space
+    fhir_resource: str
+    part: str = SPACE_PART
+
+
 class Call:
     """One call of a service: decides, traces and counts what it reads and writes."""
 
@@ -148,8 +160,9 @@ class Call:
             **more,
         }
 
-    def require(self, action: Action, target=None):
-        decision = decide(self.access.principal, action, target or self.space)
+    def require(self, action: Action, resource: str):
+        """The policy's decision on `resource` of the space, or the 403/404 refusal."""
+        decision = decide(self.access.principal, action, ApiTarget(self.space, resource))
         if not decision:
             if decision.reason == "scope_not_granted":
                 raise ApiError(403, "forbidden", "Ce service n'a pas reçu cette autorisation.")
@@ -252,6 +265,8 @@ def metadata(request):
                         ],
                     },
                     {"type": "Patient", "interaction": [{"code": "read"}]},
+                    {"type": "Immunization", "interaction": [{"code": "search-type"}]},
+                    {"type": "AllergyIntolerance", "interaction": [{"code": "search-type"}]},
                 ],
             }
         ],
@@ -267,7 +282,7 @@ def metadata(request):
 def patient(request, call: Call, resource_id: str):
     if request.method != "GET":
         raise ApiError(405, "not-supported", "Méthode non prise en charge.")
-    call.require(Action.VIEW_SPACE)
+    call.require(Action.VIEW_SPACE, "Patient")
     if resource_id != str(call.space.public_id):
         raise ApiError(404, "not-found", "Ressource introuvable.")
     holder = call.space.holder
@@ -307,7 +322,7 @@ def _filter_observations(queryset, params):
 @fhir_endpoint
 def observations_view(request, call: Call):
     if request.method == "GET":
-        call.require(Action.VIEW_PROFILE)
+        call.require(Action.VIEW_PROFILE, "Observation")
         rows = _filter_observations(call.space.profile_measurements.all(), request.GET)
         entries = [observations.to_fhir(m, call.patient_ref) for m in rows]
         call.read(resource="Observation", count=len(entries))
@@ -331,7 +346,7 @@ def _parse(request, model):
 
 
 def _create_observation(request, call: Call):
-    call.require(Action.MANAGE_DOCUMENT)
+    call.require(Action.MANAGE_DOCUMENT, "Observation")
     resource = _parse(request, Observation)
     try:
         values = observations.from_fhir(resource)
@@ -353,7 +368,7 @@ def _create_observation(request, call: Call):
 def observation(request, call: Call, resource_id: str):
     if request.method != "GET":
         raise ApiError(405, "not-supported", "Méthode non prise en charge.")
-    call.require(Action.VIEW_PROFILE)
+    call.require(Action.VIEW_PROFILE, "Observation")
     found = (
         Measurement.objects.filter(space=call.space, pk=resource_id).first()
         if resource_id.isdigit()
@@ -363,3 +378,25 @@ def observation(request, call: Call, resource_id: str):
         raise ApiError(404, "not-found", "Ressource introuvable.")
     call.read(target=found, resource="Observation")
     return _response(observations.to_fhir(found, call.patient_ref))
+
+
+# --- Immunization, AllergyIntolerance (read only) --------------------------------------------
+
+
+def _profile_search(related: str, build, resource_type: str):
+    @fhir_endpoint
+    def view(request, call: Call):
+        if request.method != "GET":
+            raise ApiError(405, "not-supported", "Méthode non prise en charge.")
+        call.require(Action.VIEW_PROFILE, resource_type)
+        rows = getattr(call.space, related).all()
+        entries = [build(row, call.patient_ref) for row in rows]
+        call.read(resource=resource_type, count=len(entries))
+        return _response(_bundle(entries, _base(request)))
+
+    view.__name__ = f"{resource_type.lower()}_search"
+    return view
+
+
+immunizations = _profile_search("profile_vaccinations", profile.immunization, "Immunization")
+allergies = _profile_search("profile_allergies", profile.allergy_intolerance, "AllergyIntolerance")

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from acces.models import AuditEvent
 from catalogue.actions import CatalogueAction
-from dossier.models import Measurement
+from dossier.models import Allergy, Measurement, Vaccination
 from tests import factories
 from tests.catalogue.api_helpers import bearer, connect
 
@@ -52,7 +52,7 @@ def test_metadata_lists_what_is_implemented_without_a_token(client):
     body = response.json()
     assert body["resourceType"] == "CapabilityStatement"
     types = {r["type"] for r in body["rest"][0]["resource"]}
-    assert types == {"Observation", "Patient"}
+    assert types == {"Observation", "Patient", "Immunization", "AllergyIntolerance"}
 
 
 def test_write_then_search_observation(client, patient_space):
@@ -155,7 +155,7 @@ def test_another_spaces_measurement_is_not_found(client, patient_space):
     theirs = Measurement.objects.create(
         space=other, kind="weight", value=Decimal("70"), measured_on=date(2026, 1, 1)
     )
-    connected = connect(patient_space)
+    connected = connect(patient_space, scopes=("patient/Observation.read", "patient/Patient.read"))
     response = client.get(f"/fhir/Observation/{theirs.pk}", **bearer(connected))
     assert response.status_code == 404
     assert client.get("/fhir/Observation", **bearer(connected)).json()["total"] == 0
@@ -223,9 +223,9 @@ def test_out_of_scope_is_403(client, patient_space):
     assert not Measurement.objects.exists()
     assert (
         client.get(f"/fhir/Patient/{patient_space.public_id}", **bearer(connected)).status_code
-        == 200
+        == 403
     )
-    # Patient.read is VIEW_SPACE, which Observation.read carries: but not the other way.
+    # Observation.read carries VIEW_SPACE, but the identity is Patient.read's, and back.
     identity_only = connect(factories.SpaceFactory(), scopes=("patient/Patient.read",))
     assert client.get("/fhir/Observation", **bearer(identity_only)).status_code == 403
 
@@ -259,3 +259,36 @@ def test_unreachable_cache_lets_the_call_through(client, patient_space, monkeypa
 
     monkeypatch.setattr(cache, "incr", down)
     assert client.get("/fhir/Observation", **bearer(connected)).status_code == 200
+
+
+def test_vaccinations_and_allergies_are_read_within_their_scopes(client, patient_space):
+    Vaccination.objects.create(space=patient_space, vaccine="DTP", date=date(2020, 3, 1), lot="L42")
+    Allergy.objects.create(space=patient_space, substance="Pénicilline", severity="severe")
+    other = factories.SpaceFactory()
+    Vaccination.objects.create(space=other, vaccine="Grippe", date=date(2025, 10, 1))
+    connected = connect(
+        patient_space,
+        scopes=("patient/Immunization.read", "patient/AllergyIntolerance.read"),
+    )
+    bundle = client.get("/fhir/Immunization", **bearer(connected)).json()
+    assert [e["resource"]["vaccineCode"]["text"] for e in bundle["entry"]] == ["DTP"]
+    assert bundle["entry"][0]["resource"]["lotNumber"] == "L42"
+    allergy = client.get("/fhir/AllergyIntolerance", **bearer(connected)).json()["entry"][0]
+    assert allergy["resource"]["code"]["text"] == "Pénicilline"
+    assert allergy["resource"]["criticality"] == "high"
+    assert (
+        AuditEvent.objects.filter(action=CatalogueAction.API_READ, space=patient_space).count() == 2
+    )
+
+
+def test_each_resource_needs_its_own_scope(client, patient_space):
+    connected = connect(patient_space, scopes=("patient/Patient.read",))
+    assert client.get("/fhir/Immunization", **bearer(connected)).status_code == 403
+    assert client.get("/fhir/AllergyIntolerance", **bearer(connected)).status_code == 403
+    # Measurements and vaccinations are both the profile: one scope does not open the other.
+    measurements = connect(factories.SpaceFactory(), scopes=("patient/Observation.read",))
+    assert client.get("/fhir/Immunization", **bearer(measurements)).status_code == 403
+    assert client.get("/fhir/AllergyIntolerance", **bearer(measurements)).status_code == 403
+    vaccinations = connect(factories.SpaceFactory(), scopes=("patient/Immunization.read",))
+    assert client.get("/fhir/Observation", **bearer(vaccinations)).status_code == 403
+    assert client.get("/fhir/AllergyIntolerance", **bearer(vaccinations)).status_code == 403

@@ -19,7 +19,10 @@ def client_for(live_server, connected):
 
 
 def test_a_glucometer_writes_and_reads_its_values(live_server, patient_space):
-    connected = connect(patient_space)
+    connected = connect(
+        patient_space,
+        scopes=("patient/Observation.read", "patient/Observation.write", "patient/Patient.read"),
+    )
     fhir = client_for(live_server, connected)
     observation = fhir.resource(
         "Observation",
