@@ -292,3 +292,21 @@ def test_each_resource_needs_its_own_scope(client, patient_space):
     vaccinations = connect(factories.SpaceFactory(), scopes=("patient/Immunization.read",))
     assert client.get("/fhir/Observation", **bearer(vaccinations)).status_code == 403
     assert client.get("/fhir/AllergyIntolerance", **bearer(vaccinations)).status_code == 403
+
+
+def test_the_patients_trail_shows_via_the_service(client, patient_space):
+    from django.urls import reverse
+
+    from tests.conftest import sign_in
+
+    connected = connect(patient_space, name="GlucoSuivi")
+    assert post(client, connected, GLUCOSE).status_code == 201
+    sign_in(client, patient_space.holder.user)
+    # The token acts for the holder: its calls are among the holder's own entries.
+    page = client.get(
+        reverse("espace_sante:history", args=[patient_space.public_id]), {"qui": "moi"}
+    )
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "via GlucoSuivi" in html
+    assert "Écriture par un service connecté" in html
