@@ -159,6 +159,12 @@ APP_SCOPES: dict[str, frozenset[Action]] = {
     "patient/DocumentReference.read": frozenset({Action.VIEW_SPACE, Action.VIEW_DOCUMENT}),
     "patient/DocumentReference.write": frozenset({Action.VIEW_SPACE, Action.ADD_OWN_DOCUMENT}),
     "patient/AllergyIntolerance.read": frozenset({Action.VIEW_SPACE, Action.VIEW_PROFILE}),
+    "patient/Immunization.read": frozenset({Action.VIEW_SPACE, Action.VIEW_PROFILE}),
+    "patient/Observation.read": frozenset({Action.VIEW_SPACE, Action.VIEW_PROFILE}),
+    # The profile's entry forms (measurements among them) ask MANAGE_DOCUMENT.
+    "patient/Observation.write": frozenset({Action.VIEW_SPACE, Action.MANAGE_DOCUMENT}),
+    "patient/Appointment.read": frozenset({Action.VIEW_SPACE, Action.VIEW_AGENDA}),
+    "patient/Appointment.write": frozenset({Action.VIEW_SPACE, Action.MANAGE_AGENDA}),
     "user/DocumentReference.read": frozenset({Action.VIEW_SPACE, Action.VIEW_DOCUMENT}),
     "user/DocumentReference.write": frozenset({Action.VIEW_SPACE, Action.ADD_DOCUMENT}),
 }
@@ -290,18 +296,38 @@ def decide(actor: Principal | User | None, action: Action, target: Any) -> Decis
         # The person may, but their sign-in did not prove it strongly enough for this.
         decision = replace(DENY_ASSURANCE, basis=decision.basis)
     if principal.is_app:
-        decision = _within_scopes(principal, action, decision)
+        decision = _within_scopes(principal, action, decision, target)
     return decision
 
 
-def _within_scopes(principal: Principal, action: Action, decision: Decision) -> Decision:
+def _within_scopes(
+    principal: Principal, action: Action, decision: Decision, target: Any = None
+) -> Decision:
     """An app does what the person may do, and of that only what a granted scope covers."""
     decision = replace(decision, app_id=principal.app_id)
     if not decision:
         return decision
-    if any(action in APP_SCOPES.get(scope, ()) for scope in principal.scopes):
+    if any(_scope_covers(scope, action, target) for scope in principal.scopes):
         return decision
     return replace(decision, allowed=False, reason="scope_not_granted", sees_masked=False)
+
+
+def _scope_covers(scope: str, action: Action, target: Any) -> bool:
+    """Whether `scope` covers `action` on `target`. A target naming the FHIR resource asked
+    (`fhir_resource`, the catalogue's API) is covered by that resource's scopes only: the
+    vaccinations and the measurements are both VIEW_PROFILE. A scope limited to a category
+    (`...DocumentReference.read?category=biology`) covers that category's documents only,
+    and the space as a whole (to list them)."""
+    base, _sep, query = scope.partition("?")
+    if action not in APP_SCOPES.get(base, ()):
+        return False
+    resource = getattr(target, "fhir_resource", "")
+    if resource and base.partition("/")[2].rpartition(".")[0] != resource:
+        return False
+    if query.startswith("category="):
+        category = getattr(target, "category", None)
+        return category is None or category == query.removeprefix("category=")
+    return True
 
 
 def decide_on_document(decision: Decision, document: Any, *, action: Action) -> Decision:

@@ -6,9 +6,11 @@ class CatalogueConfig(AppConfig):
     name = "catalogue"
 
     def ready(self):
+        from catalogue import parts as catalogue_parts
         from catalogue.connections.parts import CONNECTIONS
         from catalogue.directory import setup as directory
         from espace_sante import parts
 
         directory.register()
         parts.register(CONNECTIONS)
+        parts.register(catalogue_parts.CATALOGUE)

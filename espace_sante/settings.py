@@ -455,3 +455,5 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+# Calls each connected service may make to the FHIR API per minute (fixed window).
+CATALOGUE_API_RATE_PER_MINUTE = env.int("CATALOGUE_API_RATE_PER_MINUTE", default=120)
