@@ -5,4 +5,6 @@ from django.utils.translation import gettext_lazy as _
 from catalogue.actions import CatalogueAction
 from espace_sante.parts import Part
 
-CATALOGUE = Part(name="catalogue", label=_("Services connectés"), actions=CatalogueAction)
+CATALOGUE = Part(
+    name="catalogue_api", label=_("API des services connectés"), actions=CatalogueAction
+)

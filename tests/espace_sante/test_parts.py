@@ -72,7 +72,9 @@ def test_the_dmp_the_trail_the_messages_and_the_agenda_are_registered_parts():
         "appointments",
         "care_history",
         "prevention",
+        "catalogue_directory",
         "connections",
+        "catalogue_api",
     ]
     documents = next(part for part in parts.parts() if part.name == "documents")
     assert documents.export and documents.destroy and documents.has_professional_content
