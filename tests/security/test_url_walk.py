@@ -106,6 +106,8 @@ OBJECT_ROUTES = [
         "attachment_id",
         "appointment_id",
         "mark_id",
+        "connection_id",
+        "grant_id",
     }
     & set(r.params)
 ]
@@ -130,6 +132,9 @@ SAMPLE_BUILDERS = {
     "code": lambda w: "depistage-sein",
     "programme": lambda w: "depistage_sein",
     "mark_id": lambda w: _prevention_mark(w.space_a).pk,
+    # A's connection to a referenced service, and one purpose granted on it.
+    "connection_id": lambda w: _connection(w.space_a).pk,
+    "grant_id": lambda w: _connection(w.space_a).grants.get().pk,
     # Django admin and allauth parameters: A's identity where the admin would show it.
     "app_label": lambda w: "espace_sante",
     "object_id": lambda w: w.space_a.holder.pk,
@@ -150,6 +155,25 @@ def _prevention_mark(space):
         space=space, rule_code="depistage-sein", kind="not_concerned", rule_version="2025"
     )
     return mark
+
+
+def _connection(space):
+    from catalogue.models import Connection, ConnectionPurpose, Purpose, Service
+
+    connection = Connection.objects.live().filter(space=space).first()
+    if connection is None:
+        service = Service.objects.filter(slug="service-de-la-marche").first()
+        if service is None:
+            from tests.catalogue.oauth_helpers import make_service
+
+            service = make_service(slug="service-de-la-marche")
+        connection = Connection.objects.create(
+            space=space, service=service, connected_by=space.holder.user
+        )
+        ConnectionPurpose.objects.create(
+            connection=connection, purpose=Purpose.objects.filter(service=service).first()
+        )
+    return connection
 
 
 def test_every_route_parameter_has_a_sample():
@@ -533,6 +557,8 @@ def objects_of_b(world):
         "job_id": export_b.public_id,
         "relation_id": world.pro_of_b.professional.care_relations.get().pk,
         "mark_id": _prevention_mark(world.space_b).pk,
+        "connection_id": _connection(world.space_b).pk,
+        "grant_id": _connection(world.space_b).grants.get().pk,
     }
 
 
