@@ -10,5 +10,6 @@ urlpatterns = [
     path("Observation/<str:resource_id>", views.observation, name="observation"),
     path("Patient/<str:resource_id>", views.patient, name="patient"),
     path("Immunization", views.immunizations, name="immunizations"),
+    path("DocumentReference", views.document_references, name="document_references"),
     path("AllergyIntolerance", views.allergies, name="allergies"),
 ]

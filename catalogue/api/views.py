@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient
@@ -266,6 +267,15 @@ def metadata(request):
                     },
                     {"type": "Patient", "interaction": [{"code": "read"}]},
                     {"type": "Immunization", "interaction": [{"code": "search-type"}]},
+                    {
+                        "type": "DocumentReference",
+                        "interaction": [{"code": "search-type"}],
+                        "searchParam": [
+                            {"name": "category", "type": "token"},
+                            {"name": "type", "type": "token"},
+                            {"name": "date", "type": "date"},
+                        ],
+                    },
                     {"type": "AllergyIntolerance", "interaction": [{"code": "search-type"}]},
                 ],
             }
@@ -400,3 +410,62 @@ def _profile_search(related: str, build, resource_type: str):
 
 immunizations = _profile_search("profile_vaccinations", profile.immunization, "Immunization")
 allergies = _profile_search("profile_allergies", profile.allergy_intolerance, "AllergyIntolerance")
+
+
+# --- DocumentReference (search) --------------------------------------------------------------
+
+
+def _document_reference(document, patient_ref: str) -> dict:
+    resource = {
+        "resourceType": "DocumentReference",
+        "id": str(document.public_id),
+        "status": "current",
+        "type": {
+            "coding": [{"system": observations.LOINC, "code": document.type_code}],
+            "text": document.type.label,
+        },
+        "category": [
+            {"coding": [{"code": document.category}], "text": document.get_category_display()}
+        ],
+        "subject": {"reference": patient_ref},
+        "date": document.created_at.isoformat(),
+        "description": document.title,
+        "content": [
+            {
+                "attachment": {
+                    "contentType": document.content_type,
+                    "size": document.size,
+                    "title": document.title,
+                    "creation": document.act_date.isoformat(),
+                }
+            }
+        ],
+    }
+    return DocumentReference.model_validate(resource).model_dump(mode="json", exclude_none=True)
+
+
+@fhir_endpoint
+def document_references(request, call: Call):
+    if request.method != "GET":
+        raise ApiError(405, "not-supported", "Méthode non prise en charge.")
+    call.require(Action.VIEW_DOCUMENT, "DocumentReference")
+    rows = call.space.documents.filter(is_current=True).select_related("type")
+    if request.GET.get("category"):
+        rows = rows.filter(category__in=request.GET["category"].split(","))
+    if request.GET.get("type"):
+        codes = [c.rpartition("|")[2] for c in request.GET["type"].split(",")]
+        rows = rows.filter(type_code__in=codes)
+    for raw in request.GET.getlist("date"):
+        prefix, value = (raw[:2], raw[2:]) if raw[:2] in _DATE_PREFIXES else ("eq", raw)
+        try:
+            day = date.fromisoformat(value[:10])
+        except ValueError as error:
+            raise ApiError(400, "invalid", f"Date de recherche invalide : {raw}.") from error
+        rows = rows.filter(**{f"act_date{_DATE_PREFIXES[prefix]}": day})
+    # Each document as the policy decides it for this app: invisible to the patient,
+    # masked without the patient's leave, out of the scope's category: left out.
+    principal = call.access.principal
+    visible = [d for d in rows if decide(principal, Action.VIEW_DOCUMENT, d)]
+    entries = [_document_reference(d, call.patient_ref) for d in visible]
+    call.read(resource="DocumentReference", count=len(entries))
+    return _response(_bundle(entries, _base(request)))

@@ -52,7 +52,13 @@ def test_metadata_lists_what_is_implemented_without_a_token(client):
     body = response.json()
     assert body["resourceType"] == "CapabilityStatement"
     types = {r["type"] for r in body["rest"][0]["resource"]}
-    assert types == {"Observation", "Patient", "Immunization", "AllergyIntolerance"}
+    assert types == {
+        "Observation",
+        "Patient",
+        "Immunization",
+        "AllergyIntolerance",
+        "DocumentReference",
+    }
 
 
 def test_write_then_search_observation(client, patient_space):

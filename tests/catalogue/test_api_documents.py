@@ -1,0 +1,51 @@
+"""DocumentReference search: what the patient sees, within the scope and the patient's leave."""
+
+import pytest
+
+from dossier.models import Category, Document
+from tests import factories
+from tests.catalogue.api_helpers import bearer, connect
+
+pytestmark = pytest.mark.django_db
+
+
+def titles(client, connected, query=""):
+    response = client.get(f"/fhir/DocumentReference{query}", **bearer(connected))
+    assert response.status_code == 200, response.content
+    return sorted(e["resource"]["description"] for e in response.json().get("entry", []))
+
+
+def test_only_what_the_patient_sees_and_masked_only_with_leave(client, patient_space):
+    factories.make_document(patient_space, title="Visible")
+    factories.make_document(patient_space, title="Masqué", masked=True)
+    hidden = factories.make_document(patient_space, title="Invisible")
+    Document.objects.filter(pk=hidden.pk).update(invisible_to_patient=True)  # a pro's choice
+    factories.make_document(factories.SpaceFactory(), title="Autre espace")
+    connected = connect(patient_space, scopes=("patient/DocumentReference.read",))
+    assert titles(client, connected) == ["Visible"]
+    connected.connection.shows_masked_documents = True
+    connected.connection.save()
+    assert titles(client, connected) == ["Masqué", "Visible"]
+
+
+def test_a_category_scope_lists_that_category_only(client, patient_space):
+    document = factories.make_document(patient_space, title="Bilan")
+    other = next(c for c in Category.values if c != document.category)
+    mine = connect(
+        patient_space, scopes=(f"patient/DocumentReference.read?category={document.category}",)
+    )
+    assert titles(client, mine) == ["Bilan"]
+    theirs = connect(
+        patient_space, slug="autre", scopes=(f"patient/DocumentReference.read?category={other}",)
+    )
+    assert titles(client, theirs) == []
+    assert titles(client, mine, f"?category={other}") == []
+    assert titles(client, mine, "?date=ge2026-01-15") == ["Bilan"]
+    assert titles(client, mine, "?date=gt2026-01-15") == []
+    assert titles(client, mine, f"?type=http://loinc.org|{document.type_code}") == ["Bilan"]
+
+
+def test_documents_need_the_document_scope(client, patient_space):
+    factories.make_document(patient_space)
+    connected = connect(patient_space, scopes=("patient/Observation.read",))
+    assert client.get("/fhir/DocumentReference", **bearer(connected)).status_code == 403
