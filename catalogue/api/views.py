@@ -8,9 +8,11 @@ asks `acces.policy.decide` and traces the call naming the service. Errors are
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from functools import wraps
@@ -23,6 +25,7 @@ from django.db.models import F
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from fhir.resources.R4B.binary import Binary
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.documentreference import DocumentReference
@@ -39,6 +42,7 @@ from catalogue.models import Connection
 from catalogue.tokens import AppAccess, TokenRefused, access_for
 from dossier.models import Measurement
 from dossier.profile_services import ProfileError, add_entry
+from dossier.services import read_content
 from espace_sante.models import Space
 from espace_sante.tracing import Actor, client_ip, trace
 
@@ -266,6 +270,7 @@ def metadata(request):
                         ],
                     },
                     {"type": "Patient", "interaction": [{"code": "read"}]},
+                    {"type": "Binary", "interaction": [{"code": "read"}]},
                     {"type": "Immunization", "interaction": [{"code": "search-type"}]},
                     {
                         "type": "DocumentReference",
@@ -437,6 +442,7 @@ def _document_reference(document, patient_ref: str) -> dict:
                     "size": document.size,
                     "title": document.title,
                     "creation": document.act_date.isoformat(),
+                    "url": f"Binary/{document.public_id}",
                 }
             }
         ],
@@ -469,3 +475,27 @@ def document_references(request, call: Call):
     entries = [_document_reference(d, call.patient_ref) for d in visible]
     call.read(resource="DocumentReference", count=len(entries))
     return _response(_bundle(entries, _base(request)))
+
+
+@fhir_endpoint
+def binary(request, call: Call, resource_id: str):
+    """A document's content, decrypted, as a FHIR Binary (base64)."""
+    if request.method != "GET":
+        raise ApiError(405, "not-supported", "Méthode non prise en charge.")
+    call.require(Action.VIEW_DOCUMENT, "DocumentReference")
+    try:
+        document = call.space.documents.filter(public_id=uuid.UUID(resource_id)).first()
+    except ValueError:
+        document = None
+    if document is None or not decide(call.access.principal, Action.VIEW_DOCUMENT, document):
+        raise ApiError(404, "not-found", "Ressource introuvable.")
+    resource = Binary.model_validate(
+        {
+            "resourceType": "Binary",
+            "id": str(document.public_id),
+            "contentType": document.content_type,
+            "data": base64.b64encode(read_content(document)).decode("ascii"),
+        }
+    )
+    call.read(target=document, resource="Binary")
+    return _response(resource.model_dump(mode="json", exclude_none=True))

@@ -58,6 +58,7 @@ def test_metadata_lists_what_is_implemented_without_a_token(client):
         "Immunization",
         "AllergyIntolerance",
         "DocumentReference",
+        "Binary",
     }
 
 

@@ -1,5 +1,7 @@
 """DocumentReference search: what the patient sees, within the scope and the patient's leave."""
 
+import base64
+
 import pytest
 
 from dossier.models import Category, Document
@@ -49,3 +51,20 @@ def test_documents_need_the_document_scope(client, patient_space):
     factories.make_document(patient_space)
     connected = connect(patient_space, scopes=("patient/Observation.read",))
     assert client.get("/fhir/DocumentReference", **bearer(connected)).status_code == 403
+
+
+def test_binary_gives_the_decrypted_content_of_a_visible_document(client, patient_space):
+    document = factories.make_document(patient_space, title="Bilan")
+    masked = factories.make_document(patient_space, title="Masqué", masked=True)
+    theirs = factories.make_document(factories.SpaceFactory(), title="Autre")
+    connected = connect(patient_space, scopes=("patient/DocumentReference.read",))
+    listed = client.get("/fhir/DocumentReference", **bearer(connected)).json()
+    url = listed["entry"][0]["resource"]["content"][0]["attachment"]["url"]
+    assert url == f"Binary/{document.public_id}"
+    body = client.get(f"/fhir/{url}", **bearer(connected)).json()
+    assert base64.b64decode(body["data"]) == factories.PDF_BYTES
+    assert body["contentType"] == document.content_type
+    for other in (masked, theirs):
+        response = client.get(f"/fhir/Binary/{other.public_id}", **bearer(connected))
+        assert response.status_code == 404
+    assert client.get("/fhir/Binary/pas-un-uuid", **bearer(connected)).status_code == 404
