@@ -35,14 +35,14 @@ from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError as FhirInvalid
 
 from acces.policy import Action, decide
-from acces.targets import SPACE_PART
+from acces.targets import SPACE_PART, NewDocument
 from catalogue.actions import CatalogueAction
 from catalogue.api import observations, profile
 from catalogue.models import Connection
 from catalogue.tokens import AppAccess, TokenRefused, access_for
-from dossier.models import Measurement
+from dossier.models import DocumentType, Measurement
 from dossier.profile_services import ProfileError, add_entry
-from dossier.services import read_content
+from dossier.services import DocumentError, add_document, read_content
 from espace_sante.models import Space
 from espace_sante.tracing import Actor, client_ip, trace
 
@@ -274,7 +274,7 @@ def metadata(request):
                     {"type": "Immunization", "interaction": [{"code": "search-type"}]},
                     {
                         "type": "DocumentReference",
-                        "interaction": [{"code": "search-type"}],
+                        "interaction": [{"code": "search-type"}, {"code": "create"}],
                         "searchParam": [
                             {"name": "category", "type": "token"},
                             {"name": "type", "type": "token"},
@@ -450,8 +450,55 @@ def _document_reference(document, patient_ref: str) -> dict:
     return DocumentReference.model_validate(resource).model_dump(mode="json", exclude_none=True)
 
 
+def _create_document(request, call: Call):
+    """A document the patient adds through the app: its content inline, checked by content."""
+    call.require(Action.ADD_OWN_DOCUMENT, "DocumentReference")
+    resource = _parse(request, DocumentReference)
+    codes = [c.code for c in (resource.type.coding or [])] if resource.type else []
+    doc_type = DocumentType.objects.filter(code__in=codes).first()
+    attachment = resource.content[0].attachment if resource.content else None
+    if doc_type is None:
+        raise ApiError(422, "business-rule", "Type de document inconnu.")
+    if attachment is None or not attachment.data:
+        raise ApiError(422, "business-rule", "Joignez le contenu du document (attachment.data).")
+    new = NewDocument(
+        space=call.space,
+        type_code=doc_type.code,
+        category=doc_type.category,
+        patient_may_add=doc_type.patient_may_add,
+    )
+    decision = decide(call.access.principal, Action.ADD_OWN_DOCUMENT, new)
+    if not decision:
+        if decision.reason == "scope_not_granted":
+            raise ApiError(403, "forbidden", "Ce service n'a pas reçu cette autorisation.")
+        raise ApiError(422, "business-rule", decision.message or "Ce document ne peut être ajouté.")
+    data = attachment.data
+    data = data if isinstance(data, bytes) else base64.b64decode(data)
+    creation = attachment.creation
+    act_date = creation.date() if hasattr(creation, "date") else (creation or timezone.localdate())
+    try:
+        document = add_document(
+            space=call.space,
+            type_code=doc_type.code,
+            title=resource.description or attachment.title or "",
+            act_date=act_date,
+            data=data,
+            by=call.actor,
+            basis=str(decision.basis),
+        )
+    except DocumentError as error:
+        raise ApiError(422, "business-rule", str(error)) from error
+    call.wrote(target=document, resource="DocumentReference")
+    body = _document_reference(document, call.patient_ref)
+    return _response(
+        body, 201, {"Location": f"{_base(request)}DocumentReference/{document.public_id}"}
+    )
+
+
 @fhir_endpoint
 def document_references(request, call: Call):
+    if request.method == "POST":
+        return _create_document(request, call)
     if request.method != "GET":
         raise ApiError(405, "not-supported", "Méthode non prise en charge.")
     call.require(Action.VIEW_DOCUMENT, "DocumentReference")

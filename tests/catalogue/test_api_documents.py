@@ -1,6 +1,7 @@
 """DocumentReference search: what the patient sees, within the scope and the patient's leave."""
 
 import base64
+import json
 
 import pytest
 
@@ -68,3 +69,64 @@ def test_binary_gives_the_decrypted_content_of_a_visible_document(client, patien
         response = client.get(f"/fhir/Binary/{other.public_id}", **bearer(connected))
         assert response.status_code == 404
     assert client.get("/fhir/Binary/pas-un-uuid", **bearer(connected)).status_code == 404
+
+
+def document_body(data: bytes, code="11502-2", title="Résultats du labo"):
+    return {
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "type": {"coding": [{"system": "http://loinc.org", "code": code}]},
+        "description": title,
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "application/pdf",
+                    "title": "resultats.pdf",
+                    "creation": "2026-11-20",
+                    "data": base64.b64encode(data).decode(),
+                }
+            }
+        ],
+    }
+
+
+def post_document(client, connected, body):
+    return client.post(
+        "/fhir/DocumentReference",
+        data=json.dumps(body),
+        content_type="application/fhir+json",
+        **bearer(connected),
+    )
+
+
+def test_an_app_adds_a_patient_document_checked_by_content(client, patient_space):
+    connected = connect(patient_space, scopes=("patient/DocumentReference.write",))
+    response = post_document(client, connected, document_body(factories.PDF_BYTES))
+    assert response.status_code == 201, response.content
+    document = Document.objects.get(space=patient_space)
+    assert document.title == "Résultats du labo" and document.content_type == "application/pdf"
+    assert document.added_by == patient_space.holder.user and document.author_professional is None
+    connected.connection.refresh_from_db()
+    assert connected.connection.pending_writes == 1
+
+    html = b"<html><script>alert(1)</script></html>"
+    refused = post_document(client, connected, document_body(html, title="Faux PDF"))
+    assert refused.status_code == 422
+    assert refused.json()["resourceType"] == "OperationOutcome"
+    assert not Document.objects.filter(title="Faux PDF").exists()
+
+
+def test_a_category_write_scope_adds_that_category_only(client, patient_space):
+    connected = connect(
+        patient_space, scopes=("patient/DocumentReference.write?category=prescriptions",)
+    )
+    assert post_document(client, connected, document_body(factories.PDF_BYTES)).status_code == 403
+    ordonnance = document_body(factories.PDF_BYTES, code="57833-6", title="Ordonnance")
+    assert post_document(client, connected, ordonnance).status_code == 201
+    assert list(Document.objects.values_list("title", flat=True)) == ["Ordonnance"]
+
+
+def test_reading_documents_does_not_allow_adding(client, patient_space):
+    connected = connect(patient_space, scopes=("patient/DocumentReference.read",))
+    assert post_document(client, connected, document_body(factories.PDF_BYTES)).status_code == 403
+    assert not Document.objects.exists()
