@@ -307,6 +307,10 @@ def _within_scopes(
     decision = replace(decision, app_id=principal.app_id)
     if not decision:
         return decision
+    masked = part_of(target) == DOCUMENT_PART and getattr(target, "masked", False)
+    if masked and not principal.shows_masked:
+        # Masked from professionals: shown to an app only if the patient said so.
+        return replace(DENY_HIDDEN, basis=decision.basis, app_id=principal.app_id)
     if any(_scope_covers(scope, action, target) for scope in principal.scopes):
         return decision
     return replace(decision, allowed=False, reason="scope_not_granted", sees_masked=False)

@@ -19,6 +19,9 @@ class Principal:
     # and the scopes the person granted it; empty when the person acts themself.
     app_id: str = ""
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # For an app: whether the person let it see the documents masked from professionals
+    # (`catalogue.models.Connection.shows_masked_documents`).
+    shows_masked: bool = False
 
     @property
     def is_app(self) -> bool:
@@ -46,6 +49,7 @@ class Principal:
         scopes,
         assurance: AssuranceLevel | None = None,
         acr: str = "",
+        shows_masked: bool = False,
     ) -> Principal:
         """The app or software `app_id` acting for `user` with the `scopes` they granted."""
         if not app_id:
@@ -56,6 +60,7 @@ class Principal:
             acr=acr,
             app_id=app_id,
             scopes=frozenset(scopes),
+            shows_masked=shows_masked,
         )
 
 

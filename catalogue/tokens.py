@@ -103,7 +103,12 @@ def access_for(raw_token: str) -> AppAccess:
         raise TokenRefused("account_inactive")
     scopes = frozenset(token.scope.split()) & granted_scopes(connection)
     return AppAccess(
-        principal=Principal.app_for(user, connection.service.application.client_id, scopes),
+        principal=Principal.app_for(
+            user,
+            connection.service.application.client_id,
+            scopes,
+            shows_masked=connection.shows_masked_documents,
+        ),
         connection=connection,
         service=connection.service,
         space=connection.space,

@@ -8,9 +8,11 @@ asks `acces.policy.decide` and traces the call naming the service. Errors are
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from functools import wraps
@@ -23,21 +25,24 @@ from django.db.models import F
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from fhir.resources.R4B.binary import Binary
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError as FhirInvalid
 
 from acces.policy import Action, decide
-from acces.targets import SPACE_PART
+from acces.targets import SPACE_PART, NewDocument
 from catalogue.actions import CatalogueAction
 from catalogue.api import observations, profile
 from catalogue.models import Connection
 from catalogue.tokens import AppAccess, TokenRefused, access_for
-from dossier.models import Measurement
+from dossier.models import DocumentType, Measurement
 from dossier.profile_services import ProfileError, add_entry
+from dossier.services import DocumentError, add_document, read_content
 from espace_sante.models import Space
 from espace_sante.tracing import Actor, client_ip, trace
 
@@ -265,7 +270,17 @@ def metadata(request):
                         ],
                     },
                     {"type": "Patient", "interaction": [{"code": "read"}]},
+                    {"type": "Binary", "interaction": [{"code": "read"}]},
                     {"type": "Immunization", "interaction": [{"code": "search-type"}]},
+                    {
+                        "type": "DocumentReference",
+                        "interaction": [{"code": "search-type"}, {"code": "create"}],
+                        "searchParam": [
+                            {"name": "category", "type": "token"},
+                            {"name": "type", "type": "token"},
+                            {"name": "date", "type": "date"},
+                        ],
+                    },
                     {"type": "AllergyIntolerance", "interaction": [{"code": "search-type"}]},
                 ],
             }
@@ -400,3 +415,134 @@ def _profile_search(related: str, build, resource_type: str):
 
 immunizations = _profile_search("profile_vaccinations", profile.immunization, "Immunization")
 allergies = _profile_search("profile_allergies", profile.allergy_intolerance, "AllergyIntolerance")
+
+
+# --- DocumentReference (search) --------------------------------------------------------------
+
+
+def _document_reference(document, patient_ref: str) -> dict:
+    resource = {
+        "resourceType": "DocumentReference",
+        "id": str(document.public_id),
+        "status": "current",
+        "type": {
+            "coding": [{"system": observations.LOINC, "code": document.type_code}],
+            "text": document.type.label,
+        },
+        "category": [
+            {"coding": [{"code": document.category}], "text": document.get_category_display()}
+        ],
+        "subject": {"reference": patient_ref},
+        "date": document.created_at.isoformat(),
+        "description": document.title,
+        "content": [
+            {
+                "attachment": {
+                    "contentType": document.content_type,
+                    "size": document.size,
+                    "title": document.title,
+                    "creation": document.act_date.isoformat(),
+                    "url": f"Binary/{document.public_id}",
+                }
+            }
+        ],
+    }
+    return DocumentReference.model_validate(resource).model_dump(mode="json", exclude_none=True)
+
+
+def _create_document(request, call: Call):
+    """A document the patient adds through the app: its content inline, checked by content."""
+    call.require(Action.ADD_OWN_DOCUMENT, "DocumentReference")
+    resource = _parse(request, DocumentReference)
+    codes = [c.code for c in (resource.type.coding or [])] if resource.type else []
+    doc_type = DocumentType.objects.filter(code__in=codes).first()
+    attachment = resource.content[0].attachment if resource.content else None
+    if doc_type is None:
+        raise ApiError(422, "business-rule", "Type de document inconnu.")
+    if attachment is None or not attachment.data:
+        raise ApiError(422, "business-rule", "Joignez le contenu du document (attachment.data).")
+    new = NewDocument(
+        space=call.space,
+        type_code=doc_type.code,
+        category=doc_type.category,
+        patient_may_add=doc_type.patient_may_add,
+    )
+    decision = decide(call.access.principal, Action.ADD_OWN_DOCUMENT, new)
+    if not decision:
+        if decision.reason == "scope_not_granted":
+            raise ApiError(403, "forbidden", "Ce service n'a pas reçu cette autorisation.")
+        raise ApiError(422, "business-rule", decision.message or "Ce document ne peut être ajouté.")
+    data = attachment.data
+    data = data if isinstance(data, bytes) else base64.b64decode(data)
+    creation = attachment.creation
+    act_date = creation.date() if hasattr(creation, "date") else (creation or timezone.localdate())
+    try:
+        document = add_document(
+            space=call.space,
+            type_code=doc_type.code,
+            title=resource.description or attachment.title or "",
+            act_date=act_date,
+            data=data,
+            by=call.actor,
+            basis=str(decision.basis),
+        )
+    except DocumentError as error:
+        raise ApiError(422, "business-rule", str(error)) from error
+    call.wrote(target=document, resource="DocumentReference")
+    body = _document_reference(document, call.patient_ref)
+    return _response(
+        body, 201, {"Location": f"{_base(request)}DocumentReference/{document.public_id}"}
+    )
+
+
+@fhir_endpoint
+def document_references(request, call: Call):
+    if request.method == "POST":
+        return _create_document(request, call)
+    if request.method != "GET":
+        raise ApiError(405, "not-supported", "Méthode non prise en charge.")
+    call.require(Action.VIEW_DOCUMENT, "DocumentReference")
+    rows = call.space.documents.filter(is_current=True).select_related("type")
+    if request.GET.get("category"):
+        rows = rows.filter(category__in=request.GET["category"].split(","))
+    if request.GET.get("type"):
+        codes = [c.rpartition("|")[2] for c in request.GET["type"].split(",")]
+        rows = rows.filter(type_code__in=codes)
+    for raw in request.GET.getlist("date"):
+        prefix, value = (raw[:2], raw[2:]) if raw[:2] in _DATE_PREFIXES else ("eq", raw)
+        try:
+            day = date.fromisoformat(value[:10])
+        except ValueError as error:
+            raise ApiError(400, "invalid", f"Date de recherche invalide : {raw}.") from error
+        rows = rows.filter(**{f"act_date{_DATE_PREFIXES[prefix]}": day})
+    # Each document as the policy decides it for this app: invisible to the patient,
+    # masked without the patient's leave, out of the scope's category: left out.
+    principal = call.access.principal
+    visible = [d for d in rows if decide(principal, Action.VIEW_DOCUMENT, d)]
+    entries = [_document_reference(d, call.patient_ref) for d in visible]
+    call.read(resource="DocumentReference", count=len(entries))
+    return _response(_bundle(entries, _base(request)))
+
+
+@fhir_endpoint
+def binary(request, call: Call, resource_id: str):
+    """A document's content, decrypted, as a FHIR Binary (base64)."""
+    if request.method != "GET":
+        raise ApiError(405, "not-supported", "Méthode non prise en charge.")
+    call.require(Action.VIEW_DOCUMENT, "DocumentReference")
+    try:
+        document = call.space.documents.filter(public_id=uuid.UUID(resource_id)).first()
+    except ValueError:
+        document = None
+    if document is None or not decide(call.access.principal, Action.VIEW_DOCUMENT, document):
+        raise ApiError(404, "not-found", "Ressource introuvable.")
+    resource = Binary.model_validate(
+        {
+            "resourceType": "Binary",
+            "id": str(document.public_id),
+            "contentType": document.content_type,
+            "data": base64.b64encode(read_content(document)).decode("ascii"),
+        }
+    )
+    call.read(target=document, resource="Binary")
+    return _response(resource.model_dump(mode="json", exclude_none=True))

@@ -3,6 +3,7 @@
 import json
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
@@ -52,7 +53,14 @@ def test_metadata_lists_what_is_implemented_without_a_token(client):
     body = response.json()
     assert body["resourceType"] == "CapabilityStatement"
     types = {r["type"] for r in body["rest"][0]["resource"]}
-    assert types == {"Observation", "Patient", "Immunization", "AllergyIntolerance"}
+    assert types == {
+        "Observation",
+        "Patient",
+        "Immunization",
+        "AllergyIntolerance",
+        "DocumentReference",
+        "Binary",
+    }
 
 
 def test_write_then_search_observation(client, patient_space):
@@ -238,17 +246,22 @@ def test_patient_read_gives_the_holders_identity(client, patient_space):
     assert body["birthDate"] == holder.birth_date.isoformat()
 
 
-def test_rate_limit_is_429_with_retry_after(client, patient_space, settings):
+def test_rate_limit_is_429_with_retry_after(client, patient_space, settings, monkeypatch):
     settings.CATALOGUE_API_RATE_PER_MINUTE = 2
+    now = [1_000_050.0]  # 30 s into a window: the calls cannot straddle two windows
+    monkeypatch.setattr("catalogue.api.views.time", SimpleNamespace(time=lambda: now[0]))
     connected = connect(patient_space)
     assert client.get("/fhir/Observation", **bearer(connected)).status_code == 200
     assert client.get("/fhir/Observation", **bearer(connected)).status_code == 200
     response = client.get("/fhir/Observation", **bearer(connected))
     assert response.status_code == 429
-    assert 1 <= int(response["Retry-After"]) <= 60
+    assert response["Retry-After"] == "30"
+    assert response.json()["issue"][0]["code"] == "throttled"
     # Another service has its own window.
     other = connect(patient_space, slug="autre")
     assert client.get("/fhir/Observation", **bearer(other)).status_code == 200
+    now[0] += 60  # the next window
+    assert client.get("/fhir/Observation", **bearer(connected)).status_code == 200
 
 
 def test_unreachable_cache_lets_the_call_through(client, patient_space, monkeypatch):
