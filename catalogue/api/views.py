@@ -160,6 +160,10 @@ class Call:
         return {
             "via": self.access.service.name,
             "client_id": self.access.service.application.client_id,
+            # As the connection's own events (`connections.services.detail_of`), so that
+            # "Mes services connectés" shows the service's reads and writes.
+            "service": self.access.service.slug,
+            "connection": self.access.connection.pk,
             "method": self.request.method,
             "path": self.request.path,
             **more,

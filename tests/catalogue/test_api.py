@@ -323,3 +323,17 @@ def test_the_patients_trail_shows_via_the_service(client, patient_space):
     html = page.content.decode()
     assert "via GlucoSuivi" in html
     assert "Écriture par un service connecté" in html
+
+
+def test_the_services_reads_and_writes_show_on_mes_services_connectes(client):
+    from tests.conftest import sign_in
+
+    space = factories.SpaceFactory()
+    connected = connect(space)
+    assert post(client, connected, GLUCOSE).status_code == 201
+    assert client.get("/fhir/Observation", **bearer(connected)).status_code == 200
+    page = sign_in(client, space.holder.user).get(f"/espace/{space.public_id}/services/")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Écriture par un service connecté" in text
+    assert "Lecture par un service connecté" in text
