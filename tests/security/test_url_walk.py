@@ -135,6 +135,8 @@ SAMPLE_BUILDERS = {
     # A's connection to a referenced service, and one purpose granted on it.
     "connection_id": lambda w: _connection(w.space_a).pk,
     "grant_id": lambda w: _connection(w.space_a).grants.get().pk,
+    # The public catalogue: the service A is connected to.
+    "slug": lambda w: _connection(w.space_a).service.slug,
     # Django admin and allauth parameters: A's identity where the admin would show it.
     "app_label": lambda w: "espace_sante",
     "object_id": lambda w: w.space_a.holder.pk,
