@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from acces.policy import PATIENT_BASES, Basis, Decision, documents_visible_to
+from agenda.appointments import sealing
 from agenda.history.sealing import details_of
 from agenda.models import Appointment, CareEvent, CareEventAccessRule
 from dossier.models import Document, Vaccination
@@ -218,6 +219,17 @@ def agenda_home_url(space) -> str:
     return _first_url(AGENDA_HOME_URL_NAMES, space.public_id)
 
 
+def _appointment_with(appointment, *, pro: bool) -> str:
+    """Who the appointment is with: the directory professional, else, on the patient's own
+    pages, the name typed by hand (sealed: decrypted here, no query). A professional's
+    history page does not open the sealed details."""
+    if appointment.professional:
+        return appointment.professional.title
+    if pro:
+        return ""
+    return sealing.details(appointment).name
+
+
 def _entries(space, rows, *, pro: bool) -> list[Entry]:
     """The page's rows, read: at most one query per source on the page."""
     by_kind: dict[str, list[int]] = {}
@@ -228,16 +240,16 @@ def _entries(space, rows, *, pro: bool) -> list[Entry]:
     if APPOINTMENT in by_kind:
         agenda_home = _first_url(AGENDA_HOME_URL_NAMES, space.public_id)
         for appointment in Appointment.objects.filter(pk__in=by_kind[APPOINTMENT]).select_related(
-            "professional__user"
+            "professional__user", "data_key"
         ):
             url = _first_url(APPOINTMENT_URL_NAMES, space.public_id, appointment.public_id)
-            professional = appointment.professional
+            who = _appointment_with(appointment, pro=pro)
             built[(APPOINTMENT, appointment.pk)] = Entry(
                 day=timezone.localtime(appointment.starts_at).date(),
                 time=timezone.localtime(appointment.starts_at),
                 kind=APPOINTMENT,
-                title=str(_("Rendez-vous avec %(who)s") % {"who": professional.title})
-                if professional
+                title=str(_("Rendez-vous avec %(who)s") % {"who": who})
+                if who
                 else str(_("Rendez-vous")),
                 # A past appointment still "planned" says nothing sure: no badge for it.
                 status=appointment.get_status_display()

@@ -331,3 +331,22 @@ def test_the_patient_reads_the_import_in_the_trail_of_their_space(client, space)
     assert (
         "Ajout d&#x27;événements à l&#x27;historique des soins par l&#x27;Assurance Maladie" in page
     )
+
+
+def test_a_past_appointment_with_a_typed_name_says_who_it_was_with(client, space):
+    from agenda.appointments import sealing
+
+    appointment = Appointment(
+        space=space,
+        starts_at=timezone.make_aware(timezone.datetime(2025, 5, 6, 10, 30)),
+        status=Appointment.Status.DONE,
+        with_kind=Appointment.WithKind.PRACTITIONER,
+        author_kind=Appointment.AuthorKind.PATIENT,
+    )
+    sealing.seal(appointment, sealing.Details(name="Dr Sophie Lemaire"))
+    appointment.save()
+    sign_in(client, space.holder.user)
+
+    page = client.get(_url(space)).content.decode()
+
+    assert "Rendez-vous avec Dr Sophie Lemaire" in page
