@@ -64,6 +64,12 @@ class Mailbox(models.Model):
     )
     # A professional's or an organisation's MSSanté address; a patient's is worked out.
     stored_address = models.EmailField(_("adresse MSSanté"), null=True, blank=True, unique=True)
+    # A professional's own choice, on their personal mailbox: be emailed (content-free) when
+    # a patient writes to them or to an organisation they read. Patients' notices follow
+    # their space's rules, not this.
+    email_alerts = models.BooleanField(
+        _("prévenir par e-mail des nouveaux messages"), default=True
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

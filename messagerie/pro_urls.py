@@ -7,6 +7,7 @@ app_name = "messagerie_pro"
 urlpatterns = [
     path("", pro_views.inbox, name="inbox"),
     path("nouveau/", pro_views.choose_patient, name="choose"),
+    path("alertes/", pro_views.email_alerts, name="alerts"),
     path("patients/<uuid:space_id>/nouveau/", pro_views.compose, name="compose"),
     path("<uuid:conversation_id>/", pro_views.conversation, name="conversation"),
     path("<uuid:conversation_id>/repondre/", pro_views.reply, name="reply"),

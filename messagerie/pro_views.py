@@ -156,8 +156,24 @@ def inbox(request):
             "folder_label": FOLDER_LABELS[folder],
             "page": page,
             "unread": selectors.unread_count(mailbox),
+            "email_alerts": mailboxes[0].email_alerts,
         },
     )
+
+
+@professional_required
+@require_POST
+def email_alerts(request):
+    """Turn on or off the content-free email that says a patient wrote."""
+    on = request.POST.get("alertes") == "on"
+    services.set_email_alerts(request.user.professional, on=on)
+    messages.success(
+        request,
+        _("Vous serez prévenu par e-mail des nouveaux messages.")
+        if on
+        else _("Vous ne serez plus prévenu par e-mail des nouveaux messages."),
+    )
+    return redirect("messagerie_pro:inbox")
 
 
 @professional_required

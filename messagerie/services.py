@@ -85,6 +85,15 @@ def patient_mailbox(space: Space) -> Mailbox:
     return mailbox
 
 
+def set_email_alerts(professional: Professional, *, on: bool) -> Mailbox:
+    """The professional's choice to be emailed when a patient writes (or not)."""
+    mailbox = personal_mailbox(professional)
+    if mailbox.email_alerts != on:
+        mailbox.email_alerts = on
+        mailbox.save(update_fields=["email_alerts"])
+    return mailbox
+
+
 def personal_mailbox(professional: Professional) -> Mailbox:
     """The professional's own mailbox (one per professional), with an MSSanté address."""
     mailbox = Mailbox.objects.filter(professional=professional).first()
@@ -425,6 +434,9 @@ def _tell_professionals(mailboxes: Sequence[Mailbox]) -> None:
         professionals = professionals | Professional.objects.filter(
             organisation_mailboxes__in=organisations
         )
+    # Those who turned the alerts off on their own mailbox are not emailed (a professional
+    # without a personal mailbox yet has the default: on).
+    professionals = professionals.exclude(mailbox__email_alerts=False)
     user_ids = set(professionals.values_list("user_id", flat=True))
     if not user_ids:
         return

@@ -122,3 +122,45 @@ def test_the_professional_is_not_emailed_for_their_own_message_and_organisations
     (notification,) = Notification.objects.filter(kind="pro_message_received")
     assert notification.recipient == pharmacist.user
     assert delivered([notification], without=("Ordonnance", space.holder.last_name))
+
+
+def test_a_professional_who_turns_alerts_off_is_not_emailed_until_they_turn_them_on(client):
+    from espace_sante.models import Notification
+    from messagerie import services
+    from tests.conftest import sign_in
+    from tests.messagerie.cast import actor
+
+    space, doctor, conversation = _gp_and_conversation()
+    factories.TOTPDeviceFactory(user=doctor.user)
+    sign_in(client, doctor.user)
+    inbox = client.get("/pro/messagerie/").content.decode()
+    assert "Vous êtes prévenu par e-mail (sans contenu) quand un patient vous écrit." in inbox
+
+    answer = client.post("/pro/messagerie/alertes/", {"alertes": "off"}, follow=True)
+    page = answer.content.decode()
+    assert "Vous ne serez plus prévenu par e-mail des nouveaux messages." in page
+    assert "Être prévenu par e-mail" in page
+    mail.outbox.clear()
+    services.reply(by=actor(space.holder.user), conversation=conversation, body="Bonjour.")
+    assert not Notification.objects.filter(kind="pro_message_received").exists()
+    assert not [m for m in mail.outbox if doctor.user.email in m.to]
+
+    client.post("/pro/messagerie/alertes/", {"alertes": "on"})
+    services.reply(by=actor(space.holder.user), conversation=conversation, body="Re-bonjour.")
+    (notification,) = Notification.objects.filter(kind="pro_message_received")
+    assert delivered([notification], without=(BODY, "Re-bonjour"))
+    assert_email_left(doctor.user.email, without=(BODY, "Re-bonjour"))
+
+
+def test_the_alerts_switch_takes_only_a_post_from_a_professional(client):
+    space, doctor, _conversation = _gp_and_conversation()
+    factories.TOTPDeviceFactory(user=doctor.user)
+    from messagerie.models import Mailbox
+    from tests.conftest import sign_in as sign_in_pro
+
+    assert client.post("/pro/messagerie/alertes/", {"alertes": "off"}).status_code in (302, 403)
+    sign_in_pro(client, space.holder.user)
+    assert client.post("/pro/messagerie/alertes/", {"alertes": "off"}).status_code in (302, 403)
+    sign_in_pro(client, doctor.user)
+    assert client.get("/pro/messagerie/alertes/").status_code == 405
+    assert not Mailbox.objects.filter(professional=doctor, email_alerts=False).exists()
