@@ -67,9 +67,7 @@ class Mailbox(models.Model):
     # A professional's own choice, on their personal mailbox: be emailed (content-free) when
     # a patient writes to them or to an organisation they read. Patients' notices follow
     # their space's rules, not this.
-    email_alerts = models.BooleanField(
-        _("prévenir par e-mail des nouveaux messages"), default=True
-    )
+    email_alerts = models.BooleanField(_("prévenir par e-mail des nouveaux messages"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
