@@ -30,6 +30,10 @@ class Actor:
     user: User | None
     role: str
     ip: str | None = None
+    # When a connected service or a professional's software acts for the person: what the
+    # trail says of it (its name, client id, connection), merged into the detail of every
+    # event written for this actor, so the one event of a call names who made it.
+    via: dict | None = field(default=None, compare=False, hash=False)
 
     SYSTEM = "system"
     ANONYMOUS = "anonymous"
@@ -129,6 +133,8 @@ def trace(
     """
     if _recorder is None:
         raise RuntimeError("no audit recorder registered: is 'acces' in INSTALLED_APPS?")
+    if actor.via:
+        detail = {**actor.via, **(detail or {})}
     return _recorder(
         actor=actor,
         action=action,
