@@ -398,6 +398,27 @@ def documents_visible_to(decision: Decision) -> Q:
     return visible | Q(author_professional_id=decision.professional_id)
 
 
+def documents_visible_to_app(principal: Principal, decision: Decision) -> Q:
+    """`documents_visible_to` for an app acting for the person (`principal.is_app`): what
+    the person sees, masked documents only if the patient let the app see them, and only
+    the categories its read scopes cover. The same answer as `decide` on each document
+    (`_within_scopes`), as a filter for the API's paged searches."""
+    visible = documents_visible_to(decision)
+    if not decision or not principal.is_app:
+        return visible
+    if not principal.shows_masked:
+        visible &= Q(masked=False)
+    categories: set[str] = set()
+    for scope in principal.scopes:
+        base, _sep, query = scope.partition("?")
+        if Action.VIEW_DOCUMENT not in APP_SCOPES.get(base, ()):
+            continue
+        if not query.startswith("category="):
+            return visible
+        categories.add(query.removeprefix("category="))
+    return visible & Q(category__in=sorted(categories))
+
+
 def _decide_for_patient(actor: User, action: Action, space: Space) -> Decision:
     if space.state == Space.State.DESTROYED:
         return DENY_NOT_OPEN

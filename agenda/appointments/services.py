@@ -145,12 +145,16 @@ def add_appointment(
     principal: Principal | None = None,
     source: str = "",
 ) -> Appointment:
-    """The patient (or a minor's representative) adds an appointment to the space's agenda."""
+    """The patient (or a minor's representative) adds an appointment to the space's agenda,
+    themself or through a connected service (an app `principal`: the appointment is the
+    service's, its client id as `source`)."""
     decision = _decide(by, principal, Action.MANAGE_AGENDA, space)
     data = _checked(data)
-    appointment = _create(
-        space, data, author_kind=Appointment.AuthorKind.PATIENT, by=by, source=source or "portail"
-    )
+    if principal is not None and principal.is_app:
+        author_kind, source = Appointment.AuthorKind.APP, principal.app_id
+    else:
+        author_kind, source = Appointment.AuthorKind.PATIENT, source or "portail"
+    appointment = _create(space, data, author_kind=author_kind, by=by, source=source)
     trace(
         actor=by,
         action=AppointmentAction.APPOINTMENT_ADDED,

@@ -1,16 +1,20 @@
+"""`/fhir/`: the metadata, then two routes for each resource type registered in
+`dossier.fhir_api` (the registry is full once the apps are ready, before URLs load)."""
+
 from django.urls import path
 
 from catalogue.api import views
+from dossier.fhir_api import resource_types
 
 app_name = "fhir"
 
-urlpatterns = [
-    path("metadata", views.metadata, name="metadata"),
-    path("Observation", views.observations_view, name="observations"),
-    path("Observation/<str:resource_id>", views.observation, name="observation"),
-    path("Patient/<str:resource_id>", views.patient, name="patient"),
-    path("Immunization", views.immunizations, name="immunizations"),
-    path("DocumentReference", views.document_references, name="document_references"),
-    path("Binary/<str:resource_id>", views.binary, name="binary"),
-    path("AllergyIntolerance", views.allergies, name="allergies"),
-]
+urlpatterns = [path("metadata", views.metadata, name="metadata")]
+for name, resource_type in resource_types().items():
+    urlpatterns += [
+        path(name, views.type_view(resource_type), name=f"{name.lower()}-type"),
+        path(
+            f"{name}/<str:resource_id>",
+            views.instance_view(resource_type),
+            name=f"{name.lower()}-instance",
+        ),
+    ]

@@ -4,57 +4,57 @@ Every endpoint goes through `fhir_endpoint`: the token (401 with `WWW-Authentica
 service's rate (429 with `Retry-After`), then the handler inside one transaction, which
 asks `acces.policy.decide` and traces the call naming the service. Errors are
 `OperationOutcome`s in French; resources are validated by `fhir.resources.R4B` both ways.
+
+The resource types are those registered in `dossier.fhir_api` (the catalogue's own,
+`catalogue.api.resources`, and the other parts', such as the agenda's Appointment): one
+type view (search, create) and one instance view (read, update) serve them all.
+
+One call, one audit event naming the service: a read is traced here
+(`catalogue_api_read`); a write is traced by the part's service that makes it (its own
+action, `profile_measurement_added`, `appointment_added`...), with the call's actor,
+whose `via` puts the service in the event's detail; a refusal is traced here
+(`catalogue_api_read` / `catalogue_api_write`, outcome denied).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import date
-from functools import wraps
+from functools import cached_property, wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from fhir.resources.R4B.binary import Binary
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
-from fhir.resources.R4B.documentreference import DocumentReference
-from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
-from fhir.resources.R4B.patient import Patient
-from pydantic import ValidationError as FhirInvalid
 
 from acces.policy import Action, decide
-from acces.targets import SPACE_PART, NewDocument
+from acces.targets import SPACE_PART
 from catalogue.actions import CatalogueAction
-from catalogue.api import observations, profile
+from catalogue.api.resources import SCOPE_RESOURCE
 from catalogue.models import Connection
 from catalogue.tokens import AppAccess, TokenRefused, access_for
-from dossier.models import DocumentType, Measurement
-from dossier.profile_services import ProfileError, add_entry
-from dossier.services import DocumentError, add_document, read_content
+from dossier.fhir_api import FhirCall, FhirError, ResourceType, not_found, resource_types
 from espace_sante.models import Space
 from espace_sante.tracing import Actor, client_ip, trace
 
 logger = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
+JSON_TYPES = ("application/fhir+json", "application/json")
+# Bundle paging: `_count` entries a page (at most MAX_COUNT), from `_offset`.
+DEFAULT_COUNT, MAX_COUNT = 50, 200
 
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+ApiError = FhirError  # the name the catalogue's code and tests use
 
 
 def _response(resource: dict, status: int = 200, headers: dict | None = None) -> HttpResponse:
@@ -127,7 +127,7 @@ def fhir_endpoint(handler):
             try:
                 with transaction.atomic():  # what the handler wrote goes if it fails
                     return handler(request, call, **kwargs)
-            except ApiError as error:
+            except FhirError as error:
                 # The refusal is traced too, in the call's transaction.
                 call.refused(error)
                 return outcome(error.status, error.code, error.message, error.headers)
@@ -151,12 +151,8 @@ class Call:
         self.request, self.access = request, access
         self.space = access.space
 
-    @property
-    def actor(self) -> Actor:
-        user = self.access.principal.user
-        return Actor(user=user, role=user.kind, ip=client_ip(self.request))
-
-    def detail(self, **more) -> dict:
+    def via(self) -> dict:
+        """What every event of this call says of the service."""
         return {
             "via": self.access.service.name,
             "client_id": self.access.service.application.client_id,
@@ -164,18 +160,31 @@ class Call:
             # "Mes services connectés" shows the service's reads and writes.
             "service": self.access.service.slug,
             "connection": self.access.connection.pk,
-            "method": self.request.method,
-            "path": self.request.path,
-            **more,
         }
+
+    @cached_property
+    def actor(self) -> Actor:
+        user = self.access.principal.user
+        return Actor(user=user, role=user.kind, ip=client_ip(self.request), via=self.via())
+
+    @cached_property
+    def fhir(self) -> FhirCall:
+        return FhirCall(
+            space=self.space,
+            principal=self.access.principal,
+            actor=self.actor,
+            patient_ref=f"Patient/{self.space.public_id}",
+            base=self.request.build_absolute_uri("/fhir/"),
+        )
 
     def require(self, action: Action, resource: str):
         """The policy's decision on `resource` of the space, or the 403/404 refusal."""
+        resource = SCOPE_RESOURCE.get(resource, resource)
         decision = decide(self.access.principal, action, ApiTarget(self.space, resource))
         if not decision:
             if decision.reason == "scope_not_granted":
-                raise ApiError(403, "forbidden", "Ce service n'a pas reçu cette autorisation.")
-            raise ApiError(404, "not-found", "Ressource introuvable.")
+                raise FhirError(403, "forbidden", "Ce service n'a pas reçu cette autorisation.")
+            raise not_found()
         return decision
 
     def _trace(self, write: bool, *, outcome: str = "allowed", target=None, **more) -> None:
@@ -186,52 +195,191 @@ class Call:
             space=self.space,
             target=target,
             outcome=outcome,
-            detail=self.detail(**more),
+            detail={"method": self.request.method, "path": self.request.path, **more},
         )
 
-    def refused(self, error: ApiError) -> None:
+    def refused(self, error: FhirError) -> None:
         self._trace(
-            self.request.method != "GET", outcome="denied", status=error.status, code=error.code
+            self.request.method not in ("GET", "HEAD"),
+            outcome="denied",
+            status=error.status,
+            code=error.code,
         )
 
     def read(self, target=None, **more) -> None:
         self._trace(False, target=target, **more)
         Connection.objects.filter(pk=self.access.connection.pk).update(last_read_at=timezone.now())
 
-    def wrote(self, target=None, **more) -> None:
-        self._trace(True, target=target, **more)
+    def wrote(self) -> None:
+        """Count a write for the connection's page and the day's notice (the part's
+        service traced it, naming the service through the actor)."""
         Connection.objects.filter(pk=self.access.connection.pk).update(
             last_write_at=timezone.now(), pending_writes=F("pending_writes") + 1
         )
 
-    @property
-    def patient_ref(self) -> str:
-        return f"Patient/{self.space.public_id}"
+
+def _not_supported(*allowed: str) -> FhirError:
+    return FhirError(
+        405, "not-supported", "Méthode non prise en charge.", {"Allow": ", ".join(allowed)}
+    )
 
 
-def _bundle(entries: list[dict], base: str) -> dict:
+def _json_body(request) -> bytes:
+    content_type = request.content_type or ""
+    if content_type not in JSON_TYPES:
+        raise FhirError(
+            415, "not-supported", "Envoyez la ressource en JSON (application/fhir+json)."
+        )
+    return request.body
+
+
+# --- Searches: paged Bundles ------------------------------------------------------------------
+
+
+def _int_param(request, name: str, default: int) -> int:
+    raw = request.GET.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise FhirError(400, "invalid", f"Paramètre {name} invalide : {raw}.")
+    return int(raw)
+
+
+def _page_url(request, offset: int, count: int) -> str:
+    query = [
+        (k, v)
+        for k, values in request.GET.lists()
+        if k not in ("_offset", "_count")
+        for v in values
+    ]
+    query += [("_count", count), ("_offset", offset)]
+    return request.build_absolute_uri(f"{request.path}?{urlencode(query)}")
+
+
+def searchset(request, rows, build) -> dict:
+    """One page of `rows` (a QuerySet) as a searchset Bundle: `total` counted in SQL, the
+    page read in one query, `self`/`next`/`previous` links for the client to follow."""
+    count = min(_int_param(request, "_count", DEFAULT_COUNT), MAX_COUNT)
+    offset = _int_param(request, "_offset", 0)
+    total = rows.count()
+    page = list(rows[offset : offset + count]) if count else []
+    base = request.build_absolute_uri("/fhir/")
+    entries = [build(row) for row in page]
+    links = [{"relation": "self", "url": _page_url(request, offset, count)}]
+    if count and offset + count < total:
+        links.append({"relation": "next", "url": _page_url(request, offset + count, count)})
+    if count and offset:
+        links.append(
+            {"relation": "previous", "url": _page_url(request, max(offset - count, 0), count)}
+        )
     bundle = {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": len(entries),
+        "total": total,
+        "link": links,
         "entry": [
-            {"fullUrl": f"{base}{e['resourceType']}/{e['id']}", "resource": e} for e in entries
+            {
+                "fullUrl": f"{base}{e['resourceType']}/{e['id']}",
+                "resource": e,
+                "search": {"mode": "match"},
+            }
+            for e in entries
         ],
     }
     return Bundle.model_validate(bundle).model_dump(mode="json", exclude_none=True)
 
 
-def _base(request) -> str:
-    return request.build_absolute_uri("/fhir/")
+# --- The views of every registered resource type --------------------------------------------
+
+
+def type_view(resource_type: ResourceType):
+    """`/fhir/<Type>`: search (GET), create (POST)."""
+    allowed = [m for m, h in (("GET", resource_type.search), ("POST", resource_type.create)) if h]
+
+    @fhir_endpoint
+    def view(request, call: Call):
+        if request.method == "GET" and resource_type.search is not None:
+            call.require(resource_type.read_action, resource_type.name)
+            rows = resource_type.search(call.fhir, request.GET)
+            bundle = searchset(request, rows, lambda row: resource_type.to_fhir(row, call.fhir))
+            call.read(
+                resource=resource_type.name,
+                count=len(bundle.get("entry", [])),
+                total=bundle["total"],
+            )
+            return _response(bundle)
+        if request.method == "POST" and resource_type.create is not None:
+            call.require(resource_type.write_action, resource_type.name)
+            row = resource_type.create(call.fhir, _json_body(request))
+            call.wrote()
+            body = resource_type.to_fhir(row, call.fhir)
+            location = f"{call.fhir.base}{resource_type.name}/{body['id']}"
+            return _response(body, 201, {"Location": location})
+        raise _not_supported(*allowed)
+
+    view.__name__ = f"{resource_type.name.lower()}_type"
+    return view
+
+
+def instance_view(resource_type: ResourceType):
+    """`/fhir/<Type>/<id>`: read (GET), update (PUT)."""
+    allowed = ["GET"] + (["PUT"] if resource_type.update else [])
+
+    @fhir_endpoint
+    def view(request, call: Call, resource_id: str):
+        if request.method == "GET":
+            call.require(resource_type.read_action, resource_type.name)
+            row = resource_type.get(call.fhir, resource_id)
+            if row is None:
+                raise not_found()
+            body = resource_type.to_fhir(row, call.fhir)
+            call.read(target=row, resource=resource_type.name)
+            return _response(body)
+        if request.method == "PUT" and resource_type.update is not None:
+            call.require(resource_type.write_action, resource_type.name)
+            row = resource_type.get(call.fhir, resource_id)
+            if row is None:
+                raise not_found()
+            row = resource_type.update(call.fhir, row, _json_body(request))
+            call.wrote()
+            return _response(resource_type.to_fhir(row, call.fhir))
+        raise _not_supported(*allowed)
+
+    view.__name__ = f"{resource_type.name.lower()}_instance"
+    return view
 
 
 # --- CapabilityStatement --------------------------------------------------------------------
 
 
+def _capability(resource_type: ResourceType) -> dict:
+    resource = {
+        "type": resource_type.name,
+        "interaction": [{"code": code} for code in resource_type.interactions],
+    }
+    if resource_type.documentation:
+        resource["documentation"] = resource_type.documentation
+    params = list(resource_type.search_params)
+    if resource_type.search is not None:
+        resource["searchParam"] = [
+            {
+                "name": p.name,
+                "type": p.type,
+                **({"documentation": p.documentation} if p.documentation else {}),
+            }
+            for p in params
+        ] + [
+            {"name": "_count", "type": "number", "documentation": f"Au plus {MAX_COUNT} par page"},
+            {"name": "_offset", "type": "number", "documentation": "Rang du premier résultat"},
+        ]
+    return resource
+
+
 @csrf_exempt
 def metadata(request):
     if request.method != "GET":
-        return outcome(405, "not-supported", "Méthode non prise en charge.")
+        return outcome(405, "not-supported", "Méthode non prise en charge.", {"Allow": "GET"})
+    base = request.build_absolute_uri("/fhir/")
     statement = {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -240,10 +388,7 @@ def metadata(request):
         "publisher": "Mon espace santé",
         "fhirVersion": "4.3.0",
         "format": ["application/fhir+json"],
-        "implementation": {
-            "description": "API FHIR des services référencés",
-            "url": _base(request),
-        },
+        "implementation": {"description": "API FHIR des services référencés", "url": base},
         "rest": [
             {
                 "mode": "server",
@@ -258,295 +403,14 @@ def metadata(request):
                             ]
                         }
                     ],
-                    "description": "Jeton OAuth2 (Bearer) lié à un espace connecté.",
+                    "description": (
+                        "Jeton OAuth2 (Bearer) lié à un espace connecté ; découverte : "
+                        + request.build_absolute_uri("/.well-known/smart-configuration")
+                    ),
                 },
-                "resource": [
-                    {
-                        "type": "Observation",
-                        "interaction": [
-                            {"code": "read"},
-                            {"code": "search-type"},
-                            {"code": "create"},
-                        ],
-                        "searchParam": [
-                            {"name": "code", "type": "token"},
-                            {"name": "date", "type": "date"},
-                        ],
-                    },
-                    {"type": "Patient", "interaction": [{"code": "read"}]},
-                    {"type": "Binary", "interaction": [{"code": "read"}]},
-                    {"type": "Immunization", "interaction": [{"code": "search-type"}]},
-                    {
-                        "type": "DocumentReference",
-                        "interaction": [{"code": "search-type"}, {"code": "create"}],
-                        "searchParam": [
-                            {"name": "category", "type": "token"},
-                            {"name": "type", "type": "token"},
-                            {"name": "date", "type": "date"},
-                        ],
-                    },
-                    {"type": "AllergyIntolerance", "interaction": [{"code": "search-type"}]},
-                ],
+                "resource": [_capability(t) for t in resource_types().values()],
             }
         ],
     }
     resource = CapabilityStatement.model_validate(statement)
-    return _response(resource.model_dump(mode="json", exclude_none=True))
-
-
-# --- Patient --------------------------------------------------------------------------------
-
-
-@fhir_endpoint
-def patient(request, call: Call, resource_id: str):
-    if request.method != "GET":
-        raise ApiError(405, "not-supported", "Méthode non prise en charge.")
-    call.require(Action.VIEW_SPACE, "Patient")
-    if resource_id != str(call.space.public_id):
-        raise ApiError(404, "not-found", "Ressource introuvable.")
-    holder = call.space.holder
-    resource = Patient.model_validate(
-        {
-            "resourceType": "Patient",
-            "id": str(call.space.public_id),
-            "name": [{"family": holder.last_name, "given": holder.first_names.split()}],
-            "gender": {"F": "female", "M": "male"}.get(holder.sex, "unknown"),
-            "birthDate": holder.birth_date.isoformat(),
-        }
-    )
-    call.read(target=("Patient", str(call.space.public_id)), resource="Patient")
-    return _response(resource.model_dump(mode="json", exclude_none=True))
-
-
-# --- Observation ----------------------------------------------------------------------------
-
-_DATE_PREFIXES = {"eq": "", "ge": "__gte", "le": "__lte", "gt": "__gt", "lt": "__lt"}
-
-
-def _filter_observations(queryset, params):
-    for raw in params.getlist("code"):
-        codes = [c.rpartition("|")[2] for c in raw.split(",")]
-        kinds = [observations.BY_LOINC[c] for c in codes if c in observations.BY_LOINC]
-        queryset = queryset.filter(kind__in=kinds)
-    for raw in params.getlist("date"):
-        prefix, value = (raw[:2], raw[2:]) if raw[:2] in _DATE_PREFIXES else ("eq", raw)
-        try:
-            day = date.fromisoformat(value[:10])
-        except ValueError as error:
-            raise ApiError(400, "invalid", f"Date de recherche invalide : {raw}.") from error
-        queryset = queryset.filter(**{f"measured_on{_DATE_PREFIXES[prefix]}": day})
-    return queryset
-
-
-@fhir_endpoint
-def observations_view(request, call: Call):
-    if request.method == "GET":
-        call.require(Action.VIEW_PROFILE, "Observation")
-        rows = _filter_observations(call.space.profile_measurements.all(), request.GET)
-        entries = [observations.to_fhir(m, call.patient_ref) for m in rows]
-        call.read(resource="Observation", count=len(entries))
-        return _response(_bundle(entries, _base(request)))
-    if request.method == "POST":
-        return _create_observation(request, call)
-    raise ApiError(405, "not-supported", "Méthode non prise en charge.")
-
-
-def _parse(request, model):
-    try:
-        return model.model_validate_json(request.body or b"{}")
-    except FhirInvalid as error:
-        first = error.errors()[0] if error.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise ApiError(
-            400, "invalid", f"Ressource FHIR invalide ({where}) : {first.get('msg', error)}"
-        ) from error
-    except ValueError as error:
-        raise ApiError(400, "invalid", "Corps JSON invalide.") from error
-
-
-def _create_observation(request, call: Call):
-    call.require(Action.MANAGE_DOCUMENT, "Observation")
-    resource = _parse(request, Observation)
-    try:
-        values = observations.from_fhir(resource)
-    except observations.Unreadable as error:
-        raise ApiError(422, "business-rule", str(error)) from error
-    try:
-        measurement = add_entry(space=call.space, part="measurement", values=values, by=call.actor)
-    except ValidationError as error:
-        messages = [m for ms in error.message_dict.values() for m in ms]
-        raise ApiError(422, "business-rule", " ".join(messages)) from error
-    except ProfileError as error:
-        raise ApiError(422, "business-rule", str(error)) from error
-    call.wrote(target=measurement, resource="Observation")
-    body = observations.to_fhir(measurement, call.patient_ref)
-    return _response(body, 201, {"Location": f"{_base(request)}Observation/{measurement.pk}"})
-
-
-@fhir_endpoint
-def observation(request, call: Call, resource_id: str):
-    if request.method != "GET":
-        raise ApiError(405, "not-supported", "Méthode non prise en charge.")
-    call.require(Action.VIEW_PROFILE, "Observation")
-    found = (
-        Measurement.objects.filter(space=call.space, pk=resource_id).first()
-        if resource_id.isdigit()
-        else None
-    )
-    if found is None:
-        raise ApiError(404, "not-found", "Ressource introuvable.")
-    call.read(target=found, resource="Observation")
-    return _response(observations.to_fhir(found, call.patient_ref))
-
-
-# --- Immunization, AllergyIntolerance (read only) --------------------------------------------
-
-
-def _profile_search(related: str, build, resource_type: str):
-    @fhir_endpoint
-    def view(request, call: Call):
-        if request.method != "GET":
-            raise ApiError(405, "not-supported", "Méthode non prise en charge.")
-        call.require(Action.VIEW_PROFILE, resource_type)
-        rows = getattr(call.space, related).all()
-        entries = [build(row, call.patient_ref) for row in rows]
-        call.read(resource=resource_type, count=len(entries))
-        return _response(_bundle(entries, _base(request)))
-
-    view.__name__ = f"{resource_type.lower()}_search"
-    return view
-
-
-immunizations = _profile_search("profile_vaccinations", profile.immunization, "Immunization")
-allergies = _profile_search("profile_allergies", profile.allergy_intolerance, "AllergyIntolerance")
-
-
-# --- DocumentReference (search) --------------------------------------------------------------
-
-
-def _document_reference(document, patient_ref: str) -> dict:
-    resource = {
-        "resourceType": "DocumentReference",
-        "id": str(document.public_id),
-        "status": "current",
-        "type": {
-            "coding": [{"system": observations.LOINC, "code": document.type_code}],
-            "text": document.type.label,
-        },
-        "category": [
-            {"coding": [{"code": document.category}], "text": document.get_category_display()}
-        ],
-        "subject": {"reference": patient_ref},
-        "date": document.created_at.isoformat(),
-        "description": document.title,
-        "content": [
-            {
-                "attachment": {
-                    "contentType": document.content_type,
-                    "size": document.size,
-                    "title": document.title,
-                    "creation": document.act_date.isoformat(),
-                    "url": f"Binary/{document.public_id}",
-                }
-            }
-        ],
-    }
-    return DocumentReference.model_validate(resource).model_dump(mode="json", exclude_none=True)
-
-
-def _create_document(request, call: Call):
-    """A document the patient adds through the app: its content inline, checked by content."""
-    call.require(Action.ADD_OWN_DOCUMENT, "DocumentReference")
-    resource = _parse(request, DocumentReference)
-    codes = [c.code for c in (resource.type.coding or [])] if resource.type else []
-    doc_type = DocumentType.objects.filter(code__in=codes).first()
-    attachment = resource.content[0].attachment if resource.content else None
-    if doc_type is None:
-        raise ApiError(422, "business-rule", "Type de document inconnu.")
-    if attachment is None or not attachment.data:
-        raise ApiError(422, "business-rule", "Joignez le contenu du document (attachment.data).")
-    new = NewDocument(
-        space=call.space,
-        type_code=doc_type.code,
-        category=doc_type.category,
-        patient_may_add=doc_type.patient_may_add,
-    )
-    decision = decide(call.access.principal, Action.ADD_OWN_DOCUMENT, new)
-    if not decision:
-        if decision.reason == "scope_not_granted":
-            raise ApiError(403, "forbidden", "Ce service n'a pas reçu cette autorisation.")
-        raise ApiError(422, "business-rule", decision.message or "Ce document ne peut être ajouté.")
-    data = attachment.data
-    data = data if isinstance(data, bytes) else base64.b64decode(data)
-    creation = attachment.creation
-    act_date = creation.date() if hasattr(creation, "date") else (creation or timezone.localdate())
-    try:
-        document = add_document(
-            space=call.space,
-            type_code=doc_type.code,
-            title=resource.description or attachment.title or "",
-            act_date=act_date,
-            data=data,
-            by=call.actor,
-            basis=str(decision.basis),
-        )
-    except DocumentError as error:
-        raise ApiError(422, "business-rule", str(error)) from error
-    call.wrote(target=document, resource="DocumentReference")
-    body = _document_reference(document, call.patient_ref)
-    return _response(
-        body, 201, {"Location": f"{_base(request)}DocumentReference/{document.public_id}"}
-    )
-
-
-@fhir_endpoint
-def document_references(request, call: Call):
-    if request.method == "POST":
-        return _create_document(request, call)
-    if request.method != "GET":
-        raise ApiError(405, "not-supported", "Méthode non prise en charge.")
-    call.require(Action.VIEW_DOCUMENT, "DocumentReference")
-    rows = call.space.documents.filter(is_current=True).select_related("type")
-    if request.GET.get("category"):
-        rows = rows.filter(category__in=request.GET["category"].split(","))
-    if request.GET.get("type"):
-        codes = [c.rpartition("|")[2] for c in request.GET["type"].split(",")]
-        rows = rows.filter(type_code__in=codes)
-    for raw in request.GET.getlist("date"):
-        prefix, value = (raw[:2], raw[2:]) if raw[:2] in _DATE_PREFIXES else ("eq", raw)
-        try:
-            day = date.fromisoformat(value[:10])
-        except ValueError as error:
-            raise ApiError(400, "invalid", f"Date de recherche invalide : {raw}.") from error
-        rows = rows.filter(**{f"act_date{_DATE_PREFIXES[prefix]}": day})
-    # Each document as the policy decides it for this app: invisible to the patient,
-    # masked without the patient's leave, out of the scope's category: left out.
-    principal = call.access.principal
-    visible = [d for d in rows if decide(principal, Action.VIEW_DOCUMENT, d)]
-    entries = [_document_reference(d, call.patient_ref) for d in visible]
-    call.read(resource="DocumentReference", count=len(entries))
-    return _response(_bundle(entries, _base(request)))
-
-
-@fhir_endpoint
-def binary(request, call: Call, resource_id: str):
-    """A document's content, decrypted, as a FHIR Binary (base64)."""
-    if request.method != "GET":
-        raise ApiError(405, "not-supported", "Méthode non prise en charge.")
-    call.require(Action.VIEW_DOCUMENT, "DocumentReference")
-    try:
-        document = call.space.documents.filter(public_id=uuid.UUID(resource_id)).first()
-    except ValueError:
-        document = None
-    if document is None or not decide(call.access.principal, Action.VIEW_DOCUMENT, document):
-        raise ApiError(404, "not-found", "Ressource introuvable.")
-    resource = Binary.model_validate(
-        {
-            "resourceType": "Binary",
-            "id": str(document.public_id),
-            "contentType": document.content_type,
-            "data": base64.b64encode(read_content(document)).decode("ascii"),
-        }
-    )
-    call.read(target=document, resource="Binary")
     return _response(resource.model_dump(mode="json", exclude_none=True))

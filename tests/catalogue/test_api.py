@@ -60,6 +60,7 @@ def test_metadata_lists_what_is_implemented_without_a_token(client):
         "AllergyIntolerance",
         "DocumentReference",
         "Binary",
+        "Appointment",  # the agenda's, registered from its own part
     }
 
 
@@ -145,10 +146,14 @@ def test_a_write_is_counted_and_traced_naming_the_service(client, patient_space)
     connected.connection.refresh_from_db()
     assert connected.connection.pending_writes == 1
     assert connected.connection.last_write_at is not None
-    event = AuditEvent.objects.get(action=CatalogueAction.API_WRITE)
-    assert event.space == patient_space
+    # One call, one event: the profile's own, naming the service that wrote.
+    event = AuditEvent.objects.get(space=patient_space)
+    assert event.action == "profile_measurement_added"
+    assert event.actor == patient_space.holder.user
     assert event.detail["via"] == "GlucoSuivi"
     assert event.detail["client_id"] == connected.service.application.client_id
+    assert event.detail["connection"] == connected.connection.pk
+    assert not AuditEvent.objects.filter(action=CatalogueAction.API_WRITE).exists()
 
     client.get("/fhir/Observation", **bearer(connected))
     connected.connection.refresh_from_db()
@@ -322,7 +327,7 @@ def test_the_patients_trail_shows_via_the_service(client, patient_space):
     assert page.status_code == 200
     html = page.content.decode()
     assert "via GlucoSuivi" in html
-    assert "Écriture par un service connecté" in html
+    assert "Modification du profil médical" in html
 
 
 def test_the_services_reads_and_writes_show_on_mes_services_connectes(client):
@@ -335,5 +340,5 @@ def test_the_services_reads_and_writes_show_on_mes_services_connectes(client):
     page = sign_in(client, space.holder.user).get(f"/espace/{space.public_id}/services/")
     text = page.content.decode()
     assert page.status_code == 200
-    assert "Écriture par un service connecté" in text
+    assert "Modification du profil médical" in text  # the write, by the profile's event
     assert "Lecture par un service connecté" in text

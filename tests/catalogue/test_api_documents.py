@@ -61,8 +61,8 @@ def test_binary_gives_the_decrypted_content_of_a_visible_document(client, patien
     connected = connect(patient_space, scopes=("patient/DocumentReference.read",))
     listed = client.get("/fhir/DocumentReference", **bearer(connected)).json()
     url = listed["entry"][0]["resource"]["content"][0]["attachment"]["url"]
-    assert url == f"Binary/{document.public_id}"
-    body = client.get(f"/fhir/{url}", **bearer(connected)).json()
+    assert url == f"http://testserver/fhir/Binary/{document.public_id}"
+    body = client.get(url, **bearer(connected)).json()  # the absolute address, followed
     assert base64.b64decode(body["data"]) == factories.PDF_BYTES
     assert body["contentType"] == document.content_type
     for other in (masked, theirs):

@@ -1,7 +1,7 @@
 """The API seen by a FHIR client nobody here wrote (fhirpy), over real HTTP."""
 
 import json
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -67,3 +67,49 @@ def test_a_value_out_of_bounds_comes_back_as_operation_outcome(live_server, pati
     assert issue["code"] == "business-rule"
     assert issue["diagnostics"] == "Le poids doit être compris entre 0,5 et 500 kg."
     assert not Measurement.objects.exists()
+
+
+def test_fhirpy_follows_the_pages_of_a_long_search(live_server, patient_space):
+    Measurement.objects.bulk_create(
+        Measurement(
+            space=patient_space,
+            kind="glycaemia",
+            value=Decimal("1.05"),
+            measured_on=date(2025, 1, 1) + timedelta(days=i),
+        )
+        for i in range(130)
+    )
+    fhir = client_for(live_server, connect(patient_space))
+    everything = fhir.resources("Observation").search(code="2345-7").limit(50).fetch_all()
+    assert len(everything) == 130
+    assert len({o.id for o in everything}) == 130
+    assert fhir.resources("Observation").search(code="2345-7").count() == 130
+
+
+def test_a_booking_platform_books_moves_and_cancels_with_fhirpy(live_server, patient_space):
+    from agenda.models import Appointment
+
+    connected = connect(
+        patient_space, scopes=("patient/Appointment.read", "patient/Appointment.write")
+    )
+    fhir = client_for(live_server, connected)
+    start = datetime.now().astimezone().replace(microsecond=0) + timedelta(days=3)
+    booking = fhir.resource(
+        "Appointment",
+        status="booked",
+        description="Consultation de dermatologie",
+        start=start.isoformat(),
+        end=(start + timedelta(minutes=30)).isoformat(),
+        participant=[{"actor": {"display": "Dr Hélène Martin"}, "status": "accepted"}],
+    )
+    booking.save()
+    stored = Appointment.objects.get(public_id=booking.id)
+    assert stored.author_kind == Appointment.AuthorKind.APP and stored.duration_minutes == 30
+
+    found = fhir.resources("Appointment").search(date__ge=start.date().isoformat()).fetch_all()
+    assert [a.id for a in found] == [booking.id]
+    booking["status"] = "cancelled"
+    booking.save()
+    stored.refresh_from_db()
+    assert stored.status == Appointment.Status.CANCELLED
+    assert fhir.reference("Appointment", booking.id).to_resource()["status"] == "cancelled"
