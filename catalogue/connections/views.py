@@ -10,6 +10,8 @@ then bound to (`catalogue.connections.validator`).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, JsonResponse
@@ -148,6 +150,22 @@ class ConsentView(AuthorizationView):
             requested=requested,
         )
         return context
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        # The answer to this form redirects to the service: browsers check that redirect
+        # against the page's `form-action`, so the page names the service's own origins
+        # (those of its registered redirect URIs, nothing else).
+        origins = sorted(
+            {
+                f"{parts.scheme}://{parts.netloc}"
+                for parts in map(urlsplit, self.service.application.redirect_uris.split())
+                if parts.scheme in ("http", "https") and parts.netloc
+            }
+        )
+        if origins:
+            response._csp_update = {"form-action": origins}
+        return response
 
     # -- the answer -----------------------------------------------------------------------
 
