@@ -53,7 +53,11 @@ class CatalogueValidator(OAuth2Validator):
         request.catalogue_connection = self._connection_of(request)
         if request.catalogue_connection is None:
             raise ValueError("a token must be issued for a connection")
-        return super().save_bearer_token(token, request, *args, **kwargs)
+        saved = super().save_bearer_token(token, request, *args, **kwargs)
+        # SMART's launch context: the patient the token acts on (the space's public id, the
+        # `Patient` resource's id), so a parent's app knows which child was chosen.
+        token["patient"] = str(request.catalogue_connection.space.public_id)
+        return saved
 
     def _connection_of(self, request) -> Connection | None:
         if request.grant_type == "authorization_code":

@@ -53,10 +53,10 @@ def _check(page, name, width):
     assert_accessible(page)
 
 
-def _start_script(live_server, home):
+def _start_script(live_server, home, name="glucometre.py"):
     env = {**os.environ, "HOME": str(home), "BROWSER": "true", "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, str(EXEMPLES / "glucometre.py"), live_server.url],
+        [sys.executable, str(EXEMPLES / name), live_server.url],
         cwd=EXEMPLES,
         env=env,
         stdout=subprocess.PIPE,
@@ -152,3 +152,77 @@ def test_camille_connects_the_glucometer_then_withdraws(live_server, page, tmp_p
         reading.save()
     assert "n'a pas reçu cette autorisation" in str(refused.value)
     assert Measurement.objects.filter(space=space, kind="glycaemia").count() == 3
+
+
+def _play(page, live_server, tmp_path, script_name, choose) -> str:
+    """Run a docs/exemples script, accept in the page (`choose(page)` ticks), give its output."""
+    script = _start_script(live_server, tmp_path, script_name)
+    try:
+        page.goto(_authorize_url(script))
+        page.wait_for_selector("h1")
+        choose(page)
+        page.get_by_role("button", name="Autoriser").click()
+        page.wait_for_url(re.compile(r"127\.0\.0\.1:8765/callback"))
+        output, _ = script.communicate(timeout=90)
+    finally:
+        if script.poll() is None:
+            script.kill()
+    assert script.returncode == 0, output
+    return output
+
+
+def _tick(page, label):
+    page.locator("label.fr-label", has_text=label).first.click()
+
+
+def test_the_booking_platform_script_fills_the_agenda(live_server, page, tmp_path):
+    from agenda.models import Appointment
+
+    demo.load()
+    space = factories.SpaceFactory(
+        holder__first_names="Camille", holder__user__first_name="Camille"
+    )
+    _sign_in(page, live_server, space.holder.user.email)
+    output = _play(
+        page,
+        live_server,
+        tmp_path,
+        "rendez_vous.py",
+        lambda p: _tick(p, "Tenir votre agenda santé à jour"),
+    )
+    assert "ajouté à l'agenda santé" in output and "1 rendez-vous à venir" in output, output
+    appointment = Appointment.objects.get(space=space)
+    assert appointment.author_kind == Appointment.AuthorKind.APP
+    page.goto(f"{live_server.url}/espace/{space.public_id}/agenda/rendez-vous/")
+    listed = page.inner_text("main")
+    assert "Dr Hélène Martin" in listed and "ajouté par un service connecté" in listed.lower()
+
+
+def test_the_child_health_script_reads_leos_vaccinations(live_server, page, tmp_path):
+    from dossier.models import Vaccination
+
+    demo.load()
+    parent = factories.SpaceFactory(
+        holder__first_names="Camille", holder__user__first_name="Camille"
+    )
+    leo = factories.LegalRepresentativeFactory(
+        user=parent.holder.user,
+        space__holder__first_names="Léo",
+        space__holder__last_name="Durand",
+    ).space
+    Vaccination.objects.create(
+        space=leo, vaccine="ROR (rougeole, oreillons, rubéole)", date=date(2017, 3, 2)
+    )
+    Vaccination.objects.create(space=parent, vaccine="Grippe", date=date(2025, 11, 2))
+    _sign_in(page, live_server, parent.holder.user.email)
+
+    def choose(p):
+        p.locator("label.fr-label", has_text="Léo").first.click()
+        boxes = p.locator("input[name=purposes]")
+        for i in range(boxes.count()):
+            p.locator(f"label[for={boxes.nth(i).get_attribute('id')}]").click()
+
+    output = _play(page, live_server, tmp_path, "sante_enfant.py", choose)
+    assert "Enfant : Léo Durand" in output, output
+    assert "1 vaccination(s)" in output and "ROR" in output, output
+    assert "Grippe" not in output  # the parent's own record is not the child's

@@ -65,6 +65,7 @@ def test_requests_oauthlib_session_with_pkce(live_server):
     assert token["scope"] == [READ_DOCS]
     access = access_for(token["access_token"])
     assert access.space == space and access.scopes == {READ_DOCS}
+    assert token["patient"] == str(space.public_id)  # SMART's launch context
 
     # A refresh asks for no more than was granted (asking the original scope is refused).
     session.scope = token["scope"]
@@ -73,6 +74,7 @@ def test_requests_oauthlib_session_with_pkce(live_server):
     )
     assert renewed["refresh_token"] != token["refresh_token"]
     assert access_for(renewed["access_token"]).space == space
+    assert renewed["patient"] == str(space.public_id)
     with pytest.raises(TokenRefused):
         access_for(token["access_token"])
 
