@@ -1,7 +1,7 @@
 """`/fhir/`: the metadata, then two routes for each resource type registered in
 `dossier.fhir_api` (the registry is full once the apps are ready, before URLs load)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from catalogue.api import views
 from dossier.fhir_api import resource_types
@@ -18,3 +18,5 @@ for name, resource_type in resource_types().items():
             name=f"{name.lower()}-instance",
         ),
     ]
+# Last: an unknown type or address answers in FHIR too.
+urlpatterns.append(re_path(r"^(?P<rest>.*)$", views.unknown, name="unknown"))

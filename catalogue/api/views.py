@@ -349,6 +349,16 @@ def instance_view(resource_type: ResourceType):
     return view
 
 
+@csrf_exempt
+def unknown(request, rest: str = ""):
+    """Anything else under `/fhir/`: an OperationOutcome, not the portal's HTML page."""
+    return outcome(
+        404,
+        "not-supported",
+        "Type de ressource ou adresse non pris en charge : voir /fhir/metadata.",
+    )
+
+
 # --- CapabilityStatement --------------------------------------------------------------------
 
 

@@ -342,3 +342,11 @@ def test_the_services_reads_and_writes_show_on_mes_services_connectes(client):
     assert page.status_code == 200
     assert "Modification du profil médical" in text  # the write, by the profile's event
     assert "Lecture par un service connecté" in text
+
+
+@pytest.mark.parametrize("path", ["/fhir/", "/fhir/Practitioner", "/fhir/Observation/1/_history"])
+def test_an_unknown_address_answers_in_fhir(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/fhir+json")
+    assert "metadata" in outcome_text(response)
