@@ -149,6 +149,8 @@ SAMPLE_BUILDERS = {
     "path": lambda w: "",
     # The FHIR API (Bearer tokens only): A's space as the Patient id.
     "resource_id": lambda w: w.space_a.public_id,
+    # Anything else under /fhir/: a resource type the API does not serve.
+    "rest": lambda w: "Practitioner",
 }
 
 
