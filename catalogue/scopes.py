@@ -25,6 +25,10 @@ RESOURCES = dict(RESOURCE_CHOICES)
 
 # What each resource may be asked for: identity, vaccinations and allergies are read only.
 WRITABLE = {"DocumentReference", "Observation", "Appointment"}
+# SMART's context and permission scopes: they open no data (the policy's APP_SCOPES does
+# not know them), any service may ask for them, and the token response always names the
+# patient (`patient`) and always carries a refresh token.
+CONTEXT_SCOPES = frozenset({"launch/patient", "offline_access", "online_access"})
 
 _READ = {
     "Patient": _("Lire votre identité (nom, prénom, date de naissance)"),

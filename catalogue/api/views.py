@@ -31,6 +31,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from fhir.resources.R4B.bundle import Bundle
@@ -411,6 +412,23 @@ def metadata(request):
                                     "code": "SMART-on-FHIR",
                                 }
                             ]
+                        }
+                    ],
+                    # SMART's OAuth2 addresses, for clients that read them here.
+                    "extension": [
+                        {
+                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                            "extension": [
+                                {
+                                    "url": name,
+                                    "valueUri": request.build_absolute_uri(reverse(route)),
+                                }
+                                for name, route in (
+                                    ("authorize", "oauth2_provider:authorize"),
+                                    ("token", "oauth2_provider:token"),
+                                    ("revoke", "oauth2_provider:revoke-token"),
+                                )
+                            ],
                         }
                     ],
                     "description": (

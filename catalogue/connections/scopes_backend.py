@@ -45,10 +45,11 @@ def service_scopes(service: Service | None) -> list[str]:
 
 class CatalogueScopes(BaseScopes):
     def get_all_scopes(self):
-        return {name: scope_names.label(name) for name in all_scope_names()}
+        names = {name: scope_names.label(name) for name in all_scope_names()}
+        return names | {name: name for name in scope_names.CONTEXT_SCOPES}
 
     def get_available_scopes(self, application=None, request=None, *args, **kwargs):
-        return service_scopes(service_of(application))
+        return service_scopes(service_of(application)) + sorted(scope_names.CONTEXT_SCOPES)
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs):
         return service_scopes(service_of(application))

@@ -30,6 +30,7 @@ from catalogue.connections import services
 from catalogue.connections.forms import ConfirmForm, ConsentForm, ReapprovalForm
 from catalogue.connections.scopes_backend import all_scope_names
 from catalogue.models import Connection, ConnectionPurpose, Service
+from catalogue.scopes import CONTEXT_SCOPES
 from espace_sante.models import User
 from espace_sante.tracing import Actor
 
@@ -176,11 +177,13 @@ class ConsentView(AuthorizationView):
         space = by_id.get(form.cleaned_data["space"])
         chosen = [p for p in self.purposes if str(p.pk) in set(form.cleaned_data["purposes"])]
         requested = set(form.cleaned_data["scope"].split())
-        self.granted_scopes = sorted(requested & services.scopes_of(chosen, self.service.version))
+        data_scopes = requested & services.scopes_of(chosen, self.service.version)
+        # SMART's context scopes (launch/patient...) open no data: kept as asked.
+        self.granted_scopes = sorted(data_scopes | (requested & CONTEXT_SCOPES))
         if space is None:
             form.add_error("space", _("Choisissez l'espace santé à connecter."))
             return self.form_invalid(form)
-        if not self.granted_scopes:
+        if not data_scopes:
             form.add_error(
                 "purposes",
                 _(
