@@ -55,5 +55,5 @@ def test_fhirclient_connects_and_reads(live_server):
 
     holder = Patient.read(app.patient_id, app.server)
     assert holder.name[0].family == space.holder.last_name
-    found = Observation.where({"code": "2345-7"}).perform_resources(app.server)
+    found = list(Observation.where({"code": "2345-7"}).perform_resources_iter(app.server))
     assert [o.valueQuantity.value for o in found] == [1.04]
