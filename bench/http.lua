@@ -12,6 +12,17 @@ end
 if host then
   wrk.headers["Host"] = host
 end
+-- bench/catalogue.py: a Bearer token, and a method and body for the API's writes.
+local auth = os.getenv("BENCH_AUTH")
+if auth and auth ~= "" then
+  wrk.headers["Authorization"] = auth
+end
+local method = os.getenv("BENCH_METHOD")
+if method and method ~= "" then
+  wrk.method = method
+  wrk.body = os.getenv("BENCH_BODY") or ""
+  wrk.headers["Content-Type"] = "application/fhir+json"
+end
 -- As the TLS reverse proxy of docker-compose.yml sends it (SECURE_PROXY_SSL_HEADER).
 wrk.headers["X-Forwarded-Proto"] = "https"
 

@@ -421,10 +421,11 @@ def totp_code(email: str) -> str:
 # --- Load -----------------------------------------------------------------------------------
 
 
-def wrk(url: str, cookie: str, host: str, seconds: int) -> dict:
+def wrk(url: str, cookie: str, host: str, seconds: int, **headers: str) -> dict:
+    """`headers`: BENCH_AUTH, BENCH_METHOD, BENCH_BODY for bench/http.lua (the API's calls)."""
     out = WORK / "wrk.json"
     out.unlink(missing_ok=True)
-    env = dict(os.environ, BENCH_COOKIE=cookie, BENCH_HOST=host, BENCH_OUT=str(out))
+    env = dict(os.environ, BENCH_COOKIE=cookie, BENCH_HOST=host, BENCH_OUT=str(out), **headers)
     subprocess.run(
         [
             WRK,
