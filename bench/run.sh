@@ -20,6 +20,8 @@ echo "== Accès : pages du professionnel (dossier de 500 documents), historique,
 "$PY" bench/access.py "${ACCESS_PATIENTS:-100000}" "${ACCESS_DOCUMENTS:-1000000}" "${ACCESS_EVENTS:-10000000}"
 echo "== Messagerie : boîte de 10 000 messages parmi ${MSG_TOTAL:-5000000} messages et ${MSG_MAILBOXES:-100000} boîtes (p95 < 100 ms), envoi d'une pièce jointe de 5 Mo (< 300 ms)"
 "$PY" bench/messagerie.py "${MSG_MAILBOXES:-100000}" "${MSG_TOTAL:-5000000}"
+echo "== Catalogue : recherche DocumentReference 50 sur 500 (p95 < 100 ms), écriture d'une Observation (< 50 ms), en processus et par HTTP"
+"$PY" bench/catalogue.py "${CAT_PATIENTS:-100000}" "${CAT_DOCUMENTS:-1000000}"
 if command -v wrk >/dev/null; then
   echo "== Pages par HTTP sous gunicorn, à côté d'un Django nu (wrk ; base ${HTTP_DB:-bench_http} gardée)"
   BENCH_DB=${HTTP_DB:-bench_http} "$PY" bench/http.py "${HTTP_MAILBOXES:-100000}" "${HTTP_MESSAGES:-5000000}" "${HTTP_DOCUMENTS:-1000000}"
