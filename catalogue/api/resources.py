@@ -109,7 +109,7 @@ OBSERVATION = ResourceType(
     search=_search_observations,
     create=_create_observation,
     search_params=(
-        SearchParam("code", "token", "LOINC : 29463-7, 8302-2, 85354-9, 2339-0, 2345-7"),
+        SearchParam("code", "token", "LOINC : 29463-7, 8302-2, 85354-9, 2345-7"),
         SearchParam("date", "date", "Date de la mesure (eq, ge, le, gt, lt)"),
     ),
     documentation="Les mesures du profil médical : poids, taille, tension, glycémie.",
