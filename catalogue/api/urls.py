@@ -10,8 +10,9 @@ app_name = "fhir"
 
 urlpatterns = [path("metadata", views.metadata, name="metadata")]
 for name, resource_type in resource_types().items():
+    if resource_type.search is not None or resource_type.create is not None:
+        urlpatterns.append(path(name, views.type_view(resource_type), name=f"{name.lower()}-type"))
     urlpatterns += [
-        path(name, views.type_view(resource_type), name=f"{name.lower()}-type"),
         path(
             f"{name}/<str:resource_id>",
             views.instance_view(resource_type),

@@ -246,18 +246,14 @@ def _int_param(request, name: str, default: int) -> int:
     return int(raw)
 
 
-def _page_url(request, offset: int, count: int) -> str:
-    query = [
-        (k, v)
-        for k, values in request.GET.lists()
-        if k not in ("_offset", "_count")
-        for v in values
-    ]
+def _page_url(request, offset: int, count: int, known: frozenset[str]) -> str:
+    # The parameters the search applied, as FHIR's `self` link says (others are ignored).
+    query = [(k, v) for k, values in request.GET.lists() if k in known for v in values]
     query += [("_count", count), ("_offset", offset)]
     return request.build_absolute_uri(f"{request.path}?{urlencode(query)}")
 
 
-def searchset(request, rows, build) -> dict:
+def searchset(request, rows, build, known: frozenset[str] = frozenset()) -> dict:
     """One page of `rows` (a QuerySet) as a searchset Bundle: `total` counted in SQL, the
     page read in one query, `self`/`next`/`previous` links for the client to follow."""
     count = min(_int_param(request, "_count", DEFAULT_COUNT), MAX_COUNT)
@@ -266,12 +262,15 @@ def searchset(request, rows, build) -> dict:
     page = list(rows[offset : offset + count]) if count else []
     base = request.build_absolute_uri("/fhir/")
     entries = [build(row) for row in page]
-    links = [{"relation": "self", "url": _page_url(request, offset, count)}]
+    links = [{"relation": "self", "url": _page_url(request, offset, count, known)}]
     if count and offset + count < total:
-        links.append({"relation": "next", "url": _page_url(request, offset + count, count)})
+        links.append({"relation": "next", "url": _page_url(request, offset + count, count, known)})
     if count and offset:
         links.append(
-            {"relation": "previous", "url": _page_url(request, max(offset - count, 0), count)}
+            {
+                "relation": "previous",
+                "url": _page_url(request, max(offset - count, 0), count, known),
+            }
         )
     shell = {
         "resourceType": "Bundle",
@@ -303,7 +302,12 @@ def type_view(resource_type: ResourceType):
         if request.method == "GET" and resource_type.search is not None:
             call.require(resource_type.read_action, resource_type.name)
             rows = resource_type.search(call.fhir, request.GET)
-            bundle = searchset(request, rows, lambda row: resource_type.to_fhir(row, call.fhir))
+            bundle = searchset(
+                request,
+                rows,
+                lambda row: resource_type.to_fhir(row, call.fhir),
+                frozenset(p.name for p in resource_type.search_params),
+            )
             call.read(
                 resource=resource_type.name,
                 count=len(bundle.get("entry", [])),

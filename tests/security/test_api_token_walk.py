@@ -77,6 +77,9 @@ B_NAME = "Brontodorus"
 
 # The API's public routes: every other route of the namespace needs a token.
 PUBLIC_ROUTES = {"fhir:metadata"}
+# The last route answers every other address with a 404 OperationOutcome, token or not
+# (`test_the_catch_all_answers_in_fhir_and_tells_nothing`); it serves no resource.
+CATCH_ALL = "fhir:unknown"
 METHODS = ("get", "post", "put", "delete")
 # Every scope an app may be granted on a patient's space.
 ALL_SCOPES = tuple(sorted(scope for scope in APP_SCOPES if scope.startswith("patient/")))
@@ -122,7 +125,8 @@ def _fhir_routes(patterns, prefix, namespace="fhir"):
 
 def _routes() -> list[ApiRoute]:
     prefix, resolver = get_resolver().namespace_dict["fhir"]
-    return sorted(_fhir_routes(resolver.url_patterns, prefix), key=lambda r: r.template)
+    routes = [r for r in _fhir_routes(resolver.url_patterns, prefix) if r.name != CATCH_ALL]
+    return sorted(routes, key=lambda r: r.template)
 
 
 ROUTES = _routes()
@@ -135,14 +139,19 @@ def test_the_walk_sees_the_whole_api():
     names = {route.name for route in ROUTES}
     assert {
         "fhir:metadata",
-        "fhir:observations",
-        "fhir:observation",
-        "fhir:patient",
-        "fhir:immunizations",
-        "fhir:allergies",
-        "fhir:document_references",
-        "fhir:binary",
+        "fhir:observation-type",
+        "fhir:observation-instance",
+        "fhir:patient-instance",
+        "fhir:immunization-type",
+        "fhir:allergyintolerance-type",
+        "fhir:documentreference-type",
+        "fhir:documentreference-instance",
+        "fhir:binary-instance",
+        "fhir:appointment-type",
+        "fhir:appointment-instance",
     } <= names
+    _prefix, resolver = get_resolver().namespace_dict["fhir"]
+    assert resolver.url_patterns[-1].name == CATCH_ALL.removeprefix("fhir:")
     assert {"/fhir/Observation/<resource_id>", "/fhir/Binary/<resource_id>"} <= {
         r.template for r in ID_ROUTES
     }
@@ -615,3 +624,14 @@ def test_an_application_token_without_a_connection_is_no_way_in(world):
     response = _request(Client(), "get", "/fhir/Observation", f"Bearer {raw}")
     assert response.status_code == 401
     assert str(A_WEIGHT) not in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/fhir/Practitioner", "/fhir/Binary", "/fhir/Patient"])
+def test_the_catch_all_answers_in_fhir_and_tells_nothing(world, path):
+    """Addresses no route serves (a type the API does not know, a type read by id only)."""
+    own = f"Bearer {connect(world.space_a, scopes=ALL_SCOPES).token}"
+    for header in (None, "Bearer inconnu", own):
+        response = _request(Client(), "get", path, header)
+        assert response.status_code == 404, path
+        _assert_outcome(response, path)
+        assert A_NAME not in response.content.decode()
