@@ -149,3 +149,60 @@ def test_staff_reads_a_report_and_marks_it_handled(staff_client):
     assert report.handled_at is not None
     assert "1 signalement marqué comme traité." in response.content.decode()
     assert AuditEvent.objects.filter(action=DirectoryAction.REPORT_HANDLED).count() == 1
+
+
+def test_a_connected_service_cannot_be_deleted_and_the_page_tells_nothing_medical(
+    staff_client,
+):
+    from tests.catalogue.api_helpers import connect
+
+    space = factories.SpaceFactory()
+    connected = connect(space, name="GlucoSuivi")
+    url = reverse("admin:catalogue_service_delete", args=[connected.service.pk])
+
+    page = staff_client.get(url)
+    text = page.content.decode()
+    assert page.status_code == 200
+    # Django's protected objects: the service stays; nothing of the patient is named.
+    assert space.holder.last_name not in text and space.holder.nir not in text
+    assert str(space.public_id) not in text
+    response = staff_client.post(url, {"post": "yes"})
+    assert response.status_code in (200, 403)
+    assert Service.objects.filter(pk=connected.service.pk).exists()
+    assert not AuditEvent.objects.filter(action=DirectoryAction.SERVICE_REMOVED).exists()
+
+
+def test_referencing_staff_edits_a_purposes_scopes_traced(staff_client, staff):
+    from catalogue.models import Purpose, PurposeScope
+
+    service = make_service(name="GlucoSuivi", scopes=[("Observation", "read")])
+    purpose = Purpose.objects.get(service=service)
+    url = reverse("admin:catalogue_purpose_change", args=[purpose.pk])
+    form = staff_client.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    scope = purpose.scopes.get()
+    data.update(
+        {
+            "service": service.pk,
+            "scopes-TOTAL_FORMS": "2",
+            "scopes-INITIAL_FORMS": "1",
+            "scopes-0-id": scope.pk,
+            "scopes-0-purpose": purpose.pk,
+            "scopes-0-resource": "Observation",
+            "scopes-0-access": "read",
+            "scopes-0-document_category": "",
+            "scopes-0-since_version": "1",
+            "scopes-1-purpose": purpose.pk,
+            "scopes-1-resource": "Observation",
+            "scopes-1-access": "write",
+            "scopes-1-document_category": "",
+            "scopes-1-since_version": "1",
+        }
+    )
+    response = staff_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert set(PurposeScope.objects.filter(purpose=purpose).values_list("access", flat=True)) == {
+        "read",
+        "write",
+    }
+    assert AuditEvent.objects.filter(actor=staff).exists()
