@@ -1,4 +1,5 @@
-"""The "connections" part of a space: its connections to referenced services.
+"""What the catalogue's part of a space does (`catalogue.parts.CATALOGUE`): its connections
+to referenced services.
 
 - counts: the number of services connected now (one query);
 - export: `catalogue/connexions.json`, the connections and their purposes (no token);
@@ -12,10 +13,8 @@ import json
 from django.utils.translation import gettext_lazy as _
 
 from acces.policy import PATIENT_BASES
-from catalogue.connections.actions import ConnectionAction
 from catalogue.connections.services import revoke_tokens
 from catalogue.models import Connection
-from espace_sante.parts import Part
 
 
 def count_connections(space, decision):
@@ -63,14 +62,3 @@ def destroy_connections(space, *, keep_occupational=False):
     for connection in Connection.objects.filter(space=space):
         revoke_tokens(connection)
     Connection.objects.filter(space=space).delete()
-
-
-CONNECTIONS = Part(
-    name="connections",
-    label=_("Services connectés"),
-    export=export_connections,
-    export_steps=lambda space, decision: 1,
-    counts=count_connections,
-    destroy=destroy_connections,
-    actions=ConnectionAction,
-)

@@ -167,7 +167,8 @@ def test_reapproval_of_a_new_version(patient, space, tokens, service):
 
 
 def test_part_counts_exports_and_destroys(space, tokens):
-    part = next(p for p in parts.parts() if p.name == "connections")
+    [part] = [p for p in parts.parts() if p.name.startswith(("catalogue", "connections"))]
+    assert part.name == "catalogue"  # the app's one part
     from acces.policy import decide
 
     decision = decide(space.holder.user, "view_space", space)

@@ -72,12 +72,24 @@ def test_the_dmp_the_trail_the_messages_and_the_agenda_are_registered_parts():
         "appointments",
         "care_history",
         "prevention",
-        "catalogue_directory",
-        "connections",
-        "catalogue_api",
+        "catalogue",
     ]
     documents = next(part for part in parts.parts() if part.name == "documents")
     assert documents.export and documents.destroy and documents.has_professional_content
+
+
+def test_the_catalogue_is_one_part_that_labels_all_its_actions():
+    from catalogue.actions import CatalogueAction
+    from catalogue.connections.actions import ConnectionAction
+    from catalogue.directory.actions import DirectoryAction
+    from espace_sante import actions
+
+    catalogue = next(part for part in parts.parts() if part.name == "catalogue")
+    assert catalogue.export and catalogue.counts and catalogue.destroy
+    for enum in (DirectoryAction, ConnectionAction, CatalogueAction):
+        assert set(enum) <= set(catalogue.actions)
+        for member in enum:
+            assert actions.lookup(member.value) is member
 
 
 def test_a_part_is_registered_once(stand_in):
