@@ -35,8 +35,11 @@ CATALOGUE = Part(
 
 def register() -> None:
     """Register the part and the navigation entries (once, at start-up)."""
+    from catalogue.connections import nav as connections_nav
     from catalogue.directory import setup as directory
+    from espace_sante import nav as portal_nav
     from espace_sante import parts
 
     parts.register(CATALOGUE)
-    directory.register()
+    directory.register()  # « Catalogue », then « Mes services connectés »
+    portal_nav.register_entry("patient", connections_nav.patient_entry)
