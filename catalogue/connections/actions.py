@@ -7,6 +7,7 @@ from espace_sante.actions import AuditAction
 
 class ConnectionAction(AuditAction):
     SERVICE_CONNECTED = "service_connected", _("Connexion d'un service référencé")
+    SERVICE_REFUSED = "service_refused", _("Refus de connecter un service référencé")
     PURPOSE_WITHDRAWN = "service_purpose_withdrawn", _("Retrait d'une autorisation d'un service")
     SERVICE_DISCONNECTED = "service_disconnected", _("Déconnexion d'un service référencé")
     SERVICE_REAPPROVED = (

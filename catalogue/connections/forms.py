@@ -9,10 +9,9 @@ from oauth2_provider.forms import AllowForm
 
 
 class ConsentForm(AllowForm):
+    # Needed to allow only (`clean`): refusing needs no choice of space.
     space = forms.ChoiceField(
-        label=_("Pour quel espace santé ?"),
-        widget=forms.RadioSelect,
-        error_messages={"required": _("Choisissez l'espace santé à connecter.")},
+        label=_("Pour quel espace santé ?"), widget=forms.RadioSelect, required=False
     )
     purposes = forms.MultipleChoiceField(
         label=_("Ce que vous autorisez"),
@@ -37,6 +36,8 @@ class ConsentForm(AllowForm):
 
     def clean(self):
         data = super().clean()
+        if data.get("allow") and not data.get("space") and "space" not in self.errors:
+            self.add_error("space", _("Choisissez l'espace santé à connecter."))
         if data.get("allow") and not data.get("purposes"):
             self.add_error("purposes", _("Cochez au moins une autorisation, ou refusez."))
         return data

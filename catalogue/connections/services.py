@@ -109,6 +109,31 @@ def connect(
 
 
 @transaction.atomic
+def refuse(
+    *,
+    service: Service,
+    space: Space | None,
+    scopes: list[str],
+    principal: Principal,
+    by: Actor,
+) -> None:
+    """Trace the patient's « Refuser » on the consent page: in the trail of the space they
+    had chosen, else (no space chosen yet) in their own. Nothing else changes: a live
+    connection the service already has stays as it is."""
+    basis = ""
+    if space is not None:
+        basis = str(_decide(principal, space).basis or "")
+    trace(
+        actor=by,
+        action=ConnectionAction.SERVICE_REFUSED,
+        space=space,
+        target=service,
+        basis=basis,
+        detail={"service": service.slug, "scopes": sorted(scopes)},
+    )
+
+
+@transaction.atomic
 def withdraw_purpose(*, grant: ConnectionPurpose, principal: Principal, by: Actor) -> None:
     connection = grant.connection
     decision = _decide(principal, connection.space)

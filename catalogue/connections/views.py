@@ -171,10 +171,19 @@ class ConsentView(AuthorizationView):
     # -- the answer -----------------------------------------------------------------------
 
     def form_valid(self, form):
-        if not form.cleaned_data.get("allow"):
-            return super().form_valid(form)
         by_id = {str(s.public_id): s for s, _label in self.spaces}
-        space = by_id.get(form.cleaned_data["space"])
+        space = by_id.get(form.cleaned_data.get("space") or "")
+        if not form.cleaned_data.get("allow"):
+            # django-oauth-toolkit answers the client `error=access_denied` (RFC 6749 4.1.2.1).
+            with transaction.atomic():
+                services.refuse(
+                    service=self.service,
+                    space=space,
+                    scopes=form.cleaned_data.get("scope", "").split(),
+                    principal=Principal.from_request(self.request),
+                    by=Actor.from_request(self.request),
+                )
+                return super().form_valid(form)
         chosen = [p for p in self.purposes if str(p.pk) in set(form.cleaned_data["purposes"])]
         requested = set(form.cleaned_data["scope"].split())
         data_scopes = requested & services.scopes_of(chosen, self.service.version)
