@@ -178,6 +178,19 @@ OWN_ENTRIES = "moi"
 EVERYONE = "tous"
 
 
+# A connected service's calls (the catalogue's API) are traced with the person who connected
+# it as their actor, since its token acts for them, and the service in `detail.via`: they
+# are what the service did, not what the person did.
+SERVICE_CALL_PREFIXES = ("catalogue_api_",)
+
+
+def _service_calls() -> Q:
+    calls = Q(detail__has_key="via")
+    for prefix in SERVICE_CALL_PREFIXES:
+        calls |= Q(action__startswith=prefix)
+    return calls
+
+
 def filter_history(
     events: QuerySet[AuditEvent], data: dict, *, reader: User | None = None
 ) -> QuerySet[AuditEvent]:
@@ -186,12 +199,16 @@ def filter_history(
     With a `reader` (the holder or a representative reading their space's trail), the
     trail opens on what others did: the reader's own entries only when asked for
     (`OWN_ENTRIES`) or with everyone's (`EVERYONE`). Nothing is left out of the trail itself.
+    A connected service's calls on the reader's behalf are among what others did, never
+    among the reader's own entries nor "you and your representatives".
     """
     who = data.get("qui") or ""
     if reader is not None and who == "":
-        events = events.exclude(actor=reader)
+        events = events.exclude(Q(actor=reader) & ~_service_calls())
     elif reader is not None and who == OWN_ENTRIES:
-        events = events.filter(actor=reader)
+        events = events.filter(actor=reader).exclude(_service_calls())
+    elif who == User.Kind.PATIENT:
+        events = events.filter(role=who).exclude(_service_calls())
     elif who and who not in (OWN_ENTRIES, EVERYONE):
         events = events.filter(role=who)
     if data.get("type") in ACTION_KINDS:
