@@ -25,8 +25,8 @@ from oauth2_provider.views import AuthorizationView
 from acces.access import space_view, trace_refusal
 from acces.policy import Action, decide
 from acces.principal import Principal
-from acces.selectors import history, spaces_for_patient
-from catalogue.connections import services
+from acces.selectors import spaces_for_patient
+from catalogue.connections import selectors, services
 from catalogue.connections.forms import ConfirmForm, ConsentForm, ReapprovalForm
 from catalogue.connections.scopes_backend import all_scope_names
 from catalogue.models import Connection, ConnectionPurpose, Service
@@ -277,23 +277,16 @@ def _who(request) -> dict:
 
 @space_view(Action.MANAGE_ACCESS)
 def connection_list(request, space):
-    connections = list(
-        Connection.objects.live()
-        .filter(space=space)
-        .select_related("service")
-        .order_by("-created_at")
-    )
-    trail = history(space)
+    connections = list(selectors.live_connections(space))
+    events = selectors.recent_events(space, connections, RECENT_EVENTS)
     rows = []
     for connection in connections:
         service = connection.service
-        grants = list(
-            connection.grants.live().select_related("purpose").order_by("purpose__position")
-        )
+        grants = connection.live_grants
         granted = {g.purpose_id for g in grants}
         new_purposes = [
             p
-            for p in services.current_purposes(service)
+            for p in service.current_purposes
             if p.pk not in granted and p.since_version > connection.approved_version
         ]
         rows.append(
@@ -304,7 +297,7 @@ def connection_list(request, space):
                 "needs_reapproval": service.version > connection.approved_version,
                 "new_purposes": new_purposes,
                 "reapproval_form": ReapprovalForm(purposes=new_purposes),
-                "events": list(trail.filter(detail__connection=connection.pk)[:RECENT_EVENTS]),
+                "events": events.get(connection.pk, []),
             }
         )
     return render(
