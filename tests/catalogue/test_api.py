@@ -320,10 +320,12 @@ def test_the_patients_trail_shows_via_the_service(client, patient_space):
     connected = connect(patient_space, name="GlucoSuivi")
     assert post(client, connected, GLUCOSE).status_code == 201
     sign_in(client, patient_space.holder.user)
-    # The token acts for the holder: its calls are among the holder's own entries.
-    page = client.get(
-        reverse("espace_sante:history", args=[patient_space.public_id]), {"qui": "moi"}
-    )
+    # The token acts for the holder, but its calls are the service's: shown by default with
+    # what others did, not among the holder's own entries.
+    url = reverse("espace_sante:history", args=[patient_space.public_id])
+    own = client.get(url, {"qui": "moi"}).content.decode()
+    assert "via GlucoSuivi" not in own
+    page = client.get(url)
     assert page.status_code == 200
     html = page.content.decode()
     assert "via GlucoSuivi" in html
