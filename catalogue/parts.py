@@ -36,6 +36,7 @@ CATALOGUE = Part(
 def register() -> None:
     """Register the part and the navigation entries (once, at start-up)."""
     from catalogue.connections import nav as connections_nav
+    from catalogue.connections import tasks  # noqa: F401  (Celery registers them)
     from catalogue.directory import setup as directory
     from espace_sante import nav as portal_nav
     from espace_sante import parts

@@ -369,6 +369,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "espace_sante.tasks.requeue_lost_tasks",
         "schedule": crontab(minute="*/2"),
     },
+    "send-service-write-notices": {
+        "task": "catalogue.connections.tasks.send_write_notices",
+        "schedule": crontab(hour=18, minute=0),
+    },
     "purge-exports": {
         "task": "espace_sante.tasks.purge_exports",
         "schedule": crontab(minute=5),

@@ -10,6 +10,10 @@ class ConnectionAction(AuditAction):
     SERVICE_REFUSED = "service_refused", _("Refus de connecter un service référencé")
     PURPOSE_WITHDRAWN = "service_purpose_withdrawn", _("Retrait d'une autorisation d'un service")
     SERVICE_DISCONNECTED = "service_disconnected", _("Déconnexion d'un service référencé")
+    WRITES_NOTIFIED = (
+        "service_writes_notified",
+        _("Message des ajouts du jour par les services connectés"),
+    )
     SERVICE_REAPPROVED = (
         "service_reapproved",
         _("Approbation de la nouvelle version d'un service"),
