@@ -36,7 +36,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, set_token_value
 
@@ -635,3 +635,19 @@ def test_the_catch_all_answers_in_fhir_and_tells_nothing(world, path):
         assert response.status_code == 404, path
         _assert_outcome(response, path)
         assert A_NAME not in response.content.decode()
+
+
+def test_the_consent_page_with_a_real_request_asks_for_a_patients_sign_in(world, agent):
+    from tests.catalogue.oauth_helpers import authorize_url, make_service, pkce_pair
+    from tests.conftest import sign_in
+
+    service = make_service(slug="consentement-walk")
+    _verifier, challenge = pkce_pair()
+    url = authorize_url(service, scope="patient/Observation.read", challenge=challenge)
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith(reverse("account_login"))
+    assert "next=" in anonymous["Location"]
+    staff = sign_in(Client(), agent).get(url)
+    assert staff.status_code == 403
+    assert A_NAME not in staff.content.decode()
