@@ -259,7 +259,8 @@ def searchset(request, rows, build, known: frozenset[str] = frozenset()) -> dict
     count = min(_int_param(request, "_count", DEFAULT_COUNT), MAX_COUNT)
     offset = _int_param(request, "_offset", 0)
     total = rows.count()
-    page = list(rows[offset : offset + count]) if count else []
+    # Past the end (any number may be asked), an empty page without asking the database.
+    page = list(rows[offset : offset + count]) if count and offset < total else []
     base = request.build_absolute_uri("/fhir/")
     entries = [build(row) for row in page]
     links = [{"relation": "self", "url": _page_url(request, offset, count, known)}]

@@ -63,6 +63,8 @@ def test_count_is_bounded_and_checked(client, patient_space):
     assert only_total["total"] == 5 and "entry" not in only_total
     huge = client.get("/fhir/Observation", {"_count": 10**6}, **bearer(connected)).json()
     assert f"_count={MAX_COUNT}" in huge["link"][0]["url"]
+    beyond = client.get("/fhir/Observation", {"_offset": 10**30}, **bearer(connected)).json()
+    assert beyond["total"] == 5 and "entry" not in beyond
     for bad in ({"_count": "beaucoup"}, {"_offset": "-1"}):
         response = client.get("/fhir/Observation", bad, **bearer(connected))
         assert response.status_code == 400
