@@ -124,6 +124,7 @@ def test_camille_connects_the_glucometer_then_withdraws(live_server, page, tmp_p
     page.goto(f"{live_server.url}/espace/{space.public_id}/services/")
     services = page.inner_text("main")
     assert "GlucoSuivi" in services
+    assert "{#" not in services and "{%" not in services  # no template text shown
     # The service's name heads its card, at every width.
     name_box = page.get_by_role("heading", name="GlucoSuivi").bounding_box()
     granted_box = page.get_by_role("heading", name="Ce que vous avez autorisé").bounding_box()
