@@ -1,4 +1,5 @@
 import os
+import re
 import shutil
 
 import pytest
@@ -51,3 +52,21 @@ def assert_accessible(page):
         if v["impact"] in ("serious", "critical")
     ]
     assert not bad, f"{page.url}: " + "; ".join(bad)
+
+
+def sign_in_patient(page, live_server, email, password=None):
+    """A patient signs in as in real use: the home page's link, password, the emailed code."""
+    from django.core import mail
+
+    from tests.factories import PASSWORD
+
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name=re.compile("Se connecter")).first.click()
+    page.get_by_label(re.compile("e-mail", re.I)).fill(email)
+    page.get_by_label(re.compile("Mot de passe", re.I)).first.fill(password or PASSWORD)
+    page.get_by_role("button", name=re.compile("Se connecter")).click()
+    page.wait_for_url(re.compile("/connexion/"))
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    page.get_by_label(re.compile("Code", re.I)).fill(code)
+    page.get_by_role("button", name=re.compile("Valider")).click()
+    page.wait_for_url(live_server.url + "/")

@@ -8,30 +8,15 @@ from pathlib import Path
 
 import icalendar
 import pytest
-from django.core import mail
 from django.utils import timezone
 
 from agenda.models import Appointment
 from tests import factories
-from tests.browser.conftest import assert_accessible
-from tests.factories import PASSWORD
+from tests.browser.conftest import assert_accessible, sign_in_patient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SHOTS = Path("/tmp/ap")
-
-
-def _sign_in(page, live_server, email):
-    page.goto(live_server.url + "/")
-    page.get_by_role("link", name=re.compile("Se connecter")).first.click()
-    page.get_by_label(re.compile("e-mail", re.I)).fill(email)
-    page.get_by_label(re.compile("Mot de passe", re.I)).first.fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Se connecter")).click()
-    page.wait_for_url(re.compile("/connexion/"))
-    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
-    page.get_by_label(re.compile("Code", re.I)).fill(code)
-    page.get_by_role("button", name=re.compile("Valider")).click()
-    page.wait_for_url(live_server.url + "/")
 
 
 def _fits(page):
@@ -49,7 +34,7 @@ def _check(page, name):
 def test_camille_adds_an_appointment_and_subscribes_her_feed(page, live_server, width):
     space = factories.SpaceFactory(holder__last_name="Martin", holder__first_names="Camille")
     page.set_viewport_size({"width": width, "height": 900})
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
 
     page.goto(f"{live_server.url}/espace/{space.public_id}/")
     if width < 1000:

@@ -13,7 +13,6 @@ from pathlib import Path
 import icalendar
 import pytest
 from django.apps import apps
-from django.core import mail
 from django.utils import timezone
 
 from agenda.appointments import services
@@ -23,8 +22,7 @@ from agenda.models import Appointment, PreventionMark
 from espace_sante.tracing import Actor
 from tests import factories
 from tests.agenda.history_helpers import csv_text, run_import
-from tests.browser.conftest import assert_accessible
-from tests.factories import PASSWORD
+from tests.browser.conftest import assert_accessible, sign_in_patient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,19 +39,6 @@ def reference_data():
     ):
         importlib.import_module(module).load(apps, None)
     importlib.import_module("agenda.migrations.0003_hi_care_history").load_default_rules(apps, None)
-
-
-def _sign_in(page, live_server, email):
-    page.goto(live_server.url + "/")
-    page.get_by_role("link", name=re.compile("Se connecter")).first.click()
-    page.get_by_label(re.compile("e-mail", re.I)).fill(email)
-    page.get_by_label(re.compile("Mot de passe", re.I)).first.fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Se connecter")).click()
-    page.wait_for_url(re.compile("/connexion/"))
-    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
-    page.get_by_label(re.compile("Code", re.I)).fill(code)
-    page.get_by_role("button", name=re.compile("Valider")).click()
-    page.wait_for_url(live_server.url + "/")
 
 
 def _check(page, name):
@@ -101,7 +86,7 @@ def _camille():
 def test_camille_goes_through_her_agenda(page, live_server, reference_data, width):
     space, past = _camille()
     page.set_viewport_size({"width": width, "height": 900})
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
     base = f"{live_server.url}/espace/{space.public_id}/agenda/"
 
     # "Agenda" from the space's navigation (behind the menu button on a phone).

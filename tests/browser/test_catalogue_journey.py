@@ -16,33 +16,18 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from django.core import mail
 from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import ForbiddenError
 
 from catalogue.directory import demo
 from dossier.models import Measurement
 from tests import factories
-from tests.browser.conftest import assert_accessible
-from tests.factories import PASSWORD
+from tests.browser.conftest import assert_accessible, sign_in_patient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 EXEMPLES = Path(__file__).resolve().parents[2] / "docs" / "exemples"
 SHOTS = Path("/tmp/catalogue-journey")
-
-
-def _sign_in(page, live_server, email):
-    page.goto(live_server.url + "/")
-    page.get_by_role("link", name=re.compile("Se connecter")).first.click()
-    page.get_by_label(re.compile("e-mail", re.I)).fill(email)
-    page.get_by_label(re.compile("Mot de passe", re.I)).first.fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Se connecter")).click()
-    page.wait_for_url(re.compile("/connexion/"))
-    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
-    page.get_by_label(re.compile("Code", re.I)).fill(code)
-    page.get_by_role("button", name=re.compile("Valider")).click()
-    page.wait_for_url(live_server.url + "/")
 
 
 def _check(page, name, width):
@@ -89,7 +74,7 @@ def test_camille_connects_the_glucometer_then_withdraws(live_server, page, tmp_p
     )
     user = space.holder.user
     page.set_viewport_size({"width": width, "height": 900})
-    _sign_in(page, live_server, user.email)
+    sign_in_patient(page, live_server, user.email)
 
     script = _start_script(live_server, tmp_path)
     try:
@@ -187,7 +172,7 @@ def test_the_booking_platform_script_fills_the_agenda(live_server, page, tmp_pat
     space = factories.SpaceFactory(
         holder__first_names="Camille", holder__user__first_name="Camille"
     )
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
     output = _play(
         page,
         live_server,
@@ -219,7 +204,7 @@ def test_the_child_health_script_reads_leos_vaccinations(live_server, page, tmp_
         space=leo, vaccine="ROR (rougeole, oreillons, rubéole)", date=date(2017, 3, 2)
     )
     Vaccination.objects.create(space=parent, vaccine="Grippe", date=date(2025, 11, 2))
-    _sign_in(page, live_server, parent.holder.user.email)
+    sign_in_patient(page, live_server, parent.holder.user.email)
 
     def choose(p):
         p.locator("label.fr-label", has_text="Léo").first.click()

@@ -4,13 +4,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
 from dossier.models import Category, Document, DocumentType
 from tests import factories
-from tests.browser.conftest import assert_accessible
-from tests.factories import PASSWORD
+from tests.browser.conftest import assert_accessible, sign_in_patient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,19 +29,6 @@ def prescription_type():
     )[0]
 
 
-def _sign_in(page, live_server, email):
-    page.goto(live_server.url + "/")
-    page.get_by_role("link", name=re.compile("Se connecter")).first.click()
-    page.get_by_label(re.compile("e-mail", re.I)).fill(email)
-    page.get_by_label(re.compile("Mot de passe", re.I)).first.fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Se connecter")).click()
-    page.wait_for_url(re.compile("/connexion/"))
-    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
-    page.get_by_label(re.compile("Code", re.I)).fill(code)
-    page.get_by_role("button", name=re.compile("Valider")).click()
-    page.wait_for_url(live_server.url + "/")
-
-
 def _fill_document(page, path, title):
     page.set_input_files("input[type=file]", str(path))
     page.get_by_label("Type de document").select_option(PRESCRIPTION)
@@ -57,7 +42,7 @@ def test_holder_uploads_masks_and_downloads_a_pdf_and_an_html_file_is_refused(
     page, live_server, tmp_path, prescription_type
 ):
     space = factories.SpaceFactory(holder__last_name="Fontaine", holder__first_names="Inès")
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
 
     page.goto(f"{live_server.url}/espace/{space.public_id}/")
     page.get_by_role("link", name="Mes documents").click()

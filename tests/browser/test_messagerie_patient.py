@@ -7,15 +7,13 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
-from django.core import mail
 
 from dossier.models import Document
 from espace_sante.tracing import Actor
 from messagerie import services
 from messagerie.models import Message
 from tests import factories
-from tests.browser.conftest import assert_accessible
-from tests.factories import PASSWORD
+from tests.browser.conftest import assert_accessible, sign_in_patient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,19 +29,6 @@ def reference_data():
         "acces.migrations.0006_default_document_access_matrix",
     ):
         importlib.import_module(module).load(apps, None)
-
-
-def _sign_in(page, live_server, email):
-    page.goto(live_server.url + "/")
-    page.get_by_role("link", name=re.compile("Se connecter")).first.click()
-    page.get_by_label(re.compile("e-mail", re.I)).fill(email)
-    page.get_by_label(re.compile("Mot de passe", re.I)).first.fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Se connecter")).click()
-    page.wait_for_url(re.compile("/connexion/"))
-    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
-    page.get_by_label(re.compile("Code", re.I)).fill(code)
-    page.get_by_role("button", name=re.compile("Valider")).click()
-    page.wait_for_url(live_server.url + "/")
 
 
 def _fits(page):
@@ -69,7 +54,7 @@ def test_camille_reads_adds_the_pdf_to_her_documents_answers_and_cannot_after_th
         body="Bonjour, voici vos résultats : tout est normal.",
         attachments=[services.NewAttachment("resultats.pdf", factories.PDF_BYTES)],
     )
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
 
     # The navigation's entry says one unread message, and leads to the inbox.
     page.set_viewport_size({"width": 1280, "height": 900})

@@ -6,29 +6,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from django.core import mail
 
 from agenda.models import PreventionMark, PreventionPreference
 from tests import factories
-from tests.browser.conftest import assert_accessible
-from tests.factories import PASSWORD
+from tests.browser.conftest import assert_accessible, sign_in_patient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SHOTS = Path("/tmp/pv")
-
-
-def _sign_in(page, live_server, email):
-    page.goto(live_server.url + "/")
-    page.get_by_role("link", name=re.compile("Se connecter")).first.click()
-    page.get_by_label(re.compile("e-mail", re.I)).fill(email)
-    page.get_by_label(re.compile("Mot de passe", re.I)).first.fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Se connecter")).click()
-    page.wait_for_url(re.compile("/connexion/"))
-    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
-    page.get_by_label(re.compile("Code", re.I)).fill(code)
-    page.get_by_role("button", name=re.compile("Valider")).click()
-    page.wait_for_url(live_server.url + "/")
 
 
 def _fits(page):
@@ -44,7 +29,7 @@ def test_a_woman_of_52_marks_her_mammography_done_and_turns_a_programme_off(page
     space = factories.SpaceFactory(
         holder__birth_date=date(1974, 6, 1), holder__sex="F", holder__first_names="Nathalie"
     )
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
     url = f"{live_server.url}/espace/{space.public_id}/agenda/prevention/"
     for width in (1280, 375):
         page.set_viewport_size({"width": width, "height": 900})
