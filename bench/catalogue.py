@@ -27,7 +27,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import secrets
 import sys
 import time
 from datetime import date, timedelta
@@ -106,60 +105,20 @@ def record(space, user, key, count: int, matching: int) -> None:
 
 
 def connect(space, user):
-    """A referenced service connected to `space`, granted SCOPES, and its raw token."""
+    """A referenced service connected to `space`, granted SCOPES, and its raw token (the
+    tests' helper: service, OAuth2 client, purpose, connection, token bound to it)."""
     from django.utils import timezone
-    from oauth2_provider.models import AccessToken, Application, set_token_value
 
-    from catalogue import scopes as scope_names
-    from catalogue.models import (
-        Connection,
-        ConnectionPurpose,
-        ConnectionToken,
-        Purpose,
-        PurposeScope,
-        Service,
-    )
+    from tests.catalogue.api_helpers import connect as connect_service
 
-    slug = f"bench-{secrets.token_hex(3)}"
-    application = Application.objects.create(
-        name=slug,
-        client_type=Application.CLIENT_PUBLIC,
-        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        redirect_uris="https://app.example/callback",
-        algorithm="",
-    )
-    service = Service.objects.create(
-        slug=slug,
-        name="Service mesuré",
-        editor="Banc d'essai",
-        summary="Mesure de l'API",
-        description="Mesure de l'API.",
-        terms_url="https://app.example/cgu",
-        privacy_url="https://app.example/confidentialite",
-        referenced_on=date(2026, 1, 1),
-        application=application,
-    )
-    purpose = Purpose.objects.create(
-        service=service, code="mesure", label="Mesure", description="Mesure."
-    )
-    for name in SCOPES:
-        resource, access, category = scope_names.parse(name)
-        PurposeScope.objects.create(
-            purpose=purpose, resource=resource, access=access, document_category=category
-        )
-    connection = Connection.objects.create(space=space, service=service, connected_by=user)
-    ConnectionPurpose.objects.create(connection=connection, purpose=purpose)
-    raw = secrets.token_urlsafe(30)
-    token = AccessToken(
+    connected = connect_service(
+        space,
+        scopes=SCOPES,
         user=user,
-        application=application,
-        scope=" ".join(SCOPES),
+        name="Service mesuré",
         expires=timezone.now() + timedelta(hours=4),
     )
-    set_token_value(token, raw)
-    token.save()
-    ConnectionToken.objects.create(connection=connection, access_token=token)
-    return raw
+    return connected.token
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
