@@ -14,6 +14,7 @@ A handler refuses with `FhirError` (an `OperationOutcome` with its HTTP status).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -145,6 +146,20 @@ def filter_dates(queryset: QuerySet, values: list[str], field_name: str) -> Quer
             raise FhirError(400, "invalid", f"Date de recherche invalide : {raw}.") from error
         queryset = queryset.filter(**{f"{field_name}{DATE_PREFIXES[prefix]}": day})
     return queryset
+
+
+def by_pk(queryset: QuerySet, resource_id: str):
+    """The row of `queryset` whose integer key is `resource_id`, or None (not a number)."""
+    return queryset.filter(pk=resource_id).first() if resource_id.isdigit() else None
+
+
+def by_public_id(queryset: QuerySet, resource_id: str):
+    """The row of `queryset` whose `public_id` is `resource_id`, or None (not a UUID)."""
+    try:
+        public_id = uuid.UUID(resource_id)
+    except ValueError:
+        return None
+    return queryset.filter(public_id=public_id).first()
 
 
 def tokens(values: list[str]) -> list[str]:

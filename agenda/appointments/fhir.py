@@ -22,7 +22,6 @@ status `cancelled`; an appointment is never deleted.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from django.utils import timezone
@@ -40,6 +39,7 @@ from dossier.fhir_api import (
     ResourceType,
     SearchParam,
     business_rule,
+    by_public_id,
     filter_dates,
     parse,
     register,
@@ -79,11 +79,7 @@ def search(call: FhirCall, params):
 
 
 def get(call: FhirCall, resource_id: str):
-    try:
-        public_id = uuid.UUID(resource_id)
-    except ValueError:
-        return None
-    return _rows(call).filter(public_id=public_id).first()
+    return by_public_id(_rows(call), resource_id)
 
 
 def _actor(appointment: Appointment, details: Details) -> dict | None:

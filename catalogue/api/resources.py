@@ -8,7 +8,6 @@ that the routes, the paging, the policy and the CapabilityStatement treat all al
 from __future__ import annotations
 
 import base64
-import uuid
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -26,6 +25,8 @@ from dossier.fhir_api import (
     ResourceType,
     SearchParam,
     business_rule,
+    by_pk,
+    by_public_id,
     filter_dates,
     parse,
     register,
@@ -34,18 +35,6 @@ from dossier.fhir_api import (
 from dossier.models import DocumentType, Measurement
 from dossier.profile_services import ProfileError, add_entry
 from dossier.services import DocumentError, add_document, read_content
-
-
-def _by_pk(queryset, resource_id: str):
-    return queryset.filter(pk=resource_id).first() if resource_id.isdigit() else None
-
-
-def _by_public_id(queryset, resource_id: str):
-    try:
-        return queryset.filter(public_id=uuid.UUID(resource_id)).first()
-    except ValueError:
-        return None
-
 
 # --- Patient: the holder's identity only ---------------------------------------------------
 
@@ -105,7 +94,7 @@ OBSERVATION = ResourceType(
     read_action=Action.VIEW_PROFILE,
     write_action=Action.MANAGE_DOCUMENT,
     to_fhir=lambda m, call: observations.to_fhir(m, call.patient_ref),
-    get=lambda call, resource_id: _by_pk(_measurements(call), resource_id),
+    get=lambda call, resource_id: by_pk(_measurements(call), resource_id),
     search=_search_observations,
     create=_create_observation,
     search_params=(
@@ -123,7 +112,7 @@ IMMUNIZATION = ResourceType(
     name="Immunization",
     read_action=Action.VIEW_PROFILE,
     to_fhir=lambda v, call: profile.immunization(v, call.patient_ref),
-    get=lambda call, resource_id: _by_pk(call.space.profile_vaccinations.all(), resource_id),
+    get=lambda call, resource_id: by_pk(call.space.profile_vaccinations.all(), resource_id),
     search=lambda call, params: filter_dates(
         call.space.profile_vaccinations.order_by("-date", "pk"), params.getlist("date"), "date"
     ),
@@ -135,7 +124,7 @@ ALLERGY_INTOLERANCE = ResourceType(
     name="AllergyIntolerance",
     read_action=Action.VIEW_PROFILE,
     to_fhir=lambda a, call: profile.allergy_intolerance(a, call.patient_ref),
-    get=lambda call, resource_id: _by_pk(call.space.profile_allergies.all(), resource_id),
+    get=lambda call, resource_id: by_pk(call.space.profile_allergies.all(), resource_id),
     search=lambda call, params: call.space.profile_allergies.order_by("substance", "pk"),
     documentation="Les allergies du profil médical.",
 )
@@ -164,7 +153,7 @@ def _search_documents(call: FhirCall, params):
 
 def _visible_document(call: FhirCall, resource_id: str):
     """The document, if the policy lets this app see it (each one decided, as the pages do)."""
-    document = _by_public_id(call.space.documents.select_related("type"), resource_id)
+    document = by_public_id(call.space.documents.select_related("type"), resource_id)
     if document is None or not decide(call.principal, Action.VIEW_DOCUMENT, document):
         return None
     return document
