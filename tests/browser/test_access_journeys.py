@@ -21,8 +21,7 @@ from acces.models import AuditEvent, Block, CareRelation, EmergencyAccess
 from dossier.models import Document
 from espace_sante.models import Notification
 from tests import factories
-from tests.browser.conftest import assert_accessible
-from tests.browser.test_documents import _sign_in as _patient_sign_in
+from tests.browser.conftest import assert_accessible, sign_in_patient
 from tests.factories import PASSWORD
 from tests.mailbox import assert_email_left
 
@@ -143,7 +142,7 @@ def test_patient_controls_access_and_each_professional_sees_what_the_rules_give(
     )
 
     # --- The patient: "Qui a accès à mon dossier" ------------------------------------------
-    _patient_sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
     page.goto(f"{live_server.url}/espace/{space.public_id}/")
     _main(page).get_by_role("link", name=re.compile("Qui a accès à mon dossier")).click()
     page.wait_for_url(re.compile(r"/acces/$"))

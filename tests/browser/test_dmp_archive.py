@@ -18,8 +18,7 @@ from dossier.models import Category, Document, DocumentType
 from espace_sante import tasks
 from espace_sante.models import ExportJob
 from tests import factories
-from tests.browser.conftest import assert_accessible
-from tests.browser.test_documents import _sign_in
+from tests.browser.conftest import assert_accessible, sign_in_patient
 from tests.fhir import assert_valid_fhir_r4
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,7 +69,7 @@ def test_holder_downloads_the_archive_with_a_masked_pdf_its_summary_and_fhir(
 ):
     SCREENSHOTS.mkdir(exist_ok=True)
     space = factories.SpaceFactory(holder__last_name="Perrin", holder__first_names="Lucie")
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
 
     # Upload a PDF.
     page.goto(f"{live_server.url}/espace/{space.public_id}/documents/ajouter/")

@@ -8,10 +8,9 @@ import pytest
 
 from dossier.models import Document
 from tests import factories
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in_patient
 from tests.browser.test_documents import (
     _fill_document,
-    _sign_in,
     prescription_type,  # noqa: F401 (fixture)
 )
 
@@ -39,7 +38,7 @@ def test_a_refused_file_is_marked_like_the_other_fields_in_error(
     prescription_type,  # noqa: F811
 ):
     space = factories.SpaceFactory()
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
     page.goto(f"{live_server.url}/espace/{space.public_id}/documents/ajouter/")
     fake = tmp_path / "resultats.pdf"
     fake.write_bytes(b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>")
@@ -71,7 +70,7 @@ def test_a_refused_file_is_marked_like_the_other_fields_in_error(
 
 def test_the_totp_secret_breaks_only_between_groups_of_four_and_can_be_cancelled(page, live_server):
     space = factories.SpaceFactory()
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
     for width in (1280, 375):
         page.set_viewport_size({"width": width, "height": 800})
         page.goto(live_server.url + "/connexion/totp/")
@@ -90,7 +89,7 @@ def test_the_totp_secret_breaks_only_between_groups_of_four_and_can_be_cancelled
 
 def test_the_directory_button_stands_clear_of_the_fields_above_it(page, live_server):
     space = factories.SpaceFactory()
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
     page.goto(f"{live_server.url}/espace/{space.public_id}/acces/")
     button = page.get_by_role("button", name="Rechercher dans l'annuaire")
     town = page.get_by_label(re.compile("Commune"))
@@ -105,7 +104,7 @@ def test_the_directory_button_stands_clear_of_the_fields_above_it(page, live_ser
 def test_hiding_everything_from_emergencies_asks_first(page, live_server):
     space = factories.SpaceFactory()
     factories.make_document(space)
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
     page.goto(f"{live_server.url}/espace/{space.public_id}/acces/")
 
     page.get_by_role("link", name="Tout masquer, urgences comprises").click()

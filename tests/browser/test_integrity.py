@@ -8,8 +8,7 @@ import pytest
 from dossier.models import Category, DocumentType
 from espace_sante.models import IntegrityIncident
 from tests import factories
-from tests.browser.conftest import assert_accessible
-from tests.browser.test_documents import _sign_in
+from tests.browser.conftest import assert_accessible, sign_in_patient
 from tests.factories import make_document
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,7 +31,7 @@ def test_holder_opening_an_altered_note_is_told_and_finds_the_way_back(page, liv
         data[-1] ^= 1
         handle.seek(0)
         handle.write(data)
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
 
     documents = f"{live_server.url}/espace/{space.public_id}/documents/"
     page.goto(documents)

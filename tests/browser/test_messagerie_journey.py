@@ -14,14 +14,14 @@ from dossier.models import Document
 from espace_sante.models import Notification
 from messagerie.models import Conversation, Message
 from tests import factories
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in_patient
 from tests.browser.test_access_journeys import (
     _main,
     _professional,
     _professional_page,
     reference_data,  # noqa: F401  (a fixture)
 )
-from tests.browser.test_messagerie_patient import _fits, _sign_in
+from tests.browser.test_messagerie_patient import _fits
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,7 +76,7 @@ def _journey(stack, page, browser, browser_context_args, live_server):
     assert conversation.messages.get().attachments.count() == 1
 
     # --- Camille signs in: "Messagerie" with one unread, the conversation, the PDF --------
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/espace/{space.public_id}/")
     page.get_by_role("link", name=re.compile("Messagerie.*1 message non lu")).first.click()

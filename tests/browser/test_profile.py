@@ -6,15 +6,14 @@ import pytest
 
 from dossier.models import Allergy, Measurement
 from tests import factories
-from tests.browser.conftest import assert_accessible
-from tests.browser.test_documents import _sign_in
+from tests.browser.conftest import assert_accessible, sign_in_patient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_holder_fills_the_profile_and_sees_the_chart(page, live_server):
     space = factories.SpaceFactory()
-    _sign_in(page, live_server, space.holder.user.email)
+    sign_in_patient(page, live_server, space.holder.user.email)
     page.goto(f"{live_server.url}/espace/{space.public_id}/")
     page.get_by_role("link", name="Mon profil médical").click()
     assert_accessible(page)
