@@ -167,6 +167,8 @@ APP_SCOPES: dict[str, frozenset[Action]] = {
     "patient/Appointment.write": frozenset({Action.VIEW_SPACE, Action.MANAGE_AGENDA}),
     "user/DocumentReference.read": frozenset({Action.VIEW_SPACE, Action.VIEW_DOCUMENT}),
     "user/DocumentReference.write": frozenset({Action.VIEW_SPACE, Action.ADD_DOCUMENT}),
+    # A professional's software declaring the patient's consent, or breaking the glass.
+    "user/Consent.write": frozenset({Action.DECLARE_CONSENT, Action.OPEN_EMERGENCY}),
 }
 
 # The sign-in each action needs: everything on a space needs the second factor; opening

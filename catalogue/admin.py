@@ -20,7 +20,14 @@ from oauth2_provider import models as oauth_models
 
 from catalogue.directory import services
 from catalogue.directory.actions import DirectoryAction
-from catalogue.models import Purpose, PurposeScope, Service, ServiceReport, ServiceTheme
+from catalogue.models import (
+    Purpose,
+    PurposeScope,
+    Service,
+    ServiceReport,
+    ServiceTheme,
+    Software,
+)
 from espace_sante.admin import FrenchTitlesMixin
 from espace_sante.tracing import Actor, trace
 
@@ -100,6 +107,8 @@ class _TracedAdmin(FrenchTitlesMixin, admin.ModelAdmin):
         service = obj if isinstance(obj, Service) else getattr(obj, "service", None)
         if service is not None:
             detail["service"] = service.slug
+        if isinstance(obj, Software):
+            detail["software"] = obj.slug
         trace(actor=Actor.from_request(request), action=action, target=obj, detail=detail)
 
 
@@ -221,3 +230,24 @@ class ServiceReportAdmin(FrenchTitlesMixin, admin.ModelAdmin):
             % {"n": done},
             messages.SUCCESS,
         )
+
+
+@admin.register(Software)
+class SoftwareAdmin(_TracedAdmin):
+    """The registry of professionals' software: who may call the FHIR API for the
+    professionals who use it (`docs/INTEROP.md`). Its tokens are never shown."""
+
+    added_action = DirectoryAction.SOFTWARE_ADDED
+    changed_action = DirectoryAction.SOFTWARE_CHANGED
+    removed_action = DirectoryAction.SOFTWARE_REMOVED
+
+    list_display = ["name", "editor", "homologation_ref", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "editor", "slug", "homologation_ref"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug", "editor", "homologation_ref", "is_active", "application"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_readonly_fields(request, obj)
+        return [*super().get_readonly_fields(request, obj), "application"]

@@ -329,3 +329,86 @@ class ServiceReport(models.Model):
 
     def __str__(self):
         return f"Signalement {self.pk}"
+
+
+# --- Professionals' software ------------------------------------------------------------------
+
+
+class Software(models.Model):
+    """A professional's software (logiciel métier) registered to call the FHIR API for the
+    professionals who use it (`docs/INTEROP.md`): the DMP's documents of their patients,
+    within what the policy lets each professional see and add.
+
+    Registered by the referencing staff in the admin, with its editor and its homologation
+    reference; its OAuth2 client is a django-oauth-toolkit `Application`. It never acts
+    alone: each of its tokens acts for the professional who signed in and authorised it
+    (`SoftwareToken`)."""
+
+    name = models.CharField(_("nom"), max_length=120)
+    slug = models.SlugField(_("identifiant"), max_length=80, unique=True)
+    editor = models.CharField(_("éditeur"), max_length=160)
+    homologation_ref = models.CharField(
+        _("référence d'homologation"),
+        max_length=80,
+        help_text=_("La référence de l'homologation du logiciel (Ségur, DMP compatible)."),
+    )
+    is_active = models.BooleanField(
+        _("actif"),
+        default=True,
+        help_text=_("Un logiciel désactivé n'obtient plus de jeton et ses jetons cessent d'agir."),
+    )
+    application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        verbose_name=_("client OAuth2"),
+        on_delete=models.PROTECT,
+        related_name="software",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("logiciel de professionnel")
+        verbose_name_plural = _("logiciels de professionnels")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class SoftwareToken(models.Model):
+    """Which professional an authorization code or token of a software acts for, and how
+    strongly that professional proved who they are when they authorised it."""
+
+    software = models.ForeignKey(Software, on_delete=models.CASCADE, related_name="tokens")
+    professional = models.ForeignKey(
+        "acces.Professional", on_delete=models.CASCADE, related_name="+"
+    )
+    # `espace_sante.assurance.AssuranceLevel` of the sign-in, and its `acr` (eidas1: e-CPS).
+    assurance = models.PositiveSmallIntegerField()
+    acr = models.CharField(max_length=40, blank=True)
+    grant = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_GRANT_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="software_binding",
+    )
+    access_token = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="software_binding",
+    )
+    refresh_token = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="software_binding",
+    )
+
+    class Meta:
+        verbose_name = _("jeton d'un logiciel de professionnel")
+
+    def __str__(self):
+        return f"Jeton {self.pk}"

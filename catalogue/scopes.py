@@ -30,6 +30,19 @@ WRITABLE = {"DocumentReference", "Observation", "Appointment"}
 # patient (`patient`) and always carries a refresh token.
 CONTEXT_SCOPES = frozenset({"launch/patient", "offline_access", "online_access"})
 
+# What a professional's software (`catalogue.models.Software`) may be granted by the
+# professional who authorises it: `user/` scopes, acting as that professional, within what
+# the policy lets them see and add (`acces.policy.APP_SCOPES`), for each of their patients.
+SOFTWARE_SCOPES = {
+    "user/DocumentReference.read": _(
+        "Rechercher et lire les documents du DMP de vos patients, comme vous le pouvez"
+    ),
+    "user/DocumentReference.write": _("Ajouter des documents au DMP de vos patients, en votre nom"),
+    "user/Consent.write": _(
+        "Déclarer le consentement d'un patient ou l'accès en urgence (bris de glace), en votre nom"
+    ),
+}
+
 _READ = {
     "Patient": _("Lire votre identité (nom, prénom, date de naissance)"),
     "DocumentReference": _("Lire les documents de votre dossier médical"),

@@ -92,6 +92,9 @@ class Document(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
     )
     is_current = models.BooleanField(default=True)
+    # The identifier the author's software gave the document (FHIR `masterIdentifier`, the
+    # CDA's id): the same document sent twice, or by messaging and by the API, is stored once.
+    master_identifier = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("document")
@@ -101,6 +104,11 @@ class Document(models.Model):
             models.CheckConstraint(
                 condition=~Q(masked=True, invisible_to_patient=True),
                 name="document_not_masked_and_invisible_to_patient",
+            ),
+            models.UniqueConstraint(
+                fields=["space", "master_identifier"],
+                condition=~Q(master_identifier=""),
+                name="document_master_identifier_once_per_space",
             ),
         ]
         indexes = [

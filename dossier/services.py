@@ -65,6 +65,8 @@ def add_document(
     basis: str = "",
     tiff: bool = False,
     notify: bool = True,
+    masked: bool = False,
+    master_identifier: str = "",
 ) -> Document:
     """Store a document encrypted under its own data key; refuse what is not PDF/JPEG/PNG/text.
 
@@ -75,6 +77,9 @@ def add_document(
     any type: a professional wrote it in the old DMP, but is not linked to one here.
     `tiff`: a TIFF is accepted too (a message's attachment added to the DMP); `notify`:
     False when the patient files a professional's document themself (nothing to tell).
+    `masked`: the author masks it from the other professionals at the patient's request (a
+    new version of a masked document stays masked); `master_identifier`: the id the author's
+    software gave it (FHIR `masterIdentifier`), once per space (`document_by_master_identifier`).
     """
     try:
         sniffed = sniff(data, written=written, tiff=tiff)
@@ -111,6 +116,12 @@ def add_document(
         raise DocumentError(
             _("Seul un professionnel peut rendre un document invisible du patient.")
         )
+    if masked and author_professional is None:
+        raise DocumentError(_("Le patient masque ses documents depuis ses propres pages."))
+    if masked and invisible_to_patient:
+        raise DocumentError(
+            _("Un document invisible du patient ne peut pas être masqué aux professionnels.")
+        )
     if replaces is not None and (replaces.space_id != space.pk or not replaces.is_current):
         raise DocumentError(_("Seule la version en vigueur d'un document peut être remplacée."))
     data_key = crypto.new_data_key()
@@ -134,8 +145,9 @@ def add_document(
         data_key=data_key,
         invisible_to_patient=invisible_to_patient,
         invisible_to_representatives=invisible_to_representatives,
-        masked=replaces.masked if replaces is not None and not invisible_to_patient else False,
+        masked=(masked or (replaces is not None and replaces.masked)) and not invisible_to_patient,
         replaces=replaces,
+        master_identifier=master_identifier[:200],
     )
     ciphertext = crypto.encrypt(data, data_key, context=_context(document))
     document.file.save(f"{document.public_id}.enc", ContentFile(ciphertext), save=False)
@@ -161,6 +173,13 @@ def add_document(
             link=reverse("dossier:list", args=[space.public_id]),
         )
     return document
+
+
+def document_by_master_identifier(space: Space, master_identifier: str) -> Document | None:
+    """The space's document the author's software identified so, if it was stored already."""
+    if not master_identifier:
+        return None
+    return space.documents.filter(master_identifier=master_identifier[:200]).first()
 
 
 def read_content(document: Document) -> bytes:

@@ -62,6 +62,7 @@ urlpatterns = [
     path(".well-known/", include("catalogue.connections.wellknown_urls")),
     path("comptes/", include("allauth.urls")),
     path("fhir/", include("catalogue.api.urls")),
+    path("fhir", include("catalogue.api.transaction_urls")),
     path("pro/", include("acces.urls")),
     path("pro/patients/<uuid:space_id>/documents/", include("dossier.pro_urls")),
     path("pro/patients/<uuid:space_id>/profil/", include("dossier.pro_profile_urls")),

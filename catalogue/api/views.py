@@ -43,7 +43,7 @@ from acces.targets import SPACE_PART
 from catalogue.actions import CatalogueAction
 from catalogue.api.resources import SCOPE_RESOURCE
 from catalogue.models import Connection
-from catalogue.tokens import AppAccess, TokenRefused, access_for
+from catalogue.tokens import AppAccess, SoftwareAccess, TokenRefused, access_for
 from dossier.fhir_api import FhirCall, FhirError, ResourceType, not_found, resource_types
 from espace_sante.models import Space
 from espace_sante.tracing import Actor, client_ip, trace
@@ -83,13 +83,14 @@ def _bearer(request) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _within_rate(access: AppAccess) -> int:
+def _within_rate(access: AppAccess | SoftwareAccess) -> int:
     """0 if the service may call now, else the seconds until its window ends. Fixed window
-    per service; an unreachable cache lets the call through (and says so in the log)."""
+    per service (per software and professional); an unreachable cache lets the call through
+    (and says so in the log)."""
     limit = getattr(settings, "CATALOGUE_API_RATE_PER_MINUTE", 120)
     now = int(time.time())
     window = now // 60
-    key = f"catalogue:fhir-rate:{access.service.pk}:{window}"
+    key = f"catalogue:fhir-rate:{access.rate_key}:{window}"
     try:
         cache.add(key, 0, timeout=90)
         count = cache.incr(key)
@@ -101,9 +102,21 @@ def _within_rate(access: AppAccess) -> int:
     return 0
 
 
-def fhir_endpoint(handler):
+SOFTWARE_ONLY = "Cette interaction est réservée aux logiciels de professionnels de santé."
+APPS_ONLY = (
+    "Cette ressource n'est pas ouverte aux logiciels de professionnels : voir /fhir/metadata."
+)
+
+
+def fhir_endpoint(handler=None, software=None):
+    """The view of `handler(request, call, **kwargs)` for a connected service's tokens and
+    of `software(request, call, **kwargs)` for a professional's software's (either may be
+    None: that kind of token is then answered 404)."""
+    if handler is None and software is None:
+        raise ValueError("a FHIR endpoint needs a handler")
+
     @csrf_exempt
-    @wraps(handler)
+    @wraps(handler or software)
     def view(request, **kwargs):
         try:
             access = access_for(_bearer(request))
@@ -123,14 +136,20 @@ def fhir_endpoint(handler):
                 "Trop de requêtes pour ce service : réessayez dans une minute.",
                 {"Retry-After": str(wait)},
             )
-        call = Call(request, access)
+        if isinstance(access, SoftwareAccess):
+            call, run, closed = SoftwareCall(request, access), software, APPS_ONLY
+        else:
+            call, run, closed = Call(request, access), handler, SOFTWARE_ONLY
+        if run is None:
+            return outcome(404, "not-supported", closed)
         with transaction.atomic():
             try:
                 with transaction.atomic():  # what the handler wrote goes if it fails
-                    return handler(request, call, **kwargs)
+                    return run(request, call, **kwargs)
             except FhirError as error:
                 # The refusal is traced too, in the call's transaction.
-                call.refused(error)
+                if not getattr(error, "traced", False):
+                    call.refused(error)
                 return outcome(error.status, error.code, error.message, error.headers)
 
     return view
@@ -219,6 +238,47 @@ class Call:
         )
 
 
+class SoftwareCall:
+    """One call of a professional's software: the professional acts through it, on the
+    space the call names (`space`, once the handler found it). Every event names the
+    professional (the actor) and the software (`via`)."""
+
+    def __init__(self, request, access: SoftwareAccess):
+        self.request, self.access = request, access
+        self.principal = access.principal
+        self.professional = access.professional
+        self.space: Space | None = None
+        self.base = request.build_absolute_uri("/fhir/")
+
+    def via(self) -> dict:
+        software = self.access.software
+        return {
+            "via": software.name,
+            "software": software.slug,
+            "client_id": software.application.client_id,
+        }
+
+    @cached_property
+    def actor(self) -> Actor:
+        user = self.professional.user
+        return Actor(user=user, role=user.kind, ip=client_ip(self.request), via=self.via())
+
+    def refused(self, error: FhirError) -> None:
+        write = self.request.method not in ("GET", "HEAD")
+        trace(
+            actor=self.actor,
+            action=CatalogueAction.SOFTWARE_WRITE if write else CatalogueAction.SOFTWARE_READ,
+            space=self.space,
+            outcome="denied",
+            detail={
+                "method": self.request.method,
+                "path": self.request.path,
+                "status": error.status,
+                "code": error.code,
+            },
+        )
+
+
 def _not_supported(*allowed: str) -> FhirError:
     return FhirError(
         405, "not-supported", "Méthode non prise en charge.", {"Allow": ", ".join(allowed)}
@@ -294,11 +354,13 @@ def searchset(request, rows, build, known: frozenset[str] = frozenset()) -> dict
 # --- The views of every registered resource type --------------------------------------------
 
 
-def type_view(resource_type: ResourceType):
-    """`/fhir/<Type>`: search (GET), create (POST)."""
+def type_view(resource_type: ResourceType | None, software=None):
+    """`/fhir/<Type>`: search (GET), create (POST); `software(request, call)` answers a
+    professional's software on the same address (`catalogue.api.software`)."""
+    if resource_type is None:
+        return fhir_endpoint(None, software)
     allowed = [m for m, h in (("GET", resource_type.search), ("POST", resource_type.create)) if h]
 
-    @fhir_endpoint
     def view(request, call: Call):
         if request.method == "GET" and resource_type.search is not None:
             call.require(resource_type.read_action, resource_type.name)
@@ -325,14 +387,16 @@ def type_view(resource_type: ResourceType):
         raise _not_supported(*allowed)
 
     view.__name__ = f"{resource_type.name.lower()}_type"
-    return view
+    return fhir_endpoint(view, software)
 
 
-def instance_view(resource_type: ResourceType):
-    """`/fhir/<Type>/<id>`: read (GET), update (PUT)."""
+def instance_view(resource_type: ResourceType | None, software=None):
+    """`/fhir/<Type>/<id>`: read (GET), update (PUT); `software(request, call, resource_id)`
+    answers a professional's software."""
+    if resource_type is None:
+        return fhir_endpoint(None, software)
     allowed = ["GET"] + (["PUT"] if resource_type.update else [])
 
-    @fhir_endpoint
     def view(request, call: Call, resource_id: str):
         if request.method == "GET":
             call.require(resource_type.read_action, resource_type.name)
@@ -353,7 +417,7 @@ def instance_view(resource_type: ResourceType):
         raise _not_supported(*allowed)
 
     view.__name__ = f"{resource_type.name.lower()}_instance"
-    return view
+    return fhir_endpoint(view, software)
 
 
 @csrf_exempt

@@ -9,7 +9,7 @@ from __future__ import annotations
 from oauth2_provider.scopes import BaseScopes
 
 from catalogue import scopes as scope_names
-from catalogue.models import PurposeScope, Service
+from catalogue.models import PurposeScope, Service, Software
 from dossier.models import Category
 
 
@@ -46,10 +46,23 @@ def service_scopes(service: Service | None) -> list[str]:
 class CatalogueScopes(BaseScopes):
     def get_all_scopes(self):
         names = {name: scope_names.label(name) for name in all_scope_names()}
-        return names | {name: name for name in scope_names.CONTEXT_SCOPES}
+        return (
+            names
+            | {name: str(label) for name, label in scope_names.SOFTWARE_SCOPES.items()}
+            | {name: name for name in scope_names.CONTEXT_SCOPES}
+        )
 
     def get_available_scopes(self, application=None, request=None, *args, **kwargs):
+        if _is_software(application):
+            return [*sorted(scope_names.SOFTWARE_SCOPES), "offline_access"]
         return service_scopes(service_of(application)) + sorted(scope_names.CONTEXT_SCOPES)
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs):
+        if _is_software(application):
+            return sorted(scope_names.SOFTWARE_SCOPES)
         return service_scopes(service_of(application))
+
+
+def _is_software(application) -> bool:
+    """A professional's software asks for the `user/` scopes of `SOFTWARE_SCOPES`."""
+    return application is not None and Software.objects.filter(application=application).exists()

@@ -13,4 +13,7 @@ class DirectoryAction(AuditAction):
     PURPOSE_REMOVED = "catalogue_purpose_removed", _("Suppression d'une finalité d'un service")
     SERVICE_REPORTED = "catalogue_service_reported", _("Signalement d'un service")
     REPORT_HANDLED = "catalogue_report_handled", _("Traitement d'un signalement de service")
+    SOFTWARE_ADDED = "catalogue_software_added", _("Enregistrement d'un logiciel professionnel")
+    SOFTWARE_CHANGED = "catalogue_software_changed", _("Modification d'un logiciel professionnel")
+    SOFTWARE_REMOVED = "catalogue_software_removed", _("Suppression d'un logiciel professionnel")
     STAFF_CREATED = "catalogue_staff_created", _("Création d'un compte du référencement")

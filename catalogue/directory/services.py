@@ -16,7 +16,14 @@ from espace_sante.tracing import Actor, trace
 REFERENCING_GROUP = "Référencement des services"
 # The referencing staff manages the catalogue's services and reads the reports: nothing else
 # (no space, no patient, no connection, no token).
-REFERENCING_MODELS = ["service", "servicetheme", "purpose", "purposescope", "servicereport"]
+REFERENCING_MODELS = [
+    "service",
+    "servicetheme",
+    "purpose",
+    "purposescope",
+    "servicereport",
+    "software",  # professionals' software: the registry, never their tokens
+]
 REFERENCING_PERMISSIONS = [
     ("catalogue", f"{verb}_{model}")
     for model in REFERENCING_MODELS
