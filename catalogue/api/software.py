@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from dataclasses import dataclass
 from datetime import date
 
 from django.db import IntegrityError, transaction
@@ -58,6 +59,7 @@ from dossier import services as documents
 from dossier.fhir import CONFIDENTIALITY, INS_NIR_SYSTEM, LOINC, RPPS_SYSTEM, URI_SYSTEM
 from dossier.fhir_api import (
     FhirError,
+    SearchParam,
     business_rule,
     by_public_id,
     filter_dates,
@@ -94,32 +96,39 @@ NO_ACCESS = (
     "consentement (Consent)."
 )
 SCOPE_MISSING = "Ce logiciel n'a pas reçu cette autorisation du professionnel."
+# Refusals that are about the token, not the patient: answered as such.
+SOFTWARE_REASONS = ("scope_not_granted", "assurance_too_low")
 SEARCH_PARAMS = frozenset(
     {"patient.identifier", "status", "type", "category", "period", "date", "_count", "_offset"}
 )
 
 
-def _no_access(call: SoftwareCall, *, traced: bool = False) -> FhirError:
-    error = FhirError(403, "forbidden", NO_ACCESS)
-    error.traced = traced
+def _refused(status: int, code: str, message: str, reason: str) -> FhirError:
+    """A refusal whose `reason` the trail records (`SoftwareCall.refused`)."""
+    error = FhirError(status, code, message)
+    error.reason = reason
     return error
 
 
-def _refusal(call: SoftwareCall, decision, *, traced: bool = False) -> FhirError:
+def _no_access(reason: str = "unknown_patient") -> FhirError:
+    return _refused(403, "forbidden", NO_ACCESS, reason)
+
+
+def _refusal(decision) -> FhirError:
     """The OperationOutcome of a refused decision on a space the caller has no right to
     know of, unless the reason is about the software or the document, not the patient."""
     if decision.reason == "scope_not_granted":
-        error = FhirError(403, "forbidden", SCOPE_MISSING)
-    elif decision.reason == "document_type_not_allowed":
-        error = FhirError(
-            403, "forbidden", "Votre profession ne permet pas d'ajouter ce type de document."
+        return _refused(403, "forbidden", SCOPE_MISSING, decision.reason)
+    if decision.reason == "document_type_not_allowed":
+        return _refused(
+            403,
+            "forbidden",
+            "Votre profession ne permet pas d'ajouter ce type de document.",
+            decision.reason,
         )
-    elif decision.reason == "assurance_too_low":
-        error = FhirError(403, "forbidden", decision.message)
-    else:
-        return _no_access(call, traced=traced)
-    error.traced = traced
-    return error
+    if decision.reason == "assurance_too_low":
+        return _refused(403, "forbidden", decision.message, decision.reason)
+    return _no_access(decision.reason)
 
 
 # --- The patient -----------------------------------------------------------------------------
@@ -147,13 +156,11 @@ def _open_space(call: SoftwareCall, nir: str, action: Action):
     consultation (and the patient told of the first of the day), or refused alike."""
     space = _space_of_ins(nir)
     if space is None:
-        raise _no_access(call)  # traced by the endpoint, on no space
+        raise _no_access()  # traced by the endpoint, on no space
     call.space = space
-    decision = check_and_trace(
-        actor=call.actor, space=space, action=action, principal=call.principal
-    )
-    if not decision:
-        raise _refusal(call, decision, traced=True)
+    if not (decision := decide(call.principal, action, space)):
+        raise _refusal(decision)  # traced by the endpoint, on the space
+    check_and_trace(actor=call.actor, space=space, action=action, principal=call.principal)
     return space, decision
 
 
@@ -268,17 +275,17 @@ def _readable(call: SoftwareCall, resource_id: str) -> Document:
     if document is None:
         raise not_found()  # traced by the endpoint, on no space
     call.space = document.space
-    decision = check_and_trace(
+    if not (decision := decide(call.principal, Action.VIEW_DOCUMENT, document)):
+        error = not_found()
+        error.reason = decision.reason
+        raise error  # traced by the endpoint, on the document's space
+    check_and_trace(
         actor=call.actor,
         space=document.space,
         action=Action.VIEW_DOCUMENT,
         target=document,
         principal=call.principal,
     )
-    if not decision:
-        error = not_found()
-        error.traced = True
-        raise error
     return document
 
 
@@ -428,7 +435,7 @@ def publish(call: SoftwareCall, resource: DocumentReference, data: bytes | None)
     nir = _patient_nir(resource)
     space = _space_of_ins(nir)
     if space is None:
-        raise _no_access(call)
+        raise _no_access()
     if call.space is not None and call.space.pk != space.pk:
         raise business_rule("Une soumission ne concerne qu'un seul patient.")
     call.space = space
@@ -436,13 +443,13 @@ def publish(call: SoftwareCall, resource: DocumentReference, data: bytes | None)
     doc_type = DocumentType.objects.filter(code__in=codes).first() if resource.type else None
     if doc_type is None:
         # Asked after the access, the type tells nothing of the patient: decide first.
-        if not decide(call.principal, Action.VIEW_SPACE, space):
-            raise _no_access(call)
+        if not (decision := decide(call.principal, Action.VIEW_SPACE, space)):
+            raise _refusal(decision)
         raise business_rule("Type de document inconnu : donnez son code LOINC (type.coding).")
     new = NewDocument(space=space, type_code=doc_type.code, category=doc_type.category)
     decision = decide(call.principal, Action.ADD_DOCUMENT, new)
     if not decision:
-        raise _refusal(call, decision)
+        raise _refusal(decision)
     master = resource.masterIdentifier.value if resource.masterIdentifier else ""
     existing = documents.document_by_master_identifier(space, master or "")
     if existing is not None:
@@ -613,7 +620,7 @@ def consent_type(request, call: SoftwareCall):
         )
     space = find_space(actor=call.actor, nir=ins, last_name=family, birth_date=patient.birthDate)
     if space is None:
-        raise _no_access(call, traced=True)  # `find_space` traced the search
+        raise _no_access()
     call.space = space
     professional = call.professional
     try:
@@ -621,8 +628,8 @@ def consent_type(request, call: SoftwareCall):
             decision = decide(
                 call.principal, Action.DECLARE_CONSENT, ConsentDeclaration(space, True)
             )
-            if not decision and decision.reason == "scope_not_granted":
-                raise FhirError(403, "forbidden", SCOPE_MISSING)
+            if not decision and decision.reason in SOFTWARE_REASONS:
+                raise _refusal(decision)
             relation = declare_consent(space=space, professional=professional, by=call.actor)
             body = _consent(consent, f"relation-{relation.pk}", relation.started_at, None)
         else:
@@ -631,8 +638,8 @@ def consent_type(request, call: SoftwareCall):
                 Action.OPEN_EMERGENCY,
                 EmergencyRequest(space, EmergencyAccess.Mode.BREAK_GLASS),
             )
-            if not decision and decision.reason == "scope_not_granted":
-                raise FhirError(403, "forbidden", SCOPE_MISSING)
+            if not decision and decision.reason in SOFTWARE_REASONS:
+                raise _refusal(decision)
             reason = next(
                 (e.valueString for e in consent.extension or [] if e.url == EMERGENCY_REASON), ""
             )
@@ -645,9 +652,8 @@ def consent_type(request, call: SoftwareCall):
             )
             body = _consent(consent, f"emergency-{access.pk}", access.started_at, access.expires_at)
     except AccessError as error:
-        refused = FhirError(403, "forbidden", str(error))
-        refused.traced = True  # the service traced the refusal
-        raise refused from error
+        # Found by an exact search: the professional knows the patient; the reason is theirs.
+        raise _refused(403, "forbidden", str(error), "refused_by_policy") from error
     return _response(body, 201)
 
 
@@ -664,3 +670,53 @@ def _consent(asked: Consent, resource_id: str, start, end) -> dict:
 # The software's handlers, by route (`catalogue.api.urls`).
 TYPE_HANDLERS = {"DocumentReference": document_type, "Consent": consent_type}
 INSTANCE_HANDLERS = {"DocumentReference": document_instance, "Binary": binary_instance}
+
+
+# --- What /fhir/metadata says of it (`catalogue.api.metadata`) -------------------------------
+
+MHD_IG = "https://profiles.ihe.net/ITI/MHD"
+TRANSACTION_DOCUMENTATION = (
+    "ITI-65 (PDSm) : un Bundle transaction (List SubmissionSet, DocumentReference, Binary), "
+    "tout ou rien, posté à la base ; réservé aux logiciels de professionnels."
+)
+
+
+@dataclass(frozen=True)
+class Capability:
+    interactions: tuple[str, ...]
+    documentation: str
+    search_params: tuple[SearchParam, ...] = ()
+    profile: str = ""
+
+
+CAPABILITIES = {
+    "DocumentReference": Capability(
+        interactions=("read", "search-type", "create"),
+        documentation=(
+            "ITI-67 recherche par INS (patient.identifier), ITI-105 publication simplifiée, "
+            "dans les droits du professionnel (matrice d'habilitations, masquage) ; "
+            "masterIdentifier dédoublonné, relatesTo replaces pour une nouvelle version."
+        ),
+        search_params=(
+            SearchParam("patient.identifier", "token", f"INS du patient : {INS_NIR_SYSTEM}|<INS>"),
+            SearchParam("status", "token", "current ou superseded"),
+            SearchParam("type", "token", "Type du document, code LOINC"),
+            SearchParam("category", "token", "Catégorie du document"),
+            SearchParam("period", "date", "Date de l'acte (eq, ge, le, gt, lt)"),
+            SearchParam("date", "date", "Date d'ajout au DMP"),
+        ),
+        profile=MHD_PROFILES["DocumentReference"],
+    ),
+    "Binary": Capability(
+        interactions=("read",),
+        documentation="ITI-68 : le contenu du document, déchiffré (ou en Binary JSON).",
+    ),
+    "Consent": Capability(
+        interactions=("create",),
+        documentation=(
+            "Déclaration du consentement du patient (provision.purpose TREAT) ou accès en "
+            "urgence (ETREAT, avec son motif), le patient désigné par un Patient contenu : "
+            "INS, nom de naissance, date de naissance."
+        ),
+    ),
+}

@@ -5,7 +5,7 @@ software's (`catalogue.api.software`), and the software's transaction (ITI-65)."
 
 from django.urls import path, re_path
 
-from catalogue.api import software, views
+from catalogue.api import metadata, software, views
 from dossier.fhir_api import resource_types
 
 app_name = "fhir"
@@ -16,7 +16,7 @@ names = list(registered) + [
 ]
 
 urlpatterns = [
-    path("metadata", views.metadata, name="metadata"),
+    path("metadata", metadata.metadata, name="metadata"),
     path("", views.type_view(None, software.transaction_bundle), name="transaction"),
 ]
 for name in dict.fromkeys(names):

@@ -22,7 +22,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date
 from functools import cached_property, wraps
 from urllib.parse import urlencode
 
@@ -31,11 +30,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from acces.policy import Action, decide
@@ -44,7 +41,7 @@ from catalogue.actions import CatalogueAction
 from catalogue.api.resources import SCOPE_RESOURCE
 from catalogue.models import Connection
 from catalogue.tokens import AppAccess, SoftwareAccess, TokenRefused, access_for
-from dossier.fhir_api import FhirCall, FhirError, ResourceType, not_found, resource_types
+from dossier.fhir_api import FhirCall, FhirError, ResourceType, not_found
 from espace_sante.models import Space
 from espace_sante.tracing import Actor, client_ip, trace
 
@@ -148,8 +145,7 @@ def fhir_endpoint(handler=None, software=None):
                     return run(request, call, **kwargs)
             except FhirError as error:
                 # The refusal is traced too, in the call's transaction.
-                if not getattr(error, "traced", False):
-                    call.refused(error)
+                call.refused(error)
                 return outcome(error.status, error.code, error.message, error.headers)
 
     return view
@@ -275,6 +271,7 @@ class SoftwareCall:
                 "path": self.request.path,
                 "status": error.status,
                 "code": error.code,
+                **({"reason": error.reason} if getattr(error, "reason", "") else {}),
             },
         )
 
@@ -428,87 +425,3 @@ def unknown(request, rest: str = ""):
         "not-supported",
         "Type de ressource ou adresse non pris en charge : voir /fhir/metadata.",
     )
-
-
-# --- CapabilityStatement --------------------------------------------------------------------
-
-
-def _capability(resource_type: ResourceType) -> dict:
-    resource = {
-        "type": resource_type.name,
-        "interaction": [{"code": code} for code in resource_type.interactions],
-    }
-    if resource_type.documentation:
-        resource["documentation"] = resource_type.documentation
-    params = list(resource_type.search_params)
-    if resource_type.search is not None:
-        resource["searchParam"] = [
-            {
-                "name": p.name,
-                "type": p.type,
-                **({"documentation": p.documentation} if p.documentation else {}),
-            }
-            for p in params
-        ] + [
-            {"name": "_count", "type": "number", "documentation": f"Au plus {MAX_COUNT} par page"},
-            {"name": "_offset", "type": "number", "documentation": "Rang du premier résultat"},
-        ]
-    return resource
-
-
-@csrf_exempt
-def metadata(request):
-    if request.method != "GET":
-        return outcome(405, "not-supported", "Méthode non prise en charge.", {"Allow": "GET"})
-    base = request.build_absolute_uri("/fhir/")
-    statement = {
-        "resourceType": "CapabilityStatement",
-        "status": "active",
-        "date": date.today().isoformat(),
-        "kind": "instance",
-        "publisher": "Mon espace santé",
-        "fhirVersion": "4.3.0",
-        "format": ["application/fhir+json"],
-        "implementation": {"description": "API FHIR des services référencés", "url": base},
-        "rest": [
-            {
-                "mode": "server",
-                "security": {
-                    "service": [
-                        {
-                            "coding": [
-                                {
-                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                                    "code": "SMART-on-FHIR",
-                                }
-                            ]
-                        }
-                    ],
-                    # SMART's OAuth2 addresses, for clients that read them here.
-                    "extension": [
-                        {
-                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
-                            "extension": [
-                                {
-                                    "url": name,
-                                    "valueUri": request.build_absolute_uri(reverse(route)),
-                                }
-                                for name, route in (
-                                    ("authorize", "oauth2_provider:authorize"),
-                                    ("token", "oauth2_provider:token"),
-                                    ("revoke", "oauth2_provider:revoke-token"),
-                                )
-                            ],
-                        }
-                    ],
-                    "description": (
-                        "Jeton OAuth2 (Bearer) lié à un espace connecté ; découverte : "
-                        + request.build_absolute_uri("/.well-known/smart-configuration")
-                    ),
-                },
-                "resource": [_capability(t) for t in resource_types().values()],
-            }
-        ],
-    }
-    resource = CapabilityStatement.model_validate(statement)
-    return _response(resource.model_dump(mode="json", exclude_none=True))
