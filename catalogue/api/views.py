@@ -138,7 +138,10 @@ def fhir_endpoint(handler=None, software=None):
         else:
             call, run, closed = Call(request, access), handler, SOFTWARE_ONLY
         if run is None:
-            return outcome(404, "not-supported", closed)
+            refused = FhirError(404, "not-supported", closed)
+            with transaction.atomic():
+                call.refused(refused)
+            return outcome(refused.status, refused.code, refused.message)
         with transaction.atomic():
             try:
                 with transaction.atomic():  # what the handler wrote goes if it fails

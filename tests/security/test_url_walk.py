@@ -432,7 +432,9 @@ def _refused_or_blank(response, markers, route, role, method):
         assert SECRET_NAME not in response.get("Location", "")
         return
     # The FHIR API knows no session: without a Bearer token it answers 401.
-    allowed = (200, 400, 403, 404, 405, 429) + ((401,) if route.name.startswith("fhir:") else ())
+    allowed = (200, 400, 403, 404, 405, 429) + (
+        (401,) if route.name.startswith(("fhir:", "fhir_transaction:")) else ()
+    )
     assert response.status_code in allowed, (
         f"{method} {route.name} as {role}: unexpected {response.status_code}"
     )
