@@ -132,6 +132,14 @@ def parse(body: bytes, model):
         raise FhirError(400, "invalid", "Corps JSON invalide.") from error
 
 
+def validated(model, resource: dict) -> dict:
+    """`resource` checked as the FHIR R4 `model` (a `fhir.resources.R4B` class) and given
+    back as built: what is sent is what was validated. (Dumping the validated model again
+    gave the same JSON for twice the cost of the validation: half a search's time.)"""
+    model.model_validate(resource)
+    return resource
+
+
 DATE_PREFIXES = {"eq": "", "ge": "__gte", "le": "__lte", "gt": "__gt", "lt": "__lt"}
 
 

@@ -94,7 +94,9 @@ class Document(models.Model):
     is_current = models.BooleanField(default=True)
     # The identifier the author's software gave the document (FHIR `masterIdentifier`, the
     # CDA's id): the same document sent twice, or by messaging and by the API, is stored once.
-    master_identifier = models.CharField(max_length=200, blank=True, editable=False)
+    master_identifier = models.CharField(
+        max_length=200, blank=True, default="", db_default="", editable=False
+    )
 
     class Meta:
         verbose_name = _("document")

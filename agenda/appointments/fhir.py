@@ -44,6 +44,7 @@ from dossier.fhir_api import (
     parse,
     register,
     tokens,
+    validated,
 )
 
 RPPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"  # idNat_PS: "8" + RPPS
@@ -133,7 +134,7 @@ def to_fhir(appointment: Appointment, call: FhirCall) -> dict:
         resource["description"] = details.reason
     if details.comment:
         resource["comment"] = details.comment
-    return FhirAppointment.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    return validated(FhirAppointment, resource)
 
 
 def _rpps(identifier) -> str:

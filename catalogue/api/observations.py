@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from fhir.resources.R4B.observation import Observation
 
 from dossier.fhir import DIASTOLIC, MEASUREMENT_CODES, SYSTOLIC, VITAL_SIGNS, _number
+from dossier.fhir_api import validated
 from dossier.models import Measurement
 
 LOINC = "http://loinc.org"
@@ -66,7 +67,7 @@ def to_fhir(measurement: Measurement, patient_ref: str) -> dict:
     else:
         resource["valueQuantity"] = code.quantity(measurement.value)
     # Built, then validated by fhir.resources on the way out.
-    return Observation.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    return validated(Observation, resource)
 
 
 def _loinc_codes(concept) -> list[str]:

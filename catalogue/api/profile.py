@@ -6,11 +6,12 @@ from fhir.resources.R4B.allergyintolerance import AllergyIntolerance
 from fhir.resources.R4B.immunization import Immunization
 
 from dossier.fhir import ALLERGY_CLINICAL, CRITICALITY
+from dossier.fhir_api import validated
 from dossier.models import Allergy, Vaccination
 
 
 def _out(model, resource: dict) -> dict:
-    return model.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    return validated(model, resource)
 
 
 def immunization(vaccination: Vaccination, patient_ref: str) -> dict:

@@ -31,6 +31,7 @@ from dossier.fhir_api import (
     parse,
     register,
     tokens,
+    validated,
 )
 from dossier.models import DocumentType, Measurement
 from dossier.profile_services import ProfileError, add_entry
@@ -48,7 +49,7 @@ def _patient(space, call: FhirCall) -> dict:
         "gender": {"F": "female", "M": "male"}.get(holder.sex, "unknown"),
         "birthDate": holder.birth_date.isoformat(),
     }
-    return Patient.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    return validated(Patient, resource)
 
 
 PATIENT = ResourceType(
@@ -190,7 +191,7 @@ def document_reference(document, call: FhirCall) -> dict:
             }
         ],
     }
-    return DocumentReference.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    return validated(DocumentReference, resource)
 
 
 def _create_document(call: FhirCall, body: bytes):
@@ -256,7 +257,7 @@ def _binary(document, call: FhirCall) -> dict:
         "contentType": document.content_type,
         "data": base64.b64encode(read_content(document)).decode("ascii"),
     }
-    return Binary.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    return validated(Binary, resource)
 
 
 BINARY = ResourceType(

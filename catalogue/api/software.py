@@ -66,8 +66,9 @@ from dossier.fhir_api import (
     not_found,
     parse,
     tokens,
+    validated,
 )
-from dossier.models import Document, DocumentType
+from dossier.models import Category, Document, DocumentType
 from dossier.validation import RejectedFile, sniff
 from espace_sante import crypto
 from espace_sante.identity import normalise_nir
@@ -167,21 +168,31 @@ def _open_space(call: SoftwareCall, nir: str, action: Action):
 # --- DocumentReference -----------------------------------------------------------------------
 
 
-def document_reference(document: Document, call: SoftwareCall, nir: str) -> dict:
-    """The document as the PDSm's Comprehensive DocumentReference."""
+def category_labels() -> dict[str, str]:
+    """The categories' labels in the current language, once per call (not once per row)."""
+    return {code: str(label) for code, label in Category.choices}
+
+
+def document_reference(
+    document: Document, call: SoftwareCall, nir: str, labels: dict[str, str] | None = None
+) -> dict:
+    """The document as the PDSm's Comprehensive DocumentReference, validated by
+    `fhir.resources` (the dict built here is what is sent: dumping the validated model
+    again cost more than the validation itself, for the same JSON)."""
+    labels = labels or category_labels()
     author: dict = {"display": document.author_label}
     if document.author_professional_id:
         author["identifier"] = {
             "system": RPPS_SYSTEM,
             "value": f"8{document.author_professional.rpps}",
         }
-    labels = [{"system": CONFIDENTIALITY, "code": "R" if document.masked else "N"}]
+    security = [{"system": CONFIDENTIALITY, "code": "R" if document.masked else "N"}]
     if document.masked:
-        labels.append({"system": DMP_CONFIDENTIALITY, "code": MASKED})
+        security.append({"system": DMP_CONFIDENTIALITY, "code": MASKED})
     if document.invisible_to_patient:
-        labels.append({"system": DMP_CONFIDENTIALITY, "code": INVISIBLE_PATIENT})
+        security.append({"system": DMP_CONFIDENTIALITY, "code": INVISIBLE_PATIENT})
     if document.invisible_to_representatives:
-        labels.append({"system": DMP_CONFIDENTIALITY, "code": INVISIBLE_REPRESENTATIVES})
+        security.append({"system": DMP_CONFIDENTIALITY, "code": INVISIBLE_REPRESENTATIVES})
     resource = {
         "resourceType": "DocumentReference",
         "id": str(document.public_id),
@@ -198,14 +209,12 @@ def document_reference(document: Document, call: SoftwareCall, nir: str) -> dict
             ],
             "text": document.type.label,
         },
-        "category": [
-            {"coding": [{"code": document.category}], "text": document.get_category_display()}
-        ],
+        "category": [{"coding": [{"code": document.category}], "text": labels[document.category]}],
         "subject": {"identifier": {"system": INS_NIR_SYSTEM, "value": nir}},
         "date": document.created_at.isoformat(),
         "author": [author],
         "description": document.title,
-        "securityLabel": [{"coding": [label]} for label in labels],
+        "securityLabel": [{"coding": [label]} for label in security],
         "content": [
             {
                 "attachment": {
@@ -225,7 +234,7 @@ def document_reference(document: Document, call: SoftwareCall, nir: str) -> dict
                 "target": {"reference": f"DocumentReference/{document.replaces.public_id}"},
             }
         ]
-    return DocumentReference.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    return validated(DocumentReference, resource)
 
 
 def _visible(space: Space, call: SoftwareCall, decision):
@@ -260,8 +269,9 @@ def _find(request, call: SoftwareCall):
     rows = filter_dates(rows, request.GET.getlist("period"), "act_date")
     rows = filter_dates(rows, request.GET.getlist("date"), "created_at__date")
     rows = rows.order_by("-act_date", "-created_at", "-pk")
+    labels = category_labels()
     return _response(
-        searchset(request, rows, lambda d: document_reference(d, call, nir), SEARCH_PARAMS)
+        searchset(request, rows, lambda d: document_reference(d, call, nir, labels), SEARCH_PARAMS)
     )
 
 
@@ -664,7 +674,7 @@ def _consent(asked: Consent, resource_id: str, start, end) -> dict:
     resource = asked.model_dump(mode="json", exclude_none=True)
     resource.update(id=resource_id, status="active", dateTime=timezone.now().isoformat())
     resource.setdefault("provision", {})["period"] = period
-    return Consent.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    return validated(Consent, resource)
 
 
 # The software's handlers, by route (`catalogue.api.urls`).

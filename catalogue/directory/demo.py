@@ -1,4 +1,5 @@
-"""Three referenced services for the demo, with their OAuth2 clients (idempotent).
+"""Three referenced services for the demo, with their OAuth2 clients, and a professional's
+software (idempotent).
 
 The slugs, client ids, purpose codes and redirect URI are fixed: the scripts under
 `docs/exemples/` play these services and rely on them.
@@ -12,9 +13,13 @@ from django.db import transaction
 from oauth2_provider.models import get_application_model
 
 from catalogue.directory import services
-from catalogue.models import Purpose, PurposeScope, Service, ServiceTheme, Theme
+from catalogue.models import Purpose, PurposeScope, Service, ServiceTheme, Software, Theme
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
+# The professional's software `docs/exemples/logiciel_pro.py` plays (a confidential client:
+# this secret is the demo's, printed in that script; a real one is given once, hashed here).
+SOFTWARE_CLIENT_ID = "demo-logiciel-cabinet"
+SOFTWARE_CLIENT_SECRET = "demo-secret-logiciel-cabinet"
 
 SERVICES = [
     {
@@ -150,7 +155,35 @@ def load() -> list[Service]:
                     purpose=purpose, resource=resource, access=access, document_category=""
                 )
         loaded.append(service)
+    load_software()
     return loaded
+
+
+def load_software() -> Software:
+    """The demo's professional software, registered once (its secret set at creation)."""
+    Application = get_application_model()
+    application = Application.objects.filter(client_id=SOFTWARE_CLIENT_ID).first()
+    if application is None:
+        application = Application.objects.create(
+            client_id=SOFTWARE_CLIENT_ID,
+            client_secret=SOFTWARE_CLIENT_SECRET,
+            name="MédiCabinet (démo)",
+            client_type=Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+            redirect_uris=REDIRECT_URI,
+            algorithm="",
+        )
+    software, _ = Software.objects.update_or_create(
+        slug="medicabinet",
+        defaults={
+            "name": "MédiCabinet",
+            "editor": "Éditions Logiciels de Santé",
+            "homologation_ref": "DEMO-SEGUR-DMP-0001",
+            "is_active": True,
+            "application": application,
+        },
+    )
+    return software
 
 
 def load_staff(*, email: str, password: str, by):

@@ -61,6 +61,7 @@ def test_metadata_lists_what_is_implemented_without_a_token(client):
         "DocumentReference",
         "Binary",
         "Appointment",  # the agenda's, registered from its own part
+        "Consent",  # the professionals' software's (catalogue.api.software)
     }
 
 
@@ -346,7 +347,9 @@ def test_the_services_reads_and_writes_show_on_mes_services_connectes(client):
     assert "Lecture par un service connecté" in text
 
 
-@pytest.mark.parametrize("path", ["/fhir/", "/fhir/Practitioner", "/fhir/Observation/1/_history"])
+@pytest.mark.parametrize(
+    "path", ["/fhir/Inconnu", "/fhir/Practitioner", "/fhir/Observation/1/_history"]
+)
 def test_an_unknown_address_answers_in_fhir(client, path):
     response = client.get(path)
     assert response.status_code == 404

@@ -70,7 +70,8 @@ def test_referencing_staff_index_lists_only_the_catalogue(staff_client):
     apps = [app["app_label"] for app in response.context["app_list"]]
     assert apps == ["catalogue"]
     models = {m["object_name"] for m in response.context["app_list"][0]["models"]}
-    assert models == {"Service", "Purpose", "ServiceReport"}
+    # The professionals' software registry too; never a token, a connection or a space.
+    assert models == {"Service", "Purpose", "ServiceReport", "Software"}
 
 
 @pytest.mark.parametrize("name", CATALOGUE_PAGES)
