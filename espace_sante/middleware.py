@@ -1,4 +1,5 @@
 import logging
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.sessions.exceptions import SessionInterrupted
@@ -39,7 +40,10 @@ class SecondFactorRequiredMiddleware:
             and not request.path.startswith(_OPEN_PREFIXES)
             and not assurance.has_required_level(request)
         ):
-            return redirect(f"{reverse('espace_sante:verify')}?next={request.get_full_path()}")
+            # Encoded: the page asked may carry its own query (an OAuth2 authorization
+            # request), which would otherwise be cut at its first "&".
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('espace_sante:verify')}?{query}")
         return self.get_response(request)
 
 

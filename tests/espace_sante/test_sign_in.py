@@ -237,3 +237,16 @@ def test_a_quick_retry_after_a_wrong_code_is_told_to_wait(client, patient_space)
     response = client.post(VERIFY, {"token": code})
     assert "patientez quelques secondes" in response.content.decode()
     assert not response.wsgi_request.user.is_verified()
+
+
+def test_the_second_factor_leads_back_to_the_whole_address_asked(client, professional):
+    """The page asked before the second factor keeps its whole query (an OAuth2 request's
+    client_id, redirect_uri, scope...), not what came before its first "&"."""
+    device = professional.user.totpdevice_set.get()
+    _password_step(client, professional.user)
+    asked = "/pro/?page=2&tri=nom&filtre=a%26b"
+    held = client.get(asked)
+    assert held.status_code == 302 and held.url.startswith(VERIFY)
+    response = client.post(held.url, {"token": _totp(device)})
+    assert response.status_code == 302
+    assert response.url == asked
