@@ -22,6 +22,8 @@ echo "== Messagerie : boîte de 10 000 messages parmi ${MSG_TOTAL:-5000000} mess
 "$PY" bench/messagerie.py "${MSG_MAILBOXES:-100000}" "${MSG_TOTAL:-5000000}"
 echo "== Catalogue : recherche DocumentReference 50 sur 500 (p95 < 100 ms), écriture d'une Observation (< 50 ms), en processus et par HTTP"
 "$PY" bench/catalogue.py "${CAT_PATIENTS:-100000}" "${CAT_DOCUMENTS:-1000000}"
+echo "== Logiciels de professionnels (PDSm) : recherche ITI-67 sur 500 documents (p95 < 100 ms), publication ITI-65 d'un PDF de 1 Mo (< 300 ms)"
+"$PY" bench/pdsm.py "${CAT_PATIENTS:-100000}" "${CAT_DOCUMENTS:-1000000}"
 if command -v wrk >/dev/null; then
   echo "== Pages par HTTP sous gunicorn, à côté d'un Django nu (wrk ; base ${HTTP_DB:-bench_http} gardée)"
   BENCH_DB=${HTTP_DB:-bench_http} "$PY" bench/http.py "${HTTP_MAILBOXES:-100000}" "${HTTP_MESSAGES:-5000000}" "${HTTP_DOCUMENTS:-1000000}"
