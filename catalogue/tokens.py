@@ -54,7 +54,6 @@ class SoftwareAccess:
     professional: Professional
     scopes: frozenset[str]
     token_id: int
-    space: None = None
 
     @property
     def rate_key(self) -> str:

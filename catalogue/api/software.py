@@ -542,23 +542,23 @@ def transaction_bundle(request, call: SoftwareCall):
             "La soumission doit contenir son lot de soumission (List SubmissionSet)."
         )
     stored: dict[str, tuple[Document, bool]] = {}
-    carried: dict[str, Document] = {}
+    carried: dict[str, Document] = {}  # a Binary's fullUrl: the document it carried
     for entry in references:
         resource = entry.resource
         attachment = resource.content[0].attachment if resource.content else None
-        data = None
+        data, binary_url = None, ""
         if attachment is not None and attachment.data:
             data = _decoded(attachment.data)
         elif attachment is not None and attachment.url:
-            binary = binaries.get(attachment.url) or binaries.get(f"urn:uuid:{attachment.url}")
+            binary_url = attachment.url
+            binary = binaries.get(binary_url)
             if binary is None or not binary.data:
-                raise business_rule(f"Le Binary {attachment.url} est absent de la soumission.")
+                raise business_rule(f"Le Binary {binary_url} est absent de la soumission.")
             data = _decoded(binary.data)
-            carried[attachment.url] = None
         document, created = publish(call, resource, data)
         stored[entry.fullUrl or str(id(entry))] = (document, created)
-        if attachment is not None and attachment.url in carried:
-            carried[attachment.url] = document
+        if binary_url:
+            carried[binary_url] = document
     answers = []
     for entry in entries:
         kind = _kind(entry)
