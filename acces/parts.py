@@ -30,25 +30,39 @@ def export_history(space: Space, decision: Decision) -> Iterator[tuple[str, byte
             AuditEvent.objects.filter(space=space), selectors.hidden_from_reader(decision)
         )
         .order_by("occurred_at", "seq")
-        .values_list("occurred_at", "actor_label", "role", "basis", "action", "outcome")
+        .values_list("occurred_at", "actor_label", "role", "basis", "action", "outcome", "detail")
     )
     yield (
         HISTORY_FILENAME,
         csv_file(
-            ["date", "actor_label", "role", "basis", "action", "outcome"],
+            ["date", "actor_label", "via", "role", "basis", "action", "outcome"],
             (
                 [
                     iso(occurred_at),
                     actor_label,
+                    _via(detail),
                     role_label(role),
                     basis_label(basis) if basis else "",
                     action_label(action),
                     str(OUTCOME_LABELS.get(outcome, outcome)),
                 ]
-                for occurred_at, actor_label, role, basis, action, outcome in events.iterator()
+                for occurred_at, actor_label, role, basis, action, outcome, detail in (
+                    events.iterator()
+                )
             ),
         ),
     )
+
+
+def _via(detail: dict | None) -> str:
+    """The connected service or professional's software a call came through, as the trail
+    page says it ("via le logiciel X", "via X"); empty for the person's own actions."""
+    via = (detail or {}).get("via", "")
+    if not via:
+        return ""
+    if (detail or {}).get("software"):
+        return _("le logiciel %(name)s") % {"name": via}
+    return str(via)
 
 
 TRAIL = Part(

@@ -4,7 +4,7 @@ import pytest
 from oauth2_provider.models import get_application_model
 
 from catalogue.directory import demo
-from catalogue.models import Purpose, PurposeScope, Service, ServiceTheme
+from catalogue.models import Purpose, PurposeScope, Service, ServiceTheme, Software
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,8 @@ EXPECTED = {
 
 def _counts():
     Application = get_application_model()
-    return [m.objects.count() for m in (Service, ServiceTheme, Purpose, PurposeScope, Application)]
+    models = (Service, ServiceTheme, Purpose, PurposeScope, Application, Software)
+    return [m.objects.count() for m in models]
 
 
 def test_demo_services_have_the_fixed_values():
@@ -57,7 +58,25 @@ def test_demo_is_idempotent():
     first = _counts()
     demo.load()
 
-    assert _counts() == first == [3, 5, 4, 6, 3]
+    # Three services' clients and the professional software's.
+    assert _counts() == first == [3, 5, 4, 6, 4, 1]
+
+
+def test_the_demo_software_is_a_confidential_client_with_the_examples_secret():
+    from oauth2_provider.models import get_application_model
+
+    demo.load()
+    software = Software.objects.get(slug="medicabinet")
+    application = software.application
+    assert application.client_id == demo.SOFTWARE_CLIENT_ID == "demo-logiciel-cabinet"
+    assert application.client_type == "confidential"
+    assert software.is_active and software.homologation_ref
+    # The secret is stored hashed; the example script's raw secret matches it.
+    assert application.client_secret != demo.SOFTWARE_CLIENT_SECRET
+    from django.contrib.auth.hashers import check_password
+
+    assert check_password(demo.SOFTWARE_CLIENT_SECRET, application.client_secret)
+    assert get_application_model().objects.filter(client_id="demo-logiciel-cabinet").count() == 1
 
 
 def test_demo_staff_account_is_created_once():

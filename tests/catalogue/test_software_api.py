@@ -83,6 +83,13 @@ def test_a_gp_software_publishes_the_patient_sees_it_with_its_author_and_the_sof
     assert "via le logiciel Cabinet Plus" in trail
     event = AuditEvent.objects.get(space=space, action="document_added")
     assert event.actor == gp.user and event.detail["software"] == auth.software.slug
+    # The trail in the patient's full download names the software too.
+    from acces.parts import export_history
+    from acces.policy import Action, decide
+
+    holder = decide(space.holder.user, Action.EXPORT_SPACE, space)
+    ((_name, csv_bytes),) = export_history(space, holder)
+    assert "le logiciel Cabinet Plus" in csv_bytes.decode("utf-8-sig")
     assert Notification.objects.filter(space=space, kind="document_added").exists()
 
 

@@ -434,8 +434,8 @@ def test_holder_downloads_all_the_data_as_a_zip(
     rows = list(
         csv.reader(io.StringIO(archive.read("historique.csv").decode("utf-8-sig")), delimiter=";")
     )
-    assert rows[0] == ["date", "actor_label", "role", "basis", "action", "outcome"]
-    assert any(row[4] == "Consultation de l'espace" for row in rows[1:])
+    assert rows[0] == ["date", "actor_label", "via", "role", "basis", "action", "outcome"]
+    assert any(row[5] == "Consultation de l'espace" for row in rows[1:])
     assert "Mon espace santé" in archive.read("LISEZMOI.txt").decode()
     for action in ("export_requested", "export_downloaded"):
         assert AuditEvent.objects.filter(
