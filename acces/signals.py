@@ -5,11 +5,14 @@ from django.dispatch import receiver
 
 from acces.models import AuditEvent
 from espace_sante.actions import SpaceAction
+from espace_sante.identity_providers import signing_in_with
 from espace_sante.tracing import Actor, client_ip, trace
 
 
 @receiver(user_logged_in)
 def trace_sign_in(sender, request, user, **kwargs):
+    if request is not None and signing_in_with(request):
+        return  # traced as a sign-in through the identity provider, with its `acr`
     trace(
         actor=Actor(user=user, role=user.kind, ip=client_ip(request)),
         action=SpaceAction.SIGN_IN_PASSWORD,

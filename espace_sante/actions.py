@@ -34,6 +34,11 @@ class SpaceAction(AuditAction):
 
     SIGN_IN_PASSWORD = "sign_in_password", _("Connexion (mot de passe)")
     SIGN_IN_SECOND_FACTOR = "sign_in_second_factor", _("Connexion (second facteur)")
+    SIGN_IN_IDENTITY_PROVIDER = (
+        "sign_in_identity_provider",
+        _("Connexion (Pro Santé Connect ou FranceConnect)"),
+    )
+    FRANCECONNECT_LINKED = "franceconnect_linked", _("Identité FranceConnect liée au compte")
     SIGN_OUT = "sign_out", _("Déconnexion")
     TOTP_ENROLLED = "totp_enrolled", _("Application d'authentification enregistrée")
     SIGN_IN_RESET = (

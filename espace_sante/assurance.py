@@ -2,7 +2,9 @@
 
 The level is recorded when the sign-in reaches it: the password (allauth's sign-in),
 the email code or the TOTP (`second_factor_passed`), an external identity provider
-(Pro Santé Connect, FranceConnect) with the `acr` it vouched for. Pages and the policy
+(Pro Santé Connect, FranceConnect) with the `acr` it vouched for
+(`espace_sante.identity_providers`: FranceConnect at eIDAS low stands for the email code,
+Pro Santé Connect and FranceConnect+ for the TOTP). Pages and the policy
 ask the level, never the name of the device that verified it.
 """
 
@@ -24,6 +26,8 @@ class AssuranceLevel(IntEnum):
 
     PASSWORD = 10
     EMAIL_CODE = 20
+    # An identity provider at eIDAS low (FranceConnect): stands for the email code.
+    IDENTITY_PROVIDER_BASIC = 25
     TOTP = 30
     IDENTITY_PROVIDER = 40  # its `acr` says which level the provider vouched for
 
@@ -35,6 +39,7 @@ class AssuranceLevel(IntEnum):
 LEVEL_LABELS = {
     AssuranceLevel.PASSWORD: _("mot de passe"),
     AssuranceLevel.EMAIL_CODE: _("mot de passe et code reçu par e-mail"),
+    AssuranceLevel.IDENTITY_PROVIDER_BASIC: _("fournisseur d'identité (niveau de garantie faible)"),
     AssuranceLevel.TOTP: _("mot de passe et application d'authentification"),
     AssuranceLevel.IDENTITY_PROVIDER: _("fournisseur d'identité"),
 }

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_email.models import EmailDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from espace_sante import identity_providers
 from espace_sante.models import User
 
 
@@ -21,6 +22,13 @@ class AccountAdapter(DefaultAccountAdapter):
         super().add_message(request, level, message_template, *args, **kwargs)
 
     def post_login(self, request, user, **kwargs):
+        sociallogin = (kwargs.get("signal_kwargs") or {}).get("sociallogin")
+        if sociallogin is not None and identity_providers.signing_in_with(request):
+            # Pro Santé Connect or FranceConnect vouched for the person: no code to send.
+            identity_providers.record_sign_in(
+                request, user, identity_providers.identity_of(sociallogin)
+            )
+            return super().post_login(request, user, **kwargs)
         response = super().post_login(request, user, **kwargs)
         if not user.needs_totp and not has_totp(user):
             send_email_code(user)

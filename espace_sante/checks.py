@@ -60,3 +60,32 @@ def broker_configured(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register()
+def identity_providers_complete(app_configs, **kwargs):
+    """Pro Santé Connect and FranceConnect are on with both a client id and a secret, off with
+    neither: half a configuration would silently hide the button."""
+    from espace_sante.identity_providers import PROVIDERS
+
+    problems = []
+    for provider_id, setting in PROVIDERS.items():
+        conf = getattr(settings, setting)
+        prefix = "PSC" if setting == "PRO_SANTE_CONNECT" else setting
+        if bool(conf["client_id"]) != bool(conf["secret"]):
+            problems.append(
+                Error(
+                    f"{provider_id}: {prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET go together.",
+                    hint="Set both to turn the sign-in on, or neither to keep it off.",
+                    id="espace_sante.E003",
+                )
+            )
+        if conf["client_id"] and not conf["acr_values"]:
+            problems.append(
+                Error(
+                    f"{provider_id}: {prefix}_ACR_VALUES is empty.",
+                    hint="Pro Santé Connect and FranceConnect expect eidas1 (or more).",
+                    id="espace_sante.E004",
+                )
+            )
+    return problems

@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from espace_sante import assurance
+from espace_sante import assurance, identity_providers
 
 logger = logging.getLogger(__name__)
 
@@ -113,3 +113,22 @@ def _close_broken_connections() -> None:
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close()
+
+
+class IdentityProviderFormActionMiddleware:
+    """The sign-in pages' forms post to us and we redirect to Pro Santé Connect or
+    FranceConnect: browsers check that redirect against the page's `form-action`, so those
+    pages (and only those) name the configured providers' origins."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path == reverse("account_login") or (
+            request.path.startswith("/comptes/oidc/") and request.path.endswith("/login/")
+        ):
+            origins = identity_providers.configured_origins()
+            if origins:
+                response._csp_update = {"form-action": origins}
+        return response

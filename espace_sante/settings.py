@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_email",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "axes",
     "csp",
     "django_celery_beat",
@@ -112,6 +114,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "espace_sante.middleware.IdentityProviderFormActionMiddleware",
     "espace_sante.middleware.SecondFactorRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
     # Innermost: an undecryptable object becomes a French page and an integrity incident.
@@ -199,6 +202,71 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mon espace santé] "
 # Per-account lockout is django-axes' job (below); allauth keeps a per-address flood limit.
 ACCOUNT_RATE_LIMITS = {"login_failed": "30/m/ip"}
+
+# National sign-in through OpenID Connect (docs/INTEROP.md): Pro Santé Connect for
+# professionals, FranceConnect for patients, two apps of allauth's openid_connect provider.
+# Each is off (no button, its routes answer 404) until its client id and secret are set.
+# Nobody gets an account from them: the adapter matches the identity to an existing one.
+SOCIALACCOUNT_ADAPTER = "espace_sante.identity_providers.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_ONLY = False
+
+PRO_SANTE_CONNECT = {
+    "client_id": env.str("PSC_CLIENT_ID", default=""),
+    "secret": env.str("PSC_CLIENT_SECRET", default=""),
+    "server_url": env.str(
+        "PSC_SERVER_URL", default="https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet"
+    ),
+    "acr_values": env.list("PSC_ACR_VALUES", default=["eidas1"]),
+    "scope": env.list("PSC_SCOPES", default=["openid", "scope_all"]),
+}
+FRANCECONNECT = {
+    "client_id": env.str("FRANCECONNECT_CLIENT_ID", default=""),
+    "secret": env.str("FRANCECONNECT_CLIENT_SECRET", default=""),
+    "server_url": env.str(
+        "FRANCECONNECT_SERVER_URL", default="https://oidc.franceconnect.gouv.fr/api/v2"
+    ),
+    "acr_values": env.list("FRANCECONNECT_ACR_VALUES", default=["eidas1"]),
+    "scope": env.list(
+        "FRANCECONNECT_SCOPES",
+        default=["openid", "given_name", "family_name", "birthdate", "birthplace", "gender"],
+    ),
+    # The `acr` (FranceConnect+) that count as a strong sign-in, like a TOTP; empty: none.
+    "strong_acr_values": env.list("FRANCECONNECT_STRONG_ACR_VALUES", default=[]),
+}
+
+
+def _oidc_app(provider_id: str, name: str, conf: dict) -> dict:
+    return {
+        "provider_id": provider_id,
+        "name": name,
+        "client_id": conf["client_id"],
+        "secret": conf["secret"],
+        "settings": {
+            "server_url": conf["server_url"],
+            "scope": conf["scope"],
+            "auth_params": {"acr_values": " ".join(conf["acr_values"])},
+            "token_auth_method": "client_secret_post",
+        },
+    }
+
+
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "APPS": [
+            _oidc_app(provider_id, name, conf)
+            for provider_id, name, conf in (
+                ("pro-sante-connect", "Pro Santé Connect", PRO_SANTE_CONNECT),
+                ("franceconnect", "FranceConnect", FRANCECONNECT),
+            )
+            if conf["client_id"] and conf["secret"]
+        ]
+    }
+}
 
 # django-otp: an email code at each patient sign-in, TOTP for professionals and agents.
 OTP_EMAIL_SENDER = env.str("DEFAULT_FROM_EMAIL", default="ne-pas-repondre@monespacesante.local")

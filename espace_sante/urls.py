@@ -6,6 +6,7 @@ they come from `acces.space_views`; the other apps are included by name.
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from acces import space_views
 from espace_sante.views import inbox, journeys, pages, signin
@@ -60,7 +61,24 @@ urlpatterns = [
     # The catalogue's OAuth2 server (django-oauth-toolkit) and its SMART discovery document.
     path("oauth/", include("catalogue.connections.oauth_urls")),
     path(".well-known/", include("catalogue.connections.wellknown_urls")),
-    path("comptes/", include("allauth.urls")),
+    # Pro Santé Connect and FranceConnect start here (a `nonce`), then allauth takes over.
+    path(
+        "comptes/oidc/<str:provider_id>/login/",
+        signin.identity_provider_login,
+        name="identity_provider_login",
+    ),
+    # allauth's error page (a 401) is never our answer: the adapter sends every failed
+    # national sign-in back to the sign-in page with a message.
+    path(
+        "comptes/3rdparty/login/error/",
+        RedirectView.as_view(pattern_name="account_login"),
+        name="identity_provider_error",
+    ),
+    # allauth's account pages, its third-party pages and the OpenID Connect routes, without
+    # its legacy `social/` redirects.
+    path("comptes/", include("allauth.account.urls")),
+    path("comptes/3rdparty/", include("allauth.socialaccount.urls")),
+    path("comptes/", include("allauth.socialaccount.providers.openid_connect.urls")),
     path("fhir/", include("catalogue.api.urls")),
     path("fhir", include("catalogue.api.transaction_urls")),
     path("pro/", include("acces.urls")),

@@ -216,3 +216,12 @@ def wait_for(predicate, timeout=30.0, interval=0.2):
             return True
         time.sleep(interval)
     return predicate()
+
+
+@pytest.fixture(scope="session")
+def oidc_server():
+    """A local OpenID Connect provider (tests/oidc.py), started once for the session."""
+    from tests.oidc import running_provider
+
+    with running_provider() as url:
+        yield url

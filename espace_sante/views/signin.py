@@ -5,6 +5,7 @@ from io import BytesIO
 
 import qrcode
 import qrcode.image.svg
+from allauth.socialaccount.providers.openid_connect import views as openid_connect
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from espace_sante import assurance, auth
+from espace_sante import assurance, auth, identity_providers
 from espace_sante.actions import SpaceAction
 from espace_sante.forms import TokenForm
 from espace_sante.tracing import Actor, trace
@@ -91,6 +92,16 @@ def verify(request):
             "next": _safe_next(request, ""),
         },
     )
+
+
+def identity_provider_login(request, provider_id):
+    """allauth's start of an OpenID Connect sign-in, with our `nonce` and nothing the
+    query could add (`identity_providers.prepare_authorization`); 404 when it is off."""
+    if provider_id in identity_providers.PROVIDERS and identity_providers.is_configured(
+        provider_id
+    ):
+        identity_providers.prepare_authorization(request, provider_id)
+    return openid_connect.login(request, provider_id)
 
 
 def _match(devices, token):

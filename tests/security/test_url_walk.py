@@ -147,6 +147,8 @@ SAMPLE_BUILDERS = {
     "uidb36": lambda w: "1",
     "key": lambda w: "set-password",
     "path": lambda w: "",
+    # allauth's OpenID Connect routes (Pro Santé Connect, FranceConnect; off in the walk).
+    "provider_id": lambda w: "franceconnect",
     # The FHIR API (Bearer tokens only): A's space as the Patient id.
     "resource_id": lambda w: w.space_a.public_id,
     # Anything else under /fhir/: a resource type the API does not serve.
