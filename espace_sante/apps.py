@@ -10,3 +10,9 @@ class EspaceSanteConfig(AppConfig):
         from espace_sante import actions, assurance, checks  # noqa: F401
 
         actions.register(actions.SpaceAction)
+
+        from espace_sante import franceconnect, identity_providers
+
+        identity_providers.register_matcher(
+            identity_providers.FRANCECONNECT, franceconnect.match_holder
+        )

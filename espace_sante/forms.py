@@ -188,6 +188,15 @@ class MinorActivationForm(forms.Form):
     clean_code = ClaimForm.clean_code
 
 
+class FranceConnectActivationForm(NewAccountFields):
+    """The provisional code and the account's email and password: FranceConnect's identity
+    stands for the NIR and the Carte Vitale serial."""
+
+    code = ClaimForm.base_fields["code"]
+    clean_code = ClaimForm.clean_code
+    field_order = ["code", "email", "password1", "password2"]
+
+
 class LostCodeForm(IdentityForm):
     channel = forms.ChoiceField(
         label=_("Recevoir le code"),

@@ -17,6 +17,11 @@ portal_patterns = [
     path("connexion/verification/", signin.verify, name="verify"),
     path("connexion/verification/renvoyer/", signin.resend_code, name="resend_code"),
     path("connexion/totp/", signin.totp_setup, name="totp_setup"),
+    path(
+        "connexion/franceconnect/activer/",
+        signin.franceconnect_activate,
+        name="franceconnect_activate",
+    ),
     path("notifications/", inbox.notification_list, name="notifications"),
     path("notifications/lues/", inbox.notification_read, name="notification_read"),
     path("espace/<uuid:space_id>/", space_views.space_home, name="space"),

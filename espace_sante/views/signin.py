@@ -8,7 +8,7 @@ import qrcode.image.svg
 from allauth.socialaccount.providers.openid_connect import views as openid_connect
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from espace_sante import assurance, auth, identity_providers
+from espace_sante import assurance, auth, franceconnect, identity_providers
 from espace_sante.actions import SpaceAction
-from espace_sante.forms import TokenForm
+from espace_sante.forms import FranceConnectActivationForm, TokenForm
+from espace_sante.models import SpaceError
 from espace_sante.tracing import Actor, trace
 
 
@@ -73,6 +74,8 @@ def verify(request):
         if device is not None:
             assurance.second_factor_passed(request, device)
             messages.success(request, _("Connexion réussie."))
+            # A FranceConnect identity waiting for this account's own sign-in is linked now.
+            franceconnect.complete_pending_link(request)
             return redirect(_safe_next(request, auth.home_url_for(user)))
         if throttled:
             error = _(
@@ -102,6 +105,36 @@ def identity_provider_login(request, provider_id):
     ):
         identity_providers.prepare_authorization(request, provider_id)
     return openid_connect.login(request, provider_id)
+
+
+def franceconnect_activate(request):
+    """Activation of a space after FranceConnect: the provisional code, then the account."""
+    holder = franceconnect.pending_holder(request)
+    if holder is None:
+        messages.error(request, _("Votre identification FranceConnect a expiré : recommencez-la."))
+        return redirect("account_login")
+    form = FranceConnectActivationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = franceconnect.activate(
+                request,
+                code=form.cleaned_data["code"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+            )
+        except (SpaceError, ValidationError) as error:
+            if isinstance(error, ValidationError):
+                form.add_error("password1", error)
+            else:
+                form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Votre espace est activé. Bienvenue !"))
+            return redirect(auth.home_url_for(user))
+    return render(
+        request,
+        "espace_sante/franceconnect_activate.html",
+        {"form": form, "first_name": holder.first_names.split(" ")[0]},
+    )
 
 
 def _match(devices, token):
