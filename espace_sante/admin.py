@@ -22,6 +22,7 @@ import re
 from datetime import date
 
 from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.exceptions import NotRegistered
@@ -314,6 +315,13 @@ class SignInAddressAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 if admin.site.is_registered(EmailAddress):
     admin.site.unregister(EmailAddress)
 admin.site.register(EmailAddress, SignInAddressAdmin)
+
+# allauth's social accounts are never in the admin: a link added there between a national
+# identity (FranceConnect, Pro Santé Connect) and an account would sign its holder in as
+# someone else; their tokens, and the apps' secrets (which the settings hold), neither.
+for _social in (SocialAccount, SocialToken, SocialApp):
+    if admin.site.is_registered(_social):
+        admin.site.unregister(_social)
 
 
 def masked_serial(serial: str) -> str:

@@ -253,6 +253,32 @@ def people(agent, superuser):
     }
 
 
+def test_no_admin_path_links_a_national_identity_to_an_account(superuser, seeded):
+    """A FranceConnect or Pro Santé Connect link made in the admin would sign whoever holds
+    that identity in as the account's owner: allauth's social accounts, their tokens and
+    its apps are not in the admin, not even for a superuser."""
+    from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+
+    client = sign_in(Client(), superuser)
+    index = client.get(reverse("admin:index"))
+    assert "socialaccount" not in [app["app_label"] for app in index.context["app_list"]]
+    for model in (SocialAccount, SocialToken, SocialApp):
+        name = model._meta.model_name
+        for url in (f"/admin/socialaccount/{name}/", f"/admin/socialaccount/{name}/add/"):
+            assert client.get(url).status_code == 404, url
+    holder = seeded["space"].holder.user
+    client.post(
+        "/admin/socialaccount/socialaccount/add/",
+        {
+            "user": holder.pk,
+            "provider": "franceconnect",
+            "uid": "identite-volee",
+            "extra_data": "{}",
+        },
+    )
+    assert not SocialAccount.objects.exists()
+
+
 @pytest.mark.parametrize("role", STAFF)
 def test_every_admin_autocomplete_answers_the_staff_without_raising(people, role):
     """The test client raises what the view raises: a 500 fails here with its traceback."""
