@@ -9,8 +9,6 @@ as long as the software is registered and active and the professional's account 
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django.db import transaction
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -19,6 +17,7 @@ from oauth2_provider.views import AuthorizationView
 
 from acces.policy import professional_of
 from catalogue.actions import CatalogueAction
+from catalogue.connections.views import allow_redirects_to
 from catalogue.models import Software
 from catalogue.scopes import SOFTWARE_SCOPES
 from espace_sante.assurance import AssuranceLevel, acr_of, level_of
@@ -85,16 +84,7 @@ class SoftwareAuthorizationView(AuthorizationView):
 
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)
-        origins = sorted(
-            {
-                f"{parts.scheme}://{parts.netloc}"
-                for parts in map(urlsplit, self.software.application.redirect_uris.split())
-                if parts.scheme in ("http", "https") and parts.netloc
-            }
-        )
-        if origins:
-            response._csp_update = {"form-action": origins}
-        return response
+        return allow_redirects_to(response, self.software.application)
 
     def create_authorization_response(self, request, scopes, credentials, allow):
         if allow:

@@ -43,6 +43,22 @@ def _space_label(space, user) -> str:
     return _("Espace santé de %(name)s") % {"name": space.holder.display_name}
 
 
+def allow_redirects_to(response, application):
+    """The answer to an authorization form redirects to the client: browsers check that
+    redirect against the page's `form-action`, so the page names the client's own origins
+    (those of its registered redirect URIs, nothing else)."""
+    origins = sorted(
+        {
+            f"{parts.scheme}://{parts.netloc}"
+            for parts in map(urlsplit, application.redirect_uris.split())
+            if parts.scheme in ("http", "https") and parts.netloc
+        }
+    )
+    if origins:
+        response._csp_update = {"form-action": origins}
+    return response
+
+
 class ConsentView(AuthorizationView):
     """django-oauth-toolkit's authorization endpoint, with the patient's consent page."""
 
@@ -154,19 +170,7 @@ class ConsentView(AuthorizationView):
 
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)
-        # The answer to this form redirects to the service: browsers check that redirect
-        # against the page's `form-action`, so the page names the service's own origins
-        # (those of its registered redirect URIs, nothing else).
-        origins = sorted(
-            {
-                f"{parts.scheme}://{parts.netloc}"
-                for parts in map(urlsplit, self.service.application.redirect_uris.split())
-                if parts.scheme in ("http", "https") and parts.netloc
-            }
-        )
-        if origins:
-            response._csp_update = {"form-action": origins}
-        return response
+        return allow_redirects_to(response, self.service.application)
 
     # -- the answer -----------------------------------------------------------------------
 
