@@ -143,6 +143,15 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # The rows of the long tables (espace_sante/jinja.py): included by the Django
+        # templates with {% jinja %}, from a folder the Django engine never reads.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "NAME": "jinja2",
+        "DIRS": [BASE_DIR / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "espace_sante.jinja.environment"},
+    },
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}

@@ -1,0 +1,70 @@
+"""The Jinja2 engine of the hottest markup: the rows of the long tables.
+
+The portal's pages are Django templates. A table of 25 documents or trail entries, though,
+costs the Django engine a few hundred tag and variable nodes per page, which was most of a
+page's time under load (docs/BENCHMARKS.md, issue 16). Those row templates are Jinja2
+(compiled to Python, autoescaped like Django's), under `jinja2/` at the project's root,
+where the Django engine never looks, and a Django template includes one with
+`{% load jinja %}{% jinja "dossier/_document_rows.html" %}` (espace_sante/templatetags).
+
+The environment offers what those templates need and nothing that reads the database:
+`url()` and `url_for_each()` (one reverse for a whole column of links), Django's
+translations (`_()`, `ngettext()`), its `date` filter and the portal's label filters.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.timezone import template_localtime
+from django.utils.translation import gettext, ngettext
+from markupsafe import Markup
+
+from espace_sante import french, labels
+from jinja2 import Environment
+
+# A UUID that satisfies the `uuid` path converter: replaced by each row's own id.
+_EACH = str(uuid.UUID(int=0x4000_8000_0000_0000_0000, version=4))
+
+
+def url(viewname: str, *args) -> str:
+    return reverse(viewname, args=args)
+
+
+def url_for_each(viewname: str, *args):
+    """A function of the last argument giving the URL: reversed once for all the rows."""
+    head, _sep, tail = reverse(viewname, args=[*args, _EACH]).partition(_EACH)
+    return lambda last: f"{head}{last}{tail}"
+
+
+def _escaped_as_django_does(value):
+    """Each printed value escaped by Django's own `escape` (`&#x27;`, `&quot;`), so that a
+    row reads the same, byte for byte, as the Django template it replaced."""
+    if hasattr(value, "__html__"):
+        return value
+    return Markup(escape(value))  # noqa: S704 (escaped by Django's escape just before)
+
+
+def date(value, arg=None) -> str:
+    """Django's `date` filter, on the local time as Django's templates give it."""
+    return date_filter(template_localtime(value), arg)
+
+
+def environment(**options) -> Environment:
+    options.pop("autoescape", None)  # always on, whatever the backend passes
+    options.setdefault("finalize", _escaped_as_django_does)
+    env = Environment(autoescape=True, extensions=["jinja2.ext.i18n"], **options)
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)
+    env.globals.update(url=url, url_for_each=url_for_each)
+    env.filters.update(
+        date=date,
+        action_label=labels.action_label,
+        role_label=labels.role_label,
+        basis_label=labels.basis_label,
+        de=french.de,
+        le=french.le,
+    )
+    return env

@@ -1,0 +1,17 @@
+"""`{% jinja "name.html" %}`: render a Jinja2 template (espace_sante/jinja.py) in place,
+with the Django template's current context (its variables, the request)."""
+
+from django import template
+from django.template import engines
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def jinja(context, name: str, **extra):
+    """The Jinja2 template `name`, rendered with this context and `extra` on top."""
+    values = context.flatten()
+    values.update(extra)
+    html = engines["jinja2"].get_template(name).template.render(values)
+    return mark_safe(html)  # noqa: S308 (Jinja2 autoescapes every value: espace_sante/jinja.py)
