@@ -155,14 +155,26 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several test threads (live server, Celery eager) share the file: wait, don't fail.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# An optional read replica of the same database: the public pages marked `@replica_reads`
+# read it, nothing else does (espace_sante/db.py, docs/SCALING.md). Unset: no alias.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+for _database in DATABASES.values():
+    _database["ATOMIC_REQUESTS"] = False
+    if _database["ENGINE"] == "django.db.backends.sqlite3":
+        # Several test threads (live server, Celery eager) share the file: wait, don't fail.
+        _database.setdefault("OPTIONS", {})["timeout"] = 20
+        _database["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+    else:
+        _database["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+        _database["CONN_HEALTH_CHECKS"] = True
+if "replica" in DATABASES and DATABASES["replica"]["ENGINE"] != "django.db.backends.sqlite3":
+    # A replica that does not answer is given up quickly, and the primary read instead.
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+        "DATABASE_REPLICA_CONNECT_TIMEOUT", default=2
+    )
+del _database
+DATABASE_ROUTERS = ["espace_sante.db.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "espace_sante.User"

@@ -13,12 +13,14 @@ from catalogue.directory import selectors, services
 from catalogue.directory.forms import ReportForm
 from catalogue.models import Service, Theme
 from catalogue.scopes import RESOURCE_CHOICES
+from espace_sante.db import replica_reads
 from espace_sante.models import User
 from espace_sante.tracing import Actor
 
 PER_PAGE = 12
 
 
+@replica_reads
 def service_list(request):
     q = request.GET.get("q", "")[:100]
     theme = request.GET.get("theme", "")
@@ -48,6 +50,7 @@ def _get_service(slug: str) -> Service:
     return service
 
 
+@replica_reads
 def service_detail(request, slug):
     service = _get_service(slug)
     criteria = [

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.shortcuts import render
 
 from espace_sante.context_processors import ACCESSIBILITY_STATUS
+from espace_sante.db import replica_reads
 
 
 def _site(request) -> dict:
@@ -18,13 +19,16 @@ def _site(request) -> dict:
     }
 
 
+@replica_reads
 def accessibility(request):
     return render(request, "espace_sante/pages/accessibility.html", {"site": _site(request)})
 
 
+@replica_reads
 def legal_notices(request):
     return render(request, "espace_sante/pages/legal.html", {"site": _site(request)})
 
 
+@replica_reads
 def personal_data(request):
     return render(request, "espace_sante/pages/personal_data.html", {"site": _site(request)})
