@@ -91,8 +91,12 @@ def _replica_reachable(state: _ReadOnlyRequest) -> bool:
         if time.monotonic() < _replica_down_until:
             state.replica_ok = False
         else:
+            replica = connections[REPLICA_DB_ALIAS]
             try:
-                connections[REPLICA_DB_ALIAS].ensure_connection()
+                # A kept connection that died since the last request is closed and opened
+                # anew here, so that its failure falls back instead of failing the page.
+                replica.close_if_health_check_failed()
+                replica.ensure_connection()
                 state.replica_ok = True
             except DatabaseError as exc:
                 _replica_down_until = time.monotonic() + RETRY_AFTER_SECONDS

@@ -216,3 +216,36 @@ def test_who_is_signed_in_is_always_read_from_the_primary(client):
         assert EmailDevice.objects.filter(user=user).exists()
         # …while what a public page shows comes from the replica.
         assert Service.objects.get(slug=SLUG).name == "Glycémie (réplica)"
+
+
+def test_replica_gone_between_requests_falls_back_to_the_primary(client, monkeypatch):
+    assert "Glycémie (réplica)" in client.get(reverse("catalogue:list")).content.decode()
+    replica = connections[REPLICA_DB_ALIAS]
+    assert replica.connection is not None  # kept for the next request
+    saved = copy.deepcopy(replica.settings_dict)
+
+    # The replica goes away: its kept connection is dead, and a new one is refused.
+    if replica.vendor == "postgresql":
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [replica.settings_dict["NAME"]],
+            )
+        replica.settings_dict.update(HOST="127.0.0.1", PORT="1")
+    else:  # SQLite connections do not die: say this one did.
+        monkeypatch.setattr(replica, "is_usable", lambda: False)
+        replica.settings_dict["NAME"] = "/nonexistent-directory/replica.sqlite3"
+    monkeypatch.setattr(replica, "health_check_enabled", True)
+    monkeypatch.setattr(replica, "close_at", None)  # a persistent connection
+    # What the start of a request does (the test client leaves connections alone).
+    replica.close_if_unusable_or_obsolete()
+    try:
+        response = client.get(reverse("catalogue:list"))
+    finally:
+        replica.close()
+        replica.settings_dict.clear()
+        replica.settings_dict.update(saved)
+
+    assert response.status_code == 200
+    assert "Glycémie (primaire)" in response.content.decode()
