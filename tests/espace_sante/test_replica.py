@@ -30,7 +30,8 @@ SLUG = "carnet-glycemie"
 
 @pytest.fixture(scope="module", autouse=True)
 def replica_database(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A `replica` alias on a second test database with the same tables, for this module."""
+    """A `replica` alias on a second test database with the same tables, for this module
+    (run the suite without DATABASE_REPLICA_URL: this fixture builds the replica itself)."""
     default = connections["default"].settings_dict
     conf = copy.deepcopy(default)
     if default["ENGINE"] == "django.db.backends.sqlite3":
