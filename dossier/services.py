@@ -183,9 +183,10 @@ def document_by_master_identifier(space: Space, master_identifier: str) -> Docum
 
 
 def read_content(document: Document) -> bytes:
-    with document.file.open("rb") as handle:
-        ciphertext = handle.read()
-    return crypto.decrypt(ciphertext, document.data_key, context=_context(document))
+    storage, name = document.file.storage, document.file.name
+    return crypto.decrypt_stored(
+        lambda: storage.open(name, "rb"), document.data_key, context=_context(document)
+    )
 
 
 def open_content(document: Document) -> Iterator[bytes]:

@@ -194,6 +194,31 @@ def encrypt(plaintext: bytes, data_key: DataKey, *, context: bytes = b"") -> byt
     return FORMAT_VERSION + nonce + aesgcm.encrypt(nonce, plaintext, context)
 
 
+@contextmanager
+def open_stored(open_source: Callable[[], Any], data_key: DataKey, *, context: bytes = b""):
+    """The stored ciphertext `open_source()` opens, for binary reading (a context manager).
+
+    A file the storage no longer has (deleted from the disk or the bucket) is an integrity
+    incident like an altered one: DecryptionError, reason "missing", naming the object.
+    """
+    with _naming(data_key, context):
+        try:
+            source = open_source()
+        except FileNotFoundError as exc:
+            raise DecryptionError("stored file missing", reason=Reason.MISSING) from exc
+        with source:
+            yield source
+
+
+def decrypt_stored(
+    open_source: Callable[[], Any], data_key: DataKey, *, context: bytes = b""
+) -> bytes:
+    """`decrypt` of the whole ciphertext `open_source()` opens (see `open_stored`)."""
+    with open_stored(open_source, data_key, context=context) as source:
+        ciphertext = source.read()
+    return decrypt(ciphertext, data_key, context=context)
+
+
 def decrypt(ciphertext: bytes, data_key: DataKey, *, context: bytes = b"") -> bytes:
     with _naming(data_key, context):
         if not ciphertext or ciphertext[:1] != FORMAT_VERSION:
@@ -318,7 +343,7 @@ def decrypt_chunks(
     """
     with _naming(data_key, context):
         key = _unwrap(data_key)
-        with open_source() as source:
+        with open_stored(open_source, data_key, context=context) as source:
             nonce = _read_header(source)
             decryptor = _gcm_decryptor(key, nonce, context)
             blocks = _SealedBlocks(source, chunk_size)
@@ -348,7 +373,7 @@ def _authenticated_chunks(
     nonce: bytes,
     digests: list[bytes],
 ) -> Iterator[bytes]:
-    with _naming(data_key, context), open_source() as source:
+    with _naming(data_key, context), open_stored(open_source, data_key, context=context) as source:
         if _read_header(source) != nonce:
             raise DecryptionError(CHANGED)
         decryptor = _gcm_decryptor(key, nonce, context)

@@ -206,9 +206,14 @@ def open_archive(*, job: ExportJob, by: Actor) -> Iterator[bytes]:
     if job.state != ExportJob.State.READY or job.expires_at <= timezone.now():
         raise ValueError("archive not available")
 
+    storage, name, context = job.file.storage, job.file.name, _job_context(job)
+
     def chunks() -> Iterator[bytes]:
-        with job.file.open("rb") as handle:
-            yield from crypto.decrypt_stream(handle, job.data_key, context=_job_context(job))
+        opening = crypto.open_stored(
+            lambda: storage.open(name, "rb"), job.data_key, context=context
+        )
+        with opening as handle:
+            yield from crypto.decrypt_stream(handle, job.data_key, context=context)
 
     # The key unwraps and the first chunk authenticates before any response starts, so a
     # bad key or an altered head raises DecryptionError here, while a page can still say so.

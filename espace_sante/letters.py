@@ -59,6 +59,7 @@ def produce(
 
 
 def read_pdf(letter: Letter) -> bytes:
-    with letter.file.open("rb") as handle:
-        ciphertext = handle.read()
-    return crypto.decrypt(ciphertext, letter.data_key, context=f"letter:{letter.pk}".encode())
+    storage, name = letter.file.storage, letter.file.name
+    return crypto.decrypt_stored(
+        lambda: storage.open(name, "rb"), letter.data_key, context=f"letter:{letter.pk}".encode()
+    )

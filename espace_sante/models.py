@@ -438,6 +438,7 @@ class IntegrityIncident(models.Model):
         DESTROYED = "destroyed", _("Clé de données détruite")
         FORMAT = "format", _("Format de chiffré inconnu")
         WRONG_KEY = "wrong_key", _("Clé maîtresse qui n'est pas celle de son identifiant")
+        MISSING = "missing", _("Fichier absent du stockage")
 
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     reason = models.CharField(max_length=16, choices=Reason.choices)

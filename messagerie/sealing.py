@@ -79,9 +79,12 @@ def attachment_name(attachment: Attachment) -> str:
 
 
 def attachment_content(attachment: Attachment) -> bytes:
-    with attachment.file.open("rb") as handle:
-        ciphertext = handle.read()
-    return crypto.decrypt(ciphertext, attachment.data_key, context=attachment_context(attachment))
+    storage, name = attachment.file.storage, attachment.file.name
+    return crypto.decrypt_stored(
+        lambda: storage.open(name, "rb"),
+        attachment.data_key,
+        context=attachment_context(attachment),
+    )
 
 
 def attachment_chunks(attachment: Attachment) -> Iterator[bytes]:
