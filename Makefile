@@ -15,14 +15,21 @@ CHROMIUM := /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# What `make test-s3` runs on the S3 emulator: every test that writes or reads stored files.
+S3_TESTS ?= tests/dossier/test_documents.py tests/messagerie/test_attachments.py \
+	tests/messagerie/test_storage.py tests/messagerie/test_part.py \
+	tests/messagerie/test_retention.py tests/espace_sante/test_journeys.py \
+	tests/espace_sante/test_export_worker.py tests/espace_sante/test_integrity.py \
+	tests/espace_sante/test_letters.py tests/espace_sante/test_object_storage.py
 WORKER_RESTART_DELAY ?= 5
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help install run migrate test lint format bench worker beat chromium fonts clean distclean
+.PHONY: help install run migrate test test-s3 lint format bench worker beat chromium fonts clean distclean
 
 help:
 	@echo "make run        installe, migre, charge la démo et lance http://$(HOST):$(PORT)"
 	@echo "make test       installe et lance toute la suite (ruff, couches, migrations, pytest)"
+	@echo "make test-s3    tests des fichiers (documents, messagerie, archives) sur un émulateur S3"
 	@echo "make lint       ruff check + ruff format --check + contrats d'import (lint-imports)"
 	@echo "make format     reformate le code (ruff format, ruff check --fix)"
 	@echo "make worker     worker Celery, relancé s'il s'arrête (REDIS_URL requis)"
@@ -127,6 +134,19 @@ test: install chromium fonts
 	$(PY) manage.py makemigrations --check --dry-run
 	@echo "==> pytest"
 	$(VENV)/bin/pytest -p no:cacheprovider --durations=10 $(PYTEST_ARGS)
+	@if [ -n "$${DATABASE_URL:-}" ]; then \
+		$(MAKE) --no-print-directory test-s3; \
+	else \
+		echo "==> stockage objet (S3) : passage lancé seulement avec DATABASE_URL (2e passage de la CI)"; \
+	fi
+
+# The tests of the stored files (documents, messaging, archives, letters, integrity) once
+# more with STORAGES["default"] on a local S3 emulator that the tests start (moto).
+test-s3: export DJANGO_ENV := test
+test-s3: export TEST_OBJECT_STORAGE := s3
+test-s3: install
+	@echo "==> pytest, fichiers sur stockage objet (émulateur S3 local, moto)"
+	$(VENV)/bin/pytest -p no:cacheprovider --durations=5 $(S3_TESTS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -15,21 +15,36 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from espace_sante import assurance
 from espace_sante.auth import email_device
 from espace_sante.middleware import REFRESHED_SESSION_KEY
-from tests import factories
+from tests import factories, s3
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # sync Playwright + live_server
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session")
+def s3_emulator():
+    """The local S3 emulator (tests/s3.py), started once for the session when first asked."""
+    with s3.running_emulator() as emulator:
+        yield emulator
+
+
 @pytest.fixture(autouse=True)
-def _test_settings(settings, tmp_path):
+def _test_settings(request, settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
+    # Each test its own files: a media directory, or with TEST_OBJECT_STORAGE=s3 a prefix
+    # in the emulator's bucket. Changing STORAGES resets `default_storage`, which every
+    # FileField uses (Django's `setting_changed` receiver).
+    default = (
+        request.getfixturevalue("s3_emulator").storage()
+        if s3.enabled()
+        else {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(tmp_path / "media")},
-        },
+        }
+    )
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": default,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -134,7 +149,7 @@ class _Worker:
 
 
 @pytest.fixture
-def celery_worker(transactional_db, settings):
+def celery_worker(request, transactional_db, settings):
     """A real Celery worker process on the test database when REDIS_URL is set.
 
     On the embedded default (no broker) tasks run eagerly in the test process:
@@ -156,9 +171,13 @@ def celery_worker(transactional_db, settings):
         "EMAIL_URL": f"filemail:///{mail_dir}",  # django-environ drops one leading slash
         "CELERY_QUEUE": queue,
         "CELERY_TASK_ALWAYS_EAGER": "false",
-        # The worker reads and writes the same files as the test (documents, archives).
-        "MEDIA_ROOT": str(django_settings.STORAGES["default"]["OPTIONS"]["location"]),
     }
+    # The worker reads and writes the same files as the test (documents, archives).
+    storage = django_settings.STORAGES["default"]
+    if storage["BACKEND"] == "espace_sante.storage.PrivateObjectStorage":
+        env.update(request.getfixturevalue("s3_emulator").environment(storage["OPTIONS"]))
+    else:
+        env["MEDIA_ROOT"] = str(storage["OPTIONS"]["location"])
     log_path = Path(mail_dir).with_suffix(".worker.log")
     log = log_path.open("w")
     process = subprocess.Popen(

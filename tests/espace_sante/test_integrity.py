@@ -18,7 +18,7 @@ from django.urls import reverse
 from dossier.models import Document
 from espace_sante import checks, crypto, export, integrity
 from espace_sante.models import DataKey, ExportJob, IntegrityIncident, KeyCheck
-from tests import factories
+from tests import factories, stored
 from tests.conftest import sign_in
 from tests.factories import PDF_BYTES, make_document
 
@@ -33,11 +33,7 @@ def _text(response) -> str:
 
 def _alter_file(field, position: int = -1) -> None:
     """Flip one bit of the stored ciphertext, as a disk or an intruder might."""
-    with open(field.path, "r+b") as handle:
-        data = bytearray(handle.read())
-        data[position] ^= 1
-        handle.seek(0)
-        handle.write(data)
+    stored.alter(field, position)
 
 
 def _break(document: Document, fault: str) -> str:

@@ -5,7 +5,6 @@ import csv
 import html
 import io
 import json
-import os
 import re
 import zipfile
 from datetime import timedelta
@@ -14,6 +13,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.cache import cache
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
@@ -484,13 +484,14 @@ def test_an_expired_archive_is_shredded_and_no_longer_downloadable(
     sign_in(client, patient_space.holder.user)
     job, _location = _prepare_archive(client, patient_space, django_capture_on_commit_callbacks)
     job.refresh_from_db()
-    path = job.file.path
+    name = job.file.name
+    assert default_storage.exists(name)
     later = timezone.now() + ExportJob.KEPT_FOR + timedelta(minutes=1)
     assert export.purge_exports(now=later) == 1
     job.refresh_from_db()
     assert job.state == ExportJob.State.EXPIRED
     assert job.data_key.destroyed_at is not None
-    assert not os.path.exists(path)
+    assert not default_storage.exists(name)
     download = reverse(
         "espace_sante:export_download", args=[patient_space.public_id, job.public_id]
     )

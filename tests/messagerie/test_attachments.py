@@ -10,7 +10,7 @@ from messagerie import sealing, selectors, services
 from messagerie.actions import MessagingAction
 from messagerie.models import Attachment, Conversation, Message
 from messagerie.services import MessagingError, NewAttachment
-from tests import factories
+from tests import factories, stored
 from tests.messagerie.cast import (
     PDF,
     TIFF,
@@ -42,10 +42,7 @@ def holder(space):
 
 
 def _stored_files(settings):
-    from pathlib import Path
-
-    root = Path(settings.STORAGES["default"]["OPTIONS"]["location"]) / "messages"
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+    return stored.names("messages")
 
 
 @pytest.mark.parametrize(
@@ -134,11 +131,7 @@ def test_download_is_decrypted_and_traced(space, gp):
 def test_an_altered_file_is_refused_before_its_first_byte_and_not_traced(space, gp):
     conversation = start(gp, space, attachments=[pdf()])
     attachment = Attachment.objects.get(message__conversation=conversation)
-    with attachment.file.open("rb") as handle:
-        sealed = bytearray(handle.read())
-    sealed[-1] ^= 1  # the GCM tag, checked before anything is sent
-    with attachment.file.open("wb") as handle:
-        handle.write(bytes(sealed))
+    stored.alter(attachment.file, -1)  # the GCM tag, checked before anything is sent
     with pytest.raises(crypto.DecryptionError):
         services.download_attachment(by=holder(space), attachment=attachment)
     assert not AuditEvent.objects.filter(action=MessagingAction.ATTACHMENT_DOWNLOADED).exists()

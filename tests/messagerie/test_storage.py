@@ -1,8 +1,6 @@
 """Messages are encrypted at rest, traced in the messaging vocabulary, and read in constant
 queries."""
 
-from pathlib import Path
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,7 +11,7 @@ from espace_sante.models import DataKey
 from messagerie import selectors, services
 from messagerie.actions import MessagingAction
 from messagerie.models import Attachment
-from tests import factories
+from tests import factories, stored
 from tests.messagerie.cast import actor, pdf, pro_with, start
 
 pytestmark = pytest.mark.django_db
@@ -64,8 +62,7 @@ def test_subjects_bodies_names_and_files_are_encrypted_at_rest(settings):
     for clear in (SUBJECT, "biopsie", "fibrose", "biopsie-foie", "cirrhose"):
         assert clear.encode("utf-8") not in dump
     attachment = Attachment.objects.get()
-    stored = Path(settings.STORAGES["default"]["OPTIONS"]["location"]) / attachment.file.name
-    assert b"cirrhose" not in stored.read_bytes()
+    assert b"cirrhose" not in stored.read(attachment.file)
     # Each object under its own data key.
     keys = {
         conversation.data_key_id,
