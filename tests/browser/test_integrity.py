@@ -7,7 +7,7 @@ import pytest
 
 from dossier.models import Category, DocumentType
 from espace_sante.models import IntegrityIncident
-from tests import factories
+from tests import factories, stored
 from tests.browser.conftest import assert_accessible, sign_in_patient
 from tests.factories import make_document
 
@@ -26,11 +26,7 @@ def test_holder_opening_an_altered_note_is_told_and_finds_the_way_back(page, liv
     )
     space = factories.SpaceFactory()
     document = make_document(space, title="Ma note de suivi", data=b"Note du patient", written=True)
-    with open(document.file.path, "r+b") as handle:
-        data = bytearray(handle.read())
-        data[-1] ^= 1
-        handle.seek(0)
-        handle.write(data)
+    stored.alter(document.file, -1)
     sign_in_patient(page, live_server, space.holder.user.email)
 
     documents = f"{live_server.url}/espace/{space.public_id}/documents/"

@@ -274,3 +274,36 @@ def test_object_storage_without_a_bucket_stops_start_up():
     result = _run("check", STORAGE_BACKEND="nuage")
     assert result.returncode != 0
     assert "STORAGE_BACKEND must be filesystem or s3" in result.stderr
+
+
+def test_a_stored_object_reads_exactly_what_is_asked_and_opens_again(bucket):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    data = bytes(range(256)) * 4096  # 1 MiB
+    name = default_storage.save("documents/essai.enc", ContentFile(data))
+    assert default_storage.save("documents/essai.enc", ContentFile(b"autre")) != name  # kept
+
+    with default_storage.open(name, "rb") as handle:
+        assert handle.size == len(data)
+        assert handle.read(3) == data[:3]
+        assert handle.read(100_000) == data[3:100_003]
+        assert handle.read() == data[100_003:]
+        assert handle.read(10) == b""
+        handle.seek(0)  # reads the object again from its start
+        assert b"".join(handle.chunks(300_000)) == data
+    assert handle.closed
+    handle.open()
+    assert handle.read(4) == data[:4]
+    handle.close()
+
+    with pytest.raises(FileNotFoundError):
+        default_storage.open("documents/absent.enc", "rb")
+
+
+def test_a_field_file_opens_twice_from_the_bucket(bucket):
+    document = make_document(factories.SpaceFactory())
+    with document.file.open("rb") as handle:
+        first = handle.read()
+    with document.file.open("rb") as handle:
+        assert handle.read() == first == stored.read(document.file)
