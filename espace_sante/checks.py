@@ -89,3 +89,19 @@ def identity_providers_complete(app_configs, **kwargs):
                 )
             )
     return problems
+
+
+@register(deploy=True)
+def object_storage_over_tls(app_configs, **kwargs):
+    """Ciphertext only, but the bucket's credentials and metadata must not cross in clear."""
+    options = settings.STORAGES["default"].get("OPTIONS", {})
+    endpoint = options.get("endpoint_url") or ""
+    if settings.STORAGE_BACKEND == "s3" and endpoint.startswith("http://"):
+        return [
+            Warning(
+                f"S3_ENDPOINT_URL is plain HTTP ({endpoint}).",
+                hint="Use the provider's https:// endpoint in production.",
+                id="espace_sante.W003",
+            )
+        ]
+    return []

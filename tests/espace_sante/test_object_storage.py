@@ -307,3 +307,17 @@ def test_a_field_file_opens_twice_from_the_bucket(bucket):
         first = handle.read()
     with document.file.open("rb") as handle:
         assert handle.read() == first == stored.read(document.file)
+
+
+def test_the_deploy_check_warns_of_a_plain_http_endpoint(settings):
+    from espace_sante import checks
+
+    settings.STORAGE_BACKEND = "s3"
+    options = {"bucket_name": "mes", "endpoint_url": "http://s3.example.org"}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "espace_sante.storage.PrivateObjectStorage", "OPTIONS": options},
+    }
+    assert [w.id for w in checks.object_storage_over_tls(None)] == ["espace_sante.W003"]
+    options["endpoint_url"] = "https://s3.example.org"
+    assert checks.object_storage_over_tls(None) == []
