@@ -1,6 +1,8 @@
 """Reads that several views share."""
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -69,6 +71,7 @@ def history(space: Space) -> QuerySet[AuditEvent]:
             "action",
             "outcome",
             "detail",
+            "seq",
             "actor__id",
             "actor__kind",
             "actor__professional__profession",
@@ -223,6 +226,71 @@ def filter_history(
     if data.get("au"):
         events = events.filter(occurred_at__date__lte=data["au"])
     return events
+
+
+# --- A page of the trail, by keyset -------------------------------------------------------------
+
+OLDER, NEWER = "avant", "apres"  # the query parameters: entries before / after a cursor
+
+
+@dataclass
+class TrailPage:
+    """Entries of the trail, newest first, and the cursors of the pages around them.
+
+    Read by keyset on (occurred_at, seq), the order of `history`: a page costs the same
+    whether it is the first or the thousandth, and the trail's rows are never counted
+    (22,000 for a busy space, issue 16). `older` and `newer` are the cursors of the next
+    pages, None at either end; `first` says that this page holds the newest entries.
+    """
+
+    object_list: list = field(default_factory=list)
+    older: str | None = None
+    newer: str | None = None
+    first: bool = True
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self):
+        return len(self.object_list)
+
+
+def cursor_of(event: AuditEvent) -> str:
+    """An entry's place in the trail: its time in microseconds and its chain number."""
+    return f"{int(event.occurred_at.timestamp() * 1_000_000)}.{event.seq}"
+
+
+def _parse_cursor(value: str | None) -> tuple[datetime, int] | None:
+    micros, _sep, seq = (value or "").partition(".")
+    if not (micros.isdigit() and seq.isdigit()) or len(micros) > 17:
+        return None  # a damaged link shows the newest entries
+    return datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC), int(seq)
+
+
+def trail_page(events: QuerySet[AuditEvent], params, size: int) -> TrailPage:
+    """The page of `events` (ordered as `history`) that the query `params` ask for:
+    the newest, those before `avant`, or those after `apres`."""
+    older, newer = _parse_cursor(params.get(OLDER)), _parse_cursor(params.get(NEWER))
+    if newer is not None:
+        at, seq = newer
+        after = events.filter(Q(occurred_at__gt=at) | Q(occurred_at=at, seq__gt=seq))
+        rows = list(after.order_by("occurred_at", "seq")[: size + 1])
+        if len(rows) <= size:
+            return trail_page(events, {}, size)  # those are among the newest: the first page
+        rows = rows[:size][::-1]
+        return TrailPage(rows, older=cursor_of(rows[-1]), newer=cursor_of(rows[0]), first=False)
+    if older is None:
+        rows = list(events[: size + 1])
+        return TrailPage(rows[:size], older=cursor_of(rows[size - 1]) if len(rows) > size else None)
+    at, seq = older
+    before = events.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, seq__lt=seq))
+    rows = list(before[: size + 1])
+    return TrailPage(
+        rows[:size],
+        older=cursor_of(rows[size - 1]) if len(rows) > size else None,
+        newer=cursor_of(rows[0]) if rows else None,
+        first=False,
+    )
 
 
 def name_subjects(events) -> None:

@@ -9,7 +9,6 @@ They are the space core's pages (URL names `espace_sante:...`, templates under
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_POST
 from acces import selectors
 from acces.access import space_view, trace_refusal
 from acces.policy import Action, Basis
-from espace_sante import auth, export, forms, labels, lifecycle, parts
+from espace_sante import auth, export, forms, labels, lifecycle, parts, public_cache
 from espace_sante.models import ExportJob, Notification, Space, SpaceError, User
 from espace_sante.tracing import Actor
 
@@ -31,7 +30,7 @@ PAGE_SIZE = 25
 
 def home(request):
     if not request.user.is_authenticated:
-        return render(request, "espace_sante/landing.html")
+        return public_cache.render_anonymous(request, "espace_sante/landing.html")
     if request.user.kind != User.Kind.PATIENT:
         return redirect(auth.home_url_for(request.user))
     spaces = selectors.spaces_for_patient(request.user)
@@ -109,8 +108,7 @@ def space_history(request, space: Space):
     patient_side = request.access.basis in (Basis.HOLDER, Basis.LEGAL_REPRESENTATIVE)
     events = selectors.filter_history(events, data, reader=request.user if patient_side else None)
     filtered = any(data.values())
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)  # named once, shown as named
+    page = selectors.trail_page(events, request.GET, PAGE_SIZE)
     selectors.name_subjects(page.object_list)
     return render(
         request,

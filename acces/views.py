@@ -179,8 +179,7 @@ def patient_history(request, space_id):
     """The entries of the patient's trail that concern this professional."""
     space, decision = get_space_for(request, space_id, Action.VIEW_HISTORY)
     events = selectors.history_for(space, request.user, decision)
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)  # named once, shown as named
+    page = selectors.trail_page(events, request.GET, PAGE_SIZE)
     selectors.name_subjects(page.object_list)
     return render(
         request,

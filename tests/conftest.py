@@ -52,10 +52,14 @@ def _test_settings(request, settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate limits live in the cache: each test starts with none used."""
+    """Rate limits live in the cache: each test starts with none used (and no copy of
+    the anonymous home page from another test's settings)."""
     from django.core.cache import cache
 
+    from espace_sante import public_cache
+
     cache.clear()
+    public_cache.forget()
     yield
     cache.clear()
 

@@ -2,7 +2,8 @@
 what a professional reads there, and its cost."""
 
 import html
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -231,6 +232,12 @@ def test_a_wrong_date_drops_that_filter_only(trail, holder):
     assert "Soignante" not in table
 
 
+def _link(page: str, label: str) -> str:
+    """The query string of the pagination link named `label` ("" when it is disabled)."""
+    found = re.search(rf'href="\?([^"]*)">{label}</a>', page)
+    return html.unescape(found.group(1)) if found else ""
+
+
 def test_pages_keep_the_filters(space, holder, nurse):
     stranger = _pro(last_name="Inconnue")
     for _ in range(30):
@@ -240,14 +247,54 @@ def test_pages_keep_the_filters(space, holder, nurse):
     client = _client(holder)
 
     first = _text(client.get(_url(space), {"resultat": "denied"}))
-    assert "resultat=denied&page=2" in first
+    older = _link(first, "Plus anciennes")
+    assert older.startswith("resultat=denied&avant=")
     assert len(_rows(first)) == 25
+    assert not _link(first, "Plus récentes")  # the newest entries: nothing newer
 
-    second = _text(client.get(_url(space), {"resultat": "denied", "page": 2}))
+    second = _text(client.get(f"{_url(space)}?{older}"))
     rows = _rows(second)
     assert len(rows) == 5
     assert all("Refusé" in row and "Inconnue" in row for row in rows)
     assert 'value="denied" selected' in second
+    assert not _link(second, "Plus anciennes")  # the oldest entries
+    # Back to the newer ones: the same first page.
+    back = _text(client.get(f"{_url(space)}?{_link(second, 'Plus récentes')}"))
+    assert _rows(back) == _rows(first)
+    assert _link(second, "Les plus récentes") == "resultat=denied"
+
+
+def test_pages_go_back_and_forth_without_losing_or_repeating_an_entry(space, holder, nurse):
+    start = datetime(2025, 1, 6, 8, 0, tzinfo=PARIS)
+    for minute in range(70):  # one a minute: each row reads differently
+        with time_machine.travel(start + timedelta(minutes=minute), tick=False):
+            _access(nurse.user, space)
+    client = _client(holder)
+    pages, query = [], ""
+    while True:
+        page = _text(client.get(f"{_url(space)}?{query}"))
+        pages.append(_rows(page))
+        query = _link(page, "Plus anciennes")
+        if not query:
+            break
+    assert [len(rows) for rows in pages] == [25, 25, 20]
+    seen = [row for rows in pages for row in rows]
+    assert len(seen) == len(set(seen)) == 70  # each entry once
+    assert "06/01/2025 09:09" in pages[0][0] and "06/01/2025 08:00" in pages[2][-1]
+    middle = _text(client.get(f"{_url(space)}?{_link(page, 'Plus récentes')}"))
+    assert _rows(middle) == pages[1]
+
+
+@pytest.mark.parametrize("cursor", ["x", "1.2.3", "99999999999999999999.1", "-5.3", ""])
+def test_a_damaged_cursor_shows_the_newest_entries(space, holder, nurse, cursor):
+    for _ in range(3):
+        _access(nurse.user, space)
+    client = _client(holder)
+    newest = _rows(_text(client.get(_url(space))))
+    for name in ("avant", "apres"):
+        response = client.get(_url(space), {name: cursor})
+        assert response.status_code == 200
+        assert _rows(_text(response)) == newest
 
 
 # --- A professional's reading ------------------------------------------------------------------
