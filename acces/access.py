@@ -66,6 +66,7 @@ def space_view(action: Action):
         def wrapper(request, space_id, *args, **kwargs):
             space, decision = get_space_for(request, space_id, action)
             request.access = decision
+            request.access_space = space  # the navigation's space, with no query of its own
             return view(request, space, *args, **kwargs)
 
         wrapper.space_action = action

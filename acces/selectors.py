@@ -342,7 +342,14 @@ def patient_nav_space(request) -> Space | None:
     user = request.user
     verified = getattr(user, "is_verified", None)  # set by django-otp's middleware
     space = None
+    decided = getattr(request, "access", None)
+    decided_space = getattr(request, "access_space", None)
     if user.is_authenticated and user.kind == User.Kind.PATIENT and verified and verified():
+        patient_side = (Basis.HOLDER, Basis.LEGAL_REPRESENTATIVE)
+        if decided and decided_space is not None and decided.basis in patient_side:
+            # The page's own space, which the policy just let them see: the first choice.
+            request._patient_nav_space = decided_space
+            return decided_space
         order = [Case(When(holder__user=user, then=Value(0)), default=Value(1)), "pk"]
         match = getattr(request, "resolver_match", None)
         current = match.kwargs.get("space_id") if match else None

@@ -48,6 +48,7 @@ def get_document_for(request, space_id, document_id, action: Action) -> Document
     if not decision:
         raise PermissionDenied("Accès refusé")
     request.access = decision
+    request.access_space = document.space  # the navigation's space, with no query of its own
     return document
 
 

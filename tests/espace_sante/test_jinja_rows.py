@@ -84,3 +84,22 @@ def test_a_trail_entry_is_escaped_and_dated_in_local_time(space, doctor):
     assert "<script>alert" not in text
     assert ESCAPED in text
     assert "14/07/2025 23:30" in text  # 21:30 UTC, shown at the patient's time
+
+
+def test_the_unbound_filters_are_kept_and_a_bound_form_shows_its_values(space):
+    client = sign_in(Client(), space.holder.user)
+    url = reverse("dossier:list", args=[space.public_id])
+    first = client.get(url).content.decode()
+    again = client.get(url).content.decode()
+    start = first.index('<form method="get"')
+    form = first[start : first.index("</form>", start)]
+    assert form in again  # the same markup, from the copy
+    assert 'name="q"' in form and "Effacer les filtres" not in form
+    other = factories.SpaceFactory()
+    theirs = sign_in(Client(), other.holder.user).get(
+        reverse("dossier:list", args=[other.public_id])
+    )
+    assert form in theirs.content.decode()  # nothing of Camille's page in it
+    filtered = client.get(url, {"q": "<b>bilan</b>"}).content.decode()
+    assert 'value="&lt;b&gt;bilan&lt;/b&gt;"' in filtered
+    assert f'href="{url}">' in filtered  # « Effacer les filtres » back to the list

@@ -100,7 +100,14 @@ def test_the_patients_navigation_finds_her_space_once(space, gp):
     with CaptureQueriesContext(connection) as captured:
         response = client.get(page)
     spaces = [q for q in captured if "UNION" in q["sql"] and "espace_sante_space" in q["sql"]]
-    assert len(spaces) == 1  # the messaging and agenda entries share it
+    assert spaces == []  # the page's own space, which the policy just decided on
     html = response.content.decode()
+    assert reverse("agenda:home", args=[space.public_id]) in html
+    assert "1 message non lu" in html
+    # A page of no space (the notifications): looked for once, for both entries.
+    with CaptureQueriesContext(connection) as captured:
+        html = client.get(reverse("espace_sante:notifications")).content.decode()
+    spaces = [q for q in captured if "UNION" in q["sql"] and "espace_sante_space" in q["sql"]]
+    assert len(spaces) == 1  # the messaging and agenda entries share it
     assert reverse("agenda:home", args=[space.public_id]) in html
     assert "1 message non lu" in html
