@@ -229,3 +229,93 @@ def test_a_writer_on_one_space_does_not_wait_for_another_space():
     release.set()
     holder.join()
     assert elapsed < 2, "appending to another space waited for the busy chain"
+
+
+def _verify_range(*arguments):
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("verify_audit_trail", *map(str, arguments), stdout=out, stderr=err)
+    except CommandError as exc:
+        return False, err.getvalue() + str(exc)
+    return True, out.getvalue()
+
+
+def _two_spaces_with_events():
+    """Two spaces, 3 events each before the range and 3 in it (the range: id > last_before)."""
+    spaces = [factories.SpaceFactory(), factories.SpaceFactory()]
+    before = [
+        audit.record(actor=_actor(), action=f"b{i}", space=s) for i in range(3) for s in spaces
+    ]
+    after = [
+        audit.record(actor=_actor(), action=f"a{i}", space=s) for i in range(3) for s in spaces
+    ]
+    return before, after
+
+
+def test_verify_range_passes_on_an_intact_range():
+    before, after = _two_spaces_with_events()
+    ok, output = _verify_range("--since-id", before[-1].pk)
+    assert ok, output
+    assert "3 chains verified" in output  # the two chains and the seals
+    assert f"id > {before[-1].pk}" in output
+    results = dict(audit.verify_all(since_id=before[-1].pk))
+    assert set(results) == {after[0].chain, after[1].chain, "seals"}
+    assert all(problem is None for problem in results.values())
+
+
+def test_verify_range_finds_a_tampered_event_in_the_range():
+    before, after = _two_spaces_with_events()
+    _tamper("UPDATE acces_auditevent SET basis = 'forged' WHERE id = %s", [after[2].pk])
+    ok, output = _verify_range("--since-id", before[-1].pk)
+    assert not ok
+    assert f"event {after[2].pk}" in output
+    assert "content changed" in output
+
+
+def test_verify_range_checks_the_link_to_the_event_before_it():
+    before, after = _two_spaces_with_events()
+    # The first event of the range no longer follows the stored event before it.
+    _tamper("UPDATE acces_auditevent SET prev_hash = %s WHERE id = %s", ["f" * 64, after[0].pk])
+    ok, output = _verify_range("--since-id", before[-1].pk)
+    assert not ok
+    assert f"event {after[0].pk}" in output
+    assert "does not follow the previous event" in output
+
+
+def test_verify_range_does_not_look_before_the_range():
+    before, _after = _two_spaces_with_events()
+    _tamper("UPDATE acces_auditevent SET basis = 'forged' WHERE id = %s", [before[0].pk])
+    ok, output = _verify_range("--since-id", before[-1].pk)
+    assert ok, output
+    # ... while the whole trail's check finds it.
+    ok, output = _verify()
+    assert not ok
+    assert f"event {before[0].pk}" in output
+
+
+def test_verify_range_by_date():
+    before, after = _two_spaces_with_events()
+    since = AuditEvent.objects.get(pk=after[0].pk).occurred_at
+    ok, output = _verify_range("--since", since.isoformat())
+    assert ok, output
+    _tamper("UPDATE acces_auditevent SET basis = 'forged' WHERE id = %s", [before[0].pk])
+    assert _verify_range("--since", since.isoformat())[0]
+    _tamper("UPDATE acces_auditevent SET basis = 'forged' WHERE id = %s", [after[1].pk])
+    ok, output = _verify_range("--since", since.isoformat())
+    assert not ok
+    assert f"event {after[1].pk}" in output
+
+
+def test_verify_range_detects_a_chain_whose_events_in_the_range_were_all_deleted():
+    before, after = _two_spaces_with_events()
+    gone = ",".join(str(e.pk) for e in after if e.chain == after[0].chain)
+    _tamper(f"DELETE FROM acces_auditevent WHERE id IN ({gone})")
+    ok, output = _verify_range("--since-id", before[-1].pk)
+    assert not ok
+    assert f"chain {after[0].chain}" in output
+    assert "ends before its recorded head" in output
+
+
+def test_verify_range_refuses_a_date_it_cannot_read():
+    with pytest.raises(CommandError, match="not a date"):
+        call_command("verify_audit_trail", "--since", "yesterday")
