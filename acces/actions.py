@@ -59,6 +59,11 @@ class AccessAction(AuditAction):
         "matrix_rule_removed",
         _("Retrait d'une règle d'accès aux types de documents"),
     )
+    # The trail's own upkeep (beat task).
+    AUDIT_PARTITIONS_CREATED = (
+        "audit_partitions_created",
+        _("Création des partitions mensuelles de la traçabilité"),
+    )
 
     @classmethod
     def grant(cls, basis: str) -> "AccessAction":

@@ -507,6 +507,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "acces.tasks.seal_audit_chains",
         "schedule": crontab(minute="*/15"),
     },
+    "create-audit-partitions": {
+        "task": "acces.tasks.create_audit_partitions",
+        "schedule": crontab(hour=1, minute=15),
+    },
     "compute-prevention-reminders": {
         "task": "agenda.prevention.tasks.compute_prevention_reminders",
         "schedule": crontab(hour=4, minute=0),
