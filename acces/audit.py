@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, Min, OuterRef
+from django.db.models import Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
 
 from acces.models import GENESIS_HASH, AuditChainHead, AuditEvent, AuditSeal
@@ -529,7 +529,7 @@ def verify_all(
 def verify_range(
     *, since_id: int | None = None, since: datetime | None = None
 ) -> Iterator[tuple[str, Break | None]]:
-    """Verify only the events with id > `since_id` and/or occurred_at >= `since`.
+    """Verify only the events with id > `since_id` and/or from `since` on.
 
     Each chain with events in the range is recomputed from its first event in
     the range to its end, that event's prev_hash checked against the hash of
@@ -538,57 +538,104 @@ def verify_range(
     their chain left in it (a chain's new events all deleted) must still point
     at a stored event with their hash. Then the seals made in the range.
 
-    For a large trail this reads the range only: the check of the events
-    written during a run, or of the last day, on a trail of 100,000,000 events.
+    A range is a range of ids: within a chain, ids grow with seq (both are taken
+    under the chain's head lock). `since` starts it at the first event that
+    occurred from then on. The range's events are read in one ordered query, the
+    events before it and the heads in batches: a few queries whatever the number
+    of chains, and only the range is read, on a trail of 100,000,000 events.
     """
-    events = AuditEvent.objects.all()
-    if since_id is not None:
-        events = events.filter(pk__gt=since_id)
-    if since is not None:
-        events = events.filter(occurred_at__gte=since)
-    starts = dict(
-        events.order_by().values("chain").annotate(first=Min("seq")).values_list("chain", "first")
-    )
-    # When the range began: heads moved since then are checked too.
     start = since
-    if since_id is not None:
-        last_before = (
-            AuditEvent.objects.filter(pk__lte=since_id)
-            .order_by("-pk")
-            .values_list("occurred_at", flat=True)
-            .first()
-        )
-        if last_before is not None:
-            start = max(start, last_before) if start is not None else last_before
+    if since is not None:
+        first_id = AuditEvent.objects.filter(occurred_at__gte=since).aggregate(m=Min("pk"))["m"]
+        from_date = first_id - 1 if first_id is not None else None
+        if from_date is None:  # nothing from then on: an empty range (after every id)
+            from_date = AuditEvent.objects.aggregate(m=Max("pk"))["m"] or 0
+        since_id = max(since_id, from_date) if since_id is not None else from_date
+    last_before = (
+        AuditEvent.objects.filter(pk__lte=since_id)
+        .order_by("-pk")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    if last_before is not None:
+        # When the range began: heads moved since then are checked too.
+        start = min(start, last_before) if start is not None else last_before
+    in_range = AuditEvent.objects.filter(pk__gt=since_id)
+    starts = dict(
+        in_range.order_by().values("chain").annotate(first=Min("seq")).values_list("chain", "first")
+    )
+    chains = sorted(starts)
+    heads, previous = {}, {}
+    for part in range(0, len(chains), 500):
+        batch = chains[part : part + 500]
+        heads.update((h.chain, h) for h in AuditChainHead.objects.filter(chain__in=batch))
+        wanted = [(chain, starts[chain] - 1) for chain in batch if starts[chain] > 1]
+        if wanted:
+            condition = Q()
+            for chain, seq in wanted:
+                condition |= Q(chain=chain, seq=seq)
+            previous.update(
+                ((c, q), h)
+                for c, q, h in AuditEvent.objects.filter(condition).values_list(
+                    "chain", "seq", "hash"
+                )
+            )
+    # One pass over the range, chain by chain, in seq order.
+    current, expected_prev, expected_seq, last, problem = None, "", 0, None, None
+
+    def end_of(chain) -> Break | None:
+        head = heads.get(chain)
+        if (
+            problem is None
+            and head is not None
+            and (head.seq != expected_seq - 1 or head.last_hash != expected_prev)
+        ):
+            return Break(
+                chain,
+                last.pk if last else None,
+                expected_seq - 1,
+                f"chain ends before its recorded head (seq {head.seq})",
+            )
+        return problem
+
+    for event in in_range.order_by("chain", "seq").iterator(chunk_size=2000):
+        if event.chain != current:
+            if current is not None:
+                yield current, end_of(current)
+            current, last, problem = event.chain, None, None
+            expected_seq = starts[current]
+            expected_prev = GENESIS_HASH
+            if expected_seq > 1:
+                expected_prev = previous.get((current, expected_seq - 1))
+                if expected_prev is None:
+                    problem = Break(
+                        current, None, expected_seq - 1, "the event before the range is missing"
+                    )
+        if problem is not None:
+            continue
+        if event.seq != expected_seq:
+            problem = Break(current, event.pk, event.seq, f"sequence jumps from {expected_seq - 1}")
+        elif event.prev_hash != expected_prev:
+            problem = Break(current, event.pk, event.seq, "does not follow the previous event")
+        elif event.compute_hash() != event.hash:
+            problem = Break(current, event.pk, event.seq, "content changed after it was written")
+        else:
+            expected_prev, expected_seq, last = event.hash, expected_seq + 1, event
+    if current is not None:
+        yield current, end_of(current)
+    # The heads that moved with no event of their chain in the range, in one query.
     heads_moved = AuditChainHead.objects.filter(seq__gt=0)
     if start is not None:
         heads_moved = heads_moved.filter(updated_at__gte=start)
-    heads = {h.chain: h for h in AuditChainHead.objects.filter(chain__in=list(starts))}
-    for chain in sorted(starts):
-        first = starts[chain]
-        prev_hash = GENESIS_HASH
-        if first > 1:
-            found = list(
-                AuditEvent.objects.filter(chain=chain, seq=first - 1).values_list("hash", flat=True)
-            )
-            if not found:
-                yield chain, Break(chain, None, first - 1, "the event before the range is missing")
-                continue
-            prev_hash = found[0]
-        yield (
-            chain,
-            verify_chain(chain, head=heads.get(chain), from_seq=first, prev_hash=prev_hash),
-        )
-    # The heads that moved with no event of their chain in the range, in one query.
     at_head = AuditEvent.objects.filter(
         chain=OuterRef("chain"), seq=OuterRef("seq"), hash=OuterRef("last_hash")
     )
-    others = heads_moved.exclude(chain__in=list(starts)).annotate(intact=Exists(at_head))
+    others = heads_moved.exclude(chain__in=chains).annotate(intact=Exists(at_head))
     for chain, seq, intact in others.values_list("chain", "seq", "intact").iterator(2000):
-        problem = None
+        broken = None
         if not intact:
-            problem = Break(chain, None, seq, f"chain ends before its recorded head (seq {seq})")
-        yield chain, problem
+            broken = Break(chain, None, seq, f"chain ends before its recorded head (seq {seq})")
+        yield chain, broken
     yield "seals", verify_seals(since=start)
 
 

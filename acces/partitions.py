@@ -72,6 +72,19 @@ def is_partitioned(connection=default_connection) -> bool:
     return row is not None and row[0] == "p"
 
 
+def by_month(connection=default_connection) -> bool:
+    """Whether the table is partitioned by range (by month), as acces 0010 makes it."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT partstrat FROM pg_partitioned_table WHERE partrelid = to_regclass(%s)",
+            [TABLE],
+        )
+        row = cursor.fetchone()
+    return row is not None and row[0] == "r"
+
+
 def partitions(connection=default_connection) -> list[str]:
     """The partitions of the table, by name."""
     with connection.cursor() as cursor:
@@ -103,7 +116,7 @@ def create_months_ahead(
     its events stay where they are, readable as any other, and the operator is
     told (docs/OPERATIONS.md says how to move them). Returns the names created.
     """
-    if not is_partitioned(connection):
+    if not by_month(connection):
         return []
     today = today or timezone.now().astimezone(UTC).date()
     month, created = _month(today), []

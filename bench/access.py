@@ -357,6 +357,63 @@ def generate_people(patients: int, subjects: dict) -> None:
             )
 
 
+def audit_indexes(cursor) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX) of the audit table's secondary indexes, its partitions' included.
+
+    On the partitioned table (acces 0010) an index declared on the parent is listed once
+    (dropped and built again, it recurses) and each partition's own UNIQUE (chain, seq)
+    index once per partition; primary keys and constraints are left to the caller.
+    """
+    cursor.execute(
+        """
+        SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE (i.indrelid = 'acces_auditevent'::regclass OR i.indrelid IN
+               (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'acces_auditevent'::regclass))
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+          AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+        ORDER BY 1
+        """
+    )
+    # A partitioned table's index reads `ON ONLY` it: built again without, it recurses.
+    return [(name, ddl.replace(" ON ONLY ", " ON ")) for name, ddl in cursor.fetchall()]
+
+
+def audit_table_size() -> str:
+    """The audit table's size with its indexes (a partitioned table's: its partitions')."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_size_pretty(pg_total_relation_size('acces_auditevent') + coalesce(("
+            "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits "
+            "WHERE inhparent = 'acces_auditevent'::regclass), 0))"
+        )
+        return cursor.fetchone()[0]
+
+
+def audit_writes(spaces, actor) -> tuple[list[float], list[float], list[float]]:
+    """One `acces.audit.record` per space, each in its own transaction: the times (ms) of
+    the whole write, of record() before the commit, and of the commit."""
+    from django.db import transaction
+
+    from acces import audit
+
+    writes, before_commit, commits = [], [], []
+    for space in spaces:
+        start = time.perf_counter()
+        with transaction.atomic():
+            audit.record(
+                actor=actor, action="view_space", space=space, target=space, basis="care_team"
+            )
+            written = time.perf_counter()
+        end = time.perf_counter()
+        writes.append((end - start) * 1000)
+        before_commit.append((written - start) * 1000)
+        commits.append((end - written) * 1000)
+    return writes, before_commit, commits
+
+
 def generate_events(events: int, patients: int) -> None:
     """`events` audit events in SQL, in rounds: every generated space gets one event a round,
     the trail's space and the record a share that gives them HISTORY_EVENTS / RECORD_EVENTS,
@@ -371,6 +428,10 @@ def generate_events(events: int, patients: int) -> None:
     w = patients + h + d
     step = timedelta(days=729).total_seconds() / events
     t0 = timezone.now() - timedelta(days=730)
+    # Partitioned by month (acces 0010): the months of the generated events, not the default.
+    from acces import partitions
+
+    partitions.create_months_ahead(25, today=t0.date())
     with connection.cursor() as cursor:
         cursor.execute("SELECT coalesce(max(id), 0) FROM acces_auditevent")
         first_id = cursor.fetchone()[0]
@@ -379,12 +440,7 @@ def generate_events(events: int, patients: int) -> None:
             "WHERE conrelid = 'acces_auditevent'::regclass AND contype = 'u'"
         )
         constraints = cursor.fetchall()
-        cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'acces_auditevent' "
-            "AND indexname <> 'acces_auditevent_pkey' AND NOT indexname = ANY(%s)",
-            [[name for name, _ in constraints]],
-        )
-        indexes = cursor.fetchall()
+        indexes = audit_indexes(cursor)
         # Built once at the end, not row by row; foreign keys hold by construction.
         for name, _ in constraints:
             cursor.execute(f"ALTER TABLE acces_auditevent DROP CONSTRAINT {name}")
@@ -652,9 +708,7 @@ def main() -> None:
                 "dossier_document",
                 "acces_auditevent",
             )
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('acces_auditevent'))")
-            audit_size = cursor.fetchone()[0]
+        audit_size = audit_table_size()
         record, history, single = subjects["record"], subjects["history"], subjects["single"]
         gp, pharmacist = subjects["gp"], subjects["pharmacist"]
         print(
@@ -763,22 +817,7 @@ def main() -> None:
             h.chain: h.seq
             for h in AuditChainHead.objects.filter(chain__in=[f"space:{s.pk}" for s in spaces])
         }
-        writes, before_commit, commits = [], [], []
-        for space in spaces:
-            start = time.perf_counter()
-            with transaction.atomic():
-                audit.record(
-                    actor=actor,
-                    action="view_space",
-                    space=space,
-                    target=space,
-                    basis="care_team",
-                )
-                written = time.perf_counter()
-            end = time.perf_counter()
-            writes.append((end - start) * 1000)
-            before_commit.append((written - start) * 1000)
-            commits.append((end - written) * 1000)
+        writes, before_commit, commits = audit_writes(spaces, actor)
         print(
             f"Audit writes (acces.audit.record, own transaction), {len(writes):,} spaces, {load()}:"
         )
