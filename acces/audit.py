@@ -510,14 +510,14 @@ def verify_seals(*, since: datetime | None = None) -> Break | None:
 
 
 def verify_all(
-    *, since_id: int | None = None, since: datetime | None = None
+    *, since_id: int | None = None, since: datetime | None = None, archived: bool = False
 ) -> Iterator[tuple[str, Break | None]]:
     """Yield (chain, first break or None) for every chain, then the seals.
 
     With `since_id` or `since`, only the events after them (`verify_range`).
     """
     if since_id is not None or since is not None:
-        yield from verify_range(since_id=since_id, since=since)
+        yield from verify_range(since_id=since_id, since=since, archived=archived)
         return
     heads = {h.chain: h for h in AuditChainHead.objects.all()}
     chains = set(heads) | set(AuditEvent.objects.values_list("chain", flat=True).distinct())
@@ -527,7 +527,7 @@ def verify_all(
 
 
 def verify_range(
-    *, since_id: int | None = None, since: datetime | None = None
+    *, since_id: int | None = None, since: datetime | None = None, archived: bool = False
 ) -> Iterator[tuple[str, Break | None]]:
     """Verify only the events with id > `since_id` and/or from `since` on.
 
@@ -537,6 +537,12 @@ def verify_range(
     the chain's head. The heads that moved in the range without any event of
     their chain left in it (a chain's new events all deleted) must still point
     at a stored event with their hash. Then the seals made in the range.
+
+    `archived`: the months before the range were detached and archived
+    (docs/OPERATIONS.md), so a chain's event before the range may be missing:
+    the chain is then checked from its first event in the range, whose link to
+    the archive is taken as it is stored (and checked against the archive by
+    verifying the archive itself).
 
     A range is a range of ids: within a chain, ids grow with seq (both are taken
     under the chain's head lock). `since` starts it at the first event that
@@ -607,6 +613,8 @@ def verify_range(
             expected_prev = GENESIS_HASH
             if expected_seq > 1:
                 expected_prev = previous.get((current, expected_seq - 1))
+                if expected_prev is None and archived:
+                    expected_prev = event.prev_hash
                 if expected_prev is None:
                     problem = Break(
                         current, None, expected_seq - 1, "the event before the range is missing"

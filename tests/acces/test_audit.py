@@ -319,3 +319,20 @@ def test_verify_range_detects_a_chain_whose_events_in_the_range_were_all_deleted
 def test_verify_range_refuses_a_date_it_cannot_read():
     with pytest.raises(CommandError, match="not a date"):
         call_command("verify_audit_trail", "--since", "yesterday")
+
+
+def test_verify_range_after_archiving_takes_the_link_to_the_archive_as_stored():
+    before, after = _two_spaces_with_events()
+    # The events before the range were archived (their partition detached): gone here.
+    gone = ",".join(str(e.pk) for e in before)
+    _tamper(f"DELETE FROM acces_auditevent WHERE id IN ({gone})")
+    ok, output = _verify_range("--since-id", before[-1].pk)
+    assert not ok
+    assert "the event before the range is missing" in output
+    ok, output = _verify_range("--since-id", before[-1].pk, "--archived")
+    assert ok, output
+    # ... and what is in the range is still checked.
+    _tamper("UPDATE acces_auditevent SET basis = 'forged' WHERE id = %s", [after[3].pk])
+    ok, output = _verify_range("--since-id", before[-1].pk, "--archived")
+    assert not ok
+    assert f"event {after[3].pk}" in output

@@ -32,9 +32,18 @@ class Command(BaseCommand):
             help="only the events that occurred at or after this date and time (ISO 8601)",
         )
 
-    def handle(self, *args, since_id=None, since=None, **options):
+        parser.add_argument(
+            "--archived",
+            action="store_true",
+            help="the months before the range are archived: a chain whose event before the "
+            "range is missing is checked from its first event in the range",
+        )
+
+    def handle(self, *args, since_id=None, since=None, archived=False, **options):
+        if archived and since_id is None and since is None:
+            raise CommandError("--archived needs --since or --since-id")
         chains = broken = 0
-        for _chain, problem in verify_all(since_id=since_id, since=since):
+        for _chain, problem in verify_all(since_id=since_id, since=since, archived=archived):
             chains += 1
             if problem is not None:
                 broken += 1
