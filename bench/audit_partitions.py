@@ -45,6 +45,8 @@ MARK = "RESULTJSON "
 
 
 def database(scheme: str, events: int) -> str:
+    if os.environ.get("BENCH_PARTS_DB"):  # one name for every run (they follow each other)
+        return os.environ["BENCH_PARTS_DB"]
     return f"bench_parts_{scheme}" if events == 10_000_000 else f"bench_parts_{events // 10**6}m"
 
 

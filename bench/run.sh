@@ -18,6 +18,8 @@ echo "== Documents : PDF de 10 Mo chiffré (cible < 300 ms), page de 500 documen
 "$PY" bench/documents.py "${DOC_PATIENTS:-100000}" "${DOC_TOTAL:-1000000}"
 echo "== Accès : pages du professionnel (dossier de 500 documents), historique, écriture de la trace, parmi ${ACCESS_EVENTS:-10000000} événements (p95 < 100 ms, < 2 ms)"
 "$PY" bench/access.py "${ACCESS_PATIENTS:-100000}" "${ACCESS_DOCUMENTS:-1000000}" "${ACCESS_EVENTS:-10000000}"
+echo "== Traçabilité partitionnée par mois : historique et écriture de la trace à ${PARTS_SCALES:-10000000} événements (PARTS_SCALES=10000000,100000000 pour 100 M, long)"
+BENCH_SCALES=${PARTS_SCALES:-10000000} BENCH_SCHEMES=${PARTS_SCHEMES:-month} "$PY" bench/audit_partitions.py
 echo "== Messagerie : boîte de 10 000 messages parmi ${MSG_TOTAL:-5000000} messages et ${MSG_MAILBOXES:-100000} boîtes (p95 < 100 ms), envoi d'une pièce jointe de 5 Mo (< 300 ms)"
 "$PY" bench/messagerie.py "${MSG_MAILBOXES:-100000}" "${MSG_TOTAL:-5000000}"
 echo "== Catalogue : recherche DocumentReference 50 sur 500 (p95 < 100 ms), écriture d'une Observation (< 50 ms), en processus et par HTTP"
