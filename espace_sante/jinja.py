@@ -8,8 +8,9 @@ where the Django engine never looks, and a Django template includes one with
 `{% load jinja %}{% jinja "dossier/_document_rows.html" %}` (espace_sante/templatetags).
 
 The environment offers what those templates need and nothing that reads the database:
-`url()` and `url_for_each()` (one reverse for a whole column of links), Django's
-translations (`_()`, `ngettext()`), its `date` filter and the portal's label filters.
+`url()` and `url_for_each()` (one reverse for a whole column of links), `choice_labels()`
+(a field's choices translated once a table), Django's translations (`_()`, `ngettext()`),
+its `date` filter, `iso` and the portal's label filters.
 """
 
 from __future__ import annotations
@@ -53,14 +54,34 @@ def date(value, arg=None) -> str:
     return date_filter(template_localtime(value), arg)
 
 
+def iso(value) -> str:
+    """A date, or a datetime in local time, as ISO 8601: `|date("c")` and `|date("Y-m-d")`
+    without the formatter."""
+    return template_localtime(value).isoformat()
+
+
+def strftime(value, pattern: str) -> str:
+    """A date or datetime, in local time, by a numeric `strftime` pattern: `|strftime(
+    "%d/%m/%Y %H:%M")` prints what `|date("d/m/Y H:i")` does, without the formatter."""
+    return template_localtime(value).strftime(pattern)
+
+
+def choice_labels(instance, field: str) -> dict:
+    """The labels of a model field's choices, translated once for a whole table: Django's
+    `get_FOO_display()` builds and hashes the dict of lazy labels at each call."""
+    return {value: str(label) for value, label in instance._meta.get_field(field).flatchoices}
+
+
 def environment(**options) -> Environment:
     options.pop("autoescape", None)  # always on, whatever the backend passes
     options.setdefault("finalize", _escaped_as_django_does)
     env = Environment(autoescape=True, extensions=["jinja2.ext.i18n"], **options)
     env.install_gettext_callables(gettext, ngettext, newstyle=True)
-    env.globals.update(url=url, url_for_each=url_for_each)
+    env.globals.update(url=url, url_for_each=url_for_each, choice_labels=choice_labels)
     env.filters.update(
         date=date,
+        iso=iso,
+        strftime=strftime,
         action_label=labels.action_label,
         role_label=labels.role_label,
         basis_label=labels.basis_label,
