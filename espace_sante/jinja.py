@@ -19,10 +19,8 @@ import uuid
 
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext, ngettext
-from markupsafe import Markup
 
 from espace_sante import french, labels
 from jinja2 import Environment
@@ -41,12 +39,12 @@ def url_for_each(viewname: str, *args):
     return lambda last: f"{head}{last}{tail}"
 
 
-def _escaped_as_django_does(value):
-    """Each printed value escaped by Django's own `escape` (`&#x27;`, `&quot;`), so that a
-    row reads the same, byte for byte, as the Django template it replaced."""
-    if hasattr(value, "__html__"):
-        return value
-    return Markup(escape(value))  # noqa: S704 (escaped by Django's escape just before)
+def as_django_escapes(html: str) -> str:
+    """Jinja2's output with the quotes escaped as Django's `escape` writes them
+    (`&#x27;`, `&quot;`): the same bytes as the Django templates the rows replaced. Only
+    escaping writes `&#39;` or `&#34;` (a typed `&` became `&amp;`), so one replace over
+    the whole output is exact, and far cheaper than Django's escape on each value."""
+    return html.replace("&#39;", "&#x27;").replace("&#34;", "&quot;")
 
 
 def date(value, arg=None) -> str:
@@ -74,7 +72,6 @@ def choice_labels(instance, field: str) -> dict:
 
 def environment(**options) -> Environment:
     options.pop("autoescape", None)  # always on, whatever the backend passes
-    options.setdefault("finalize", _escaped_as_django_does)
     env = Environment(autoescape=True, extensions=["jinja2.ext.i18n"], **options)
     env.install_gettext_callables(gettext, ngettext, newstyle=True)
     env.globals.update(url=url, url_for_each=url_for_each, choice_labels=choice_labels)

@@ -5,6 +5,8 @@ from django import template
 from django.template import engines
 from django.utils.safestring import mark_safe
 
+from espace_sante.jinja import as_django_escapes
+
 register = template.Library()
 
 
@@ -13,5 +15,5 @@ def jinja(context, name: str, **extra):
     """The Jinja2 template `name`, rendered with this context and `extra` on top."""
     values = context.flatten()
     values.update(extra)
-    html = engines["jinja2"].get_template(name).template.render(values)
+    html = as_django_escapes(engines["jinja2"].get_template(name).template.render(values))
     return mark_safe(html)  # noqa: S308 (Jinja2 autoescapes every value: espace_sante/jinja.py)
