@@ -29,6 +29,8 @@ echo "== Logiciels de professionnels (PDSm) : recherche ITI-67 sur 500 documents
 if command -v wrk >/dev/null; then
   echo "== Pages par HTTP sous gunicorn, à côté d'un Django nu (wrk ; base ${HTTP_DB:-bench_http} gardée)"
   BENCH_DB=${HTTP_DB:-bench_http} "$PY" bench/http.py "${HTTP_MAILBOXES:-100000}" "${HTTP_MESSAGES:-5000000}" "${HTTP_DOCUMENTS:-1000000}"
+  echo "== Pages du dossier sous charge (16 connexions, 2 workers) à côté du Django nu : au moins 5 % du plancher, l'accueil anonyme 50 % (base ${PAGES_DB:-bench_pages} gardée)"
+  BENCH_DB=${PAGES_DB:-bench_pages} "$PY" bench/pages.py "${PAGES_PATIENTS:-100000}" "${PAGES_DOCUMENTS:-1000000}" "${PAGES_EVENTS:-10000000}"
 else
   echo "== Pages par HTTP : wrk absent (apt install wrk), mesure sautée"
 fi
