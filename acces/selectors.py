@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -255,16 +255,21 @@ class TrailPage:
         return len(self.object_list)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def cursor_of(event: AuditEvent) -> str:
-    """An entry's place in the trail: its time in microseconds and its chain number."""
-    return f"{int(event.occurred_at.timestamp() * 1_000_000)}.{event.seq}"
+    """An entry's place in the trail: its time in microseconds (integer arithmetic, no
+    float rounding) and its chain number."""
+    return f"{(event.occurred_at - _EPOCH) // _MICROSECOND}.{event.seq}"
 
 
 def _parse_cursor(value: str | None) -> tuple[datetime, int] | None:
     micros, _sep, seq = (value or "").partition(".")
     if not (micros.isdigit() and seq.isdigit()) or len(micros) > 17:
         return None  # a damaged link shows the newest entries
-    return datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC), int(seq)
+    return _EPOCH + int(micros) * _MICROSECOND, int(seq)
 
 
 def trail_page(events: QuerySet[AuditEvent], params, size: int) -> TrailPage:

@@ -358,3 +358,18 @@ def test_the_page_costs_the_same_queries_for_10_and_200_events(space, holder, nu
     ten = cost()
     add(190)
     assert cost() == ten
+
+
+def test_entries_of_the_same_instant_are_paged_by_their_chain_number(space, holder, nurse):
+    with time_machine.travel(datetime(2025, 2, 3, 9, 0, tzinfo=PARIS), tick=False):
+        for _ in range(30):
+            _access(nurse.user, space)
+    client = _client(holder)
+    first = _text(client.get(_url(space)))
+    second = _text(client.get(f"{_url(space)}?{_link(first, 'Plus anciennes')}"))
+    assert [len(_rows(first)), len(_rows(second))] == [25, 5]
+    assert not _link(second, "Plus anciennes")
+    cursor = _link(first, "Plus anciennes").removeprefix("avant=")
+    shown = AuditEvent.objects.filter(space=space, actor=nurse.user)  # the holder's left out
+    last_shown = shown.order_by("-occurred_at", "-seq")[24]
+    assert cursor == f"{last_shown.occurred_at.timestamp() * 1_000_000:.0f}.{last_shown.seq}"
