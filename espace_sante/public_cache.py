@@ -48,7 +48,9 @@ def render_anonymous(request, template: str) -> HttpResponse:
         return HttpResponse(html.replace(f'nonce="{nonce}"', f'nonce="{mine}"'))
     response = render(request, template)
     nonce = _nonce(request)
-    if response.status_code == 200 and nonce:
+    # A page that printed a CSRF token is this visitor's alone: never kept.
+    personal = request.META.get("CSRF_COOKIE_NEEDS_UPDATE") or response.cookies
+    if response.status_code == 200 and nonce and not personal:
         _copies[key] = (now, nonce, response.content.decode())
     return response
 

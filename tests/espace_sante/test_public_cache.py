@@ -60,3 +60,22 @@ def test_a_query_or_a_waiting_message_renders_the_page_afresh(monkeypatch):
     response = client.get("/")
     assert response.templates
     assert "Vous êtes déconnecté." in response.content.decode()
+
+
+def test_a_page_that_printed_a_csrf_token_is_never_kept(monkeypatch, settings, tmp_path):
+    landing = tmp_path / "espace_sante" / "landing.html"
+    landing.parent.mkdir()
+    landing.write_text(
+        "<form method='post'>{% csrf_token %}</form>"
+        '<script nonce="{{ request.csp_nonce }}"></script>'
+    )
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]},
+        *settings.TEMPLATES[1:],
+    ]
+    first, second = Client().get("/"), Client().get("/")
+    assert first.templates and second.templates  # both rendered
+    token = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+    assert token.search(first.content.decode()).group(1) != token.search(
+        second.content.decode()
+    ).group(1)
