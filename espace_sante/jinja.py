@@ -21,9 +21,9 @@ from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext, ngettext
+from jinja2 import Environment
 
 from espace_sante import french, labels
-from jinja2 import Environment
 
 # A UUID that satisfies the `uuid` path converter: replaced by each row's own id.
 _EACH = str(uuid.UUID(int=0x4000_8000_0000_0000_0000, version=4))
