@@ -61,6 +61,17 @@ HISTORY_EVENTS = min(20_000, EVENTS // 10)  # events of the space whose trail is
 RECORD_EVENTS = min(2_000, EVENTS // 100)  # events of the 500-document record
 WARMUPS, REQUESTS = 20, 200
 WRITES = 2_000
+# The tables the generators fill, analysed once they are loaded.
+DATA_SET_TABLES = [
+    "espace_sante_user",
+    "espace_sante_patient",
+    "espace_sante_space",
+    "acces_professional",
+    "acces_carerelation",
+    "acces_auditchainhead",
+    "dossier_document",
+    "acces_auditevent",
+]
 EVENT_BATCH = 1_000_000
 PAGE_TARGET_MS, WRITE_TARGET_MS = 100, 2
 PASSWORD = "Une-phrase-de-passe-2026"
@@ -700,16 +711,7 @@ def main() -> None:
         with common.timed(f"generate {EVENTS:,} audit events (SQL)"):
             generate_events(EVENTS, PATIENTS)
         with common.timed("VACUUM ANALYZE"):
-            common.vacuum_analyze(
-                "espace_sante_user",
-                "espace_sante_patient",
-                "espace_sante_space",
-                "acces_professional",
-                "acces_carerelation",
-                "acces_auditchainhead",
-                "dossier_document",
-                "acces_auditevent",
-            )
+            common.vacuum_analyze(*DATA_SET_TABLES)
         audit_size = audit_table_size()
         record, history, single = subjects["record"], subjects["history"], subjects["single"]
         gp, pharmacist = subjects["gp"], subjects["pharmacist"]

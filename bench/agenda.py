@@ -39,7 +39,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
-import importlib.util
 import os
 import statistics
 import time
@@ -60,21 +59,9 @@ WARMUPS = 20
 TARGET_MS = 100
 
 
-def _load(name: str, filename: str):
-    """A sibling benchmark as a module (its command-line arguments are not ours)."""
-    spec = importlib.util.spec_from_file_location(name, HERE / filename)
-    module = importlib.util.module_from_spec(spec)
-    argv, path = sys.argv, list(sys.path)
-    sys.argv = [sys.argv[0]]
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.argv, sys.path[:] = argv, path
-    return module
-
-
-web = _load("bench_http", "http.py")  # servers, sign-in, wrk, the access log, the trail
-prevention_bench = _load("bench_agenda_prevention", "agenda_prevention.py")
+# Servers, sign-in, wrk, the access log, the trail.
+web = common.load_sibling("bench_http", "http.py")
+prevention_bench = common.load_sibling("bench_agenda_prevention", "agenda_prevention.py")
 
 
 # --- The data set ---------------------------------------------------------------------------

@@ -83,15 +83,7 @@ def one(scheme: str, events: int) -> None:
         with common.timed(f"generate {events:,} audit events (SQL)", timings):
             access.generate_events(events, PATIENTS)
         with common.timed("VACUUM ANALYZE", timings):
-            common.vacuum_analyze(
-                "espace_sante_user",
-                "espace_sante_patient",
-                "espace_sante_space",
-                "acces_professional",
-                "acces_carerelation",
-                "acces_auditchainhead",
-                "acces_auditevent",
-            )
+            common.vacuum_analyze(*(t for t in access.DATA_SET_TABLES if t != "dossier_document"))
         result["build_s"] = {k.split(" (")[0]: round(v, 1) for k, v in timings.items()}
         with connection.cursor() as cursor:
             cursor.execute("SELECT max(id) FROM acces_auditevent")

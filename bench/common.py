@@ -7,6 +7,7 @@ migrated, and dropped again at the end (unless BENCH_KEEP_DB=1).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -100,3 +101,18 @@ def vacuum_analyze(*tables: str) -> None:
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"VACUUM ANALYZE {table}")
+
+
+def load_sibling(name: str, filename: str, argv: list[str] | None = None):
+    """Another benchmark of bench/ as a module named `name` (its file name may shadow a
+    module: `http`, `catalogue`), run with the command-line arguments `argv` (none by
+    default: ours are not its) and sys.path restored after it (it puts bench/ last)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / filename)
+    module = importlib.util.module_from_spec(spec)
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    sys.argv = [sys.argv[0], *(argv or [])]
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    return module

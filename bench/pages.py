@@ -41,7 +41,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
-import importlib.util
 import json
 import os
 import shutil
@@ -62,23 +61,12 @@ DOCUMENTS = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
 EVENTS = int(sys.argv[3]) if len(sys.argv) > 3 else 10_000_000
 MARKER = "bench_pages_built"
 RECORD_TARGET_SHARE, HOME_TARGET_SHARE, P99_TARGET_MS = 5.0, 50.0, 150
+SCALE = [str(PATIENTS), str(DOCUMENTS), str(EVENTS)]  # the siblings' arguments
 
 
-def _load(name: str, filename: str):
-    """A sibling benchmark as a module (its command-line arguments are not ours)."""
-    spec = importlib.util.spec_from_file_location(name, HERE / filename)
-    module = importlib.util.module_from_spec(spec)
-    argv, path = sys.argv, list(sys.path)
-    sys.argv = [sys.argv[0], str(PATIENTS), str(DOCUMENTS), str(EVENTS)]
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.argv, sys.path[:] = argv, path
-    return module
-
-
-web = _load("bench_http", "http.py")  # servers, sign-in, wrk, the access log, the trail
-data = _load("bench_access", "access.py")  # the 10,000,000-event data set
+# Servers, sign-in, wrk, the access log, the trail.
+web = common.load_sibling("bench_http", "http.py", SCALE)
+data = common.load_sibling("bench_access", "access.py", SCALE)  # the 10,000,000-event data set
 
 
 def _built() -> dict | None:
@@ -111,7 +99,7 @@ def build() -> dict:
     from espace_sante import crypto
     from espace_sante.tracing import Actor
 
-    msg = _load("bench_messagerie", "messagerie.py")  # its real PDF of a given size
+    msg = common.load_sibling("bench_messagerie", "messagerie.py")  # its real PDF of a given size
     with common.timed("migrate"):
         call_command("migrate", verbosity=0, interactive=False)
     with common.timed("measured people through the services"):
@@ -135,16 +123,7 @@ def build() -> dict:
             by=Actor(user=holder, role=holder.kind),
         )
     with common.timed("VACUUM ANALYZE"):
-        common.vacuum_analyze(
-            "espace_sante_user",
-            "espace_sante_patient",
-            "espace_sante_space",
-            "acces_professional",
-            "acces_carerelation",
-            "acces_auditchainhead",
-            "dossier_document",
-            "acces_auditevent",
-        )
+        common.vacuum_analyze(*data.DATA_SET_TABLES)
     history = subjects["history"]
     facts = {
         "patients": PATIENTS,

@@ -35,24 +35,10 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.append(str(Path(__file__).resolve().parent))
 
-import importlib.util
 
 import common
 
-
-def _load(name: str, file: str):
-    """A benchmark of bench/ under another name (`catalogue`, `http` are taken)."""
-    spec = importlib.util.spec_from_file_location(name, common.ROOT / "bench" / file)
-    module = importlib.util.module_from_spec(spec)
-    saved, sys.argv = sys.argv, sys.argv[:1]  # its own arguments are not ours
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.argv = saved
-    return module
-
-
-catalogue_bench = _load("bench_catalogue", "catalogue.py")
+catalogue_bench = common.load_sibling("bench_catalogue", "catalogue.py")
 
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 
